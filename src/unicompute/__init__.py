@@ -1,0 +1,101 @@
+"""unicompute: one API for virtual machines on every cloud, with offline fakes.
+
+``import unicompute`` imports no cloud SDK; :func:`connect` loads the provider it is asked for.
+Provider-only options live in ``unicompute.<provider>.Options`` (``unicompute.aws.Options``),
+loaded on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ._cloud import Cloud, connect
+from ._errors import (
+    AlreadyExists,
+    CapacityUnavailable,
+    ClosedError,
+    Conflict,
+    ErrorCode,
+    InvalidRequest,
+    MissingDependency,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    QuotaExceeded,
+    Throttled,
+    Timeout,
+    Unauthenticated,
+    UnicomputeError,
+    Unsupported,
+)
+from ._keys import Keys
+from ._models import (
+    IMAGE_ALIASES,
+    Image,
+    InboundRule,
+    KeyPair,
+    Region,
+    Size,
+    Snapshot,
+    VMSpec,
+    VMState,
+    Volume,
+    VolumeState,
+    Zone,
+)
+from ._registry import available as available_providers
+from ._registry import register as register_provider
+from ._vms import VM, VMs
+from ._volumes import Volumes
+
+__version__ = "0.1.0"
+
+_PROVIDER_OPTIONS = {"aws": "unicompute.providers.aws.options"}
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _PROVIDER_OPTIONS:
+        return importlib.import_module(_PROVIDER_OPTIONS[name])
+    raise AttributeError(f"module 'unicompute' has no attribute {name!r}")
+
+
+__all__ = [
+    "IMAGE_ALIASES",
+    "VM",
+    "AlreadyExists",
+    "CapacityUnavailable",
+    "ClosedError",
+    "Cloud",
+    "Conflict",
+    "ErrorCode",
+    "Image",
+    "InboundRule",
+    "InvalidRequest",
+    "KeyPair",
+    "Keys",
+    "MissingDependency",
+    "NotFound",
+    "PermissionDenied",
+    "ProviderError",
+    "QuotaExceeded",
+    "Region",
+    "Size",
+    "Snapshot",
+    "Throttled",
+    "Timeout",
+    "Unauthenticated",
+    "UnicomputeError",
+    "Unsupported",
+    "VMSpec",
+    "VMState",
+    "VMs",
+    "Volume",
+    "VolumeState",
+    "Volumes",
+    "Zone",
+    "__version__",
+    "available_providers",
+    "connect",
+    "register_provider",
+]

@@ -1,0 +1,96 @@
+"""What every portable service of one open cloud shares: its drivers, the closed-state check, the
+single place where native errors are wrapped, and the retry and polling policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from ._errors import ClosedError, ProviderError, UnicomputeError, Unsupported
+from ._waiting import DEFAULT_POLLER, Poller
+from .driver import Capability, ProviderDrivers
+
+T = TypeVar("T")
+
+#: Attempts of an idempotent call whose error is retryable (throttling, capacity, timeouts).
+MAX_ATTEMPTS = 4
+
+
+class CloudContext:
+    """The drivers of one provider/region, open until :meth:`close`."""
+
+    def __init__(self, drivers: ProviderDrivers, *, poller: Poller = DEFAULT_POLLER) -> None:
+        self.drivers = drivers
+        self.poller = poller
+        self.closed = False
+
+    @property
+    def provider(self) -> str:
+        return self.drivers.provider
+
+    @property
+    def region(self) -> str:
+        return self.drivers.region
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.drivers.close()
+
+    def require(self, capability: Capability, operation: str) -> None:
+        """Raise :class:`~unicompute.Unsupported` unless the provider declares ``capability``."""
+        self.check_open(operation)
+        if capability not in self.drivers.capabilities:
+            raise Unsupported(
+                f"{self.provider} does not support {capability.value}",
+                provider=self.provider,
+                operation=operation,
+            )
+
+    def check_open(self, operation: str) -> None:
+        if self.closed:
+            raise ClosedError(
+                f"this {self.provider} cloud was closed; open a new one with unicompute.connect()",
+                provider=self.provider,
+                operation=operation,
+            )
+
+    def wrap(self, exc: BaseException, operation: str, resource: str | None) -> UnicomputeError:
+        """``exc`` as a :class:`UnicomputeError`; errors that already are one pass unchanged."""
+        if isinstance(exc, UnicomputeError):
+            return exc
+        error = self.drivers.translate_error(exc, operation) or ProviderError(
+            f"{type(exc).__name__}: {exc}", original=exc
+        )
+        error.provider = error.provider or self.provider
+        error.operation = error.operation or operation
+        error.resource = error.resource or resource
+        error.original = error.original or exc
+        return error
+
+    def call(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        *,
+        resource: str | None = None,
+        idempotent: bool = False,
+    ) -> T:
+        """Run a driver call; wrap what it raises exactly once.
+
+        Idempotent calls (reads) are retried with backoff while the error is retryable.
+        """
+        self.check_open(operation)
+        pause = self.poller.interval
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return fn()
+            except Exception as exc:
+                error = self.wrap(exc, operation, resource)
+                if not (idempotent and error.retryable and attempt < MAX_ATTEMPTS):
+                    if error is exc:
+                        raise
+                    raise error from exc
+            self.poller.sleep(pause)
+            pause = min(pause * self.poller.backoff, self.poller.max_interval)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,182 @@
+"""The error types every provider's failures are wrapped into, exactly once.
+
+Each provider has an ``errors.py`` table from its SDK's error codes to :class:`ErrorCode`; the
+portable layer does the wrapping (``raise error from exc``), so user code only ever catches these
+classes and reaches the native exception through :attr:`UnicomputeError.original`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T", bound=BaseException)
+
+
+class ErrorCode(StrEnum):
+    """The small, closed set of portable error codes."""
+
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    CAPACITY_UNAVAILABLE = "CAPACITY_UNAVAILABLE"
+    THROTTLED = "THROTTLED"
+    TIMEOUT = "TIMEOUT"
+    UNSUPPORTED = "UNSUPPORTED"
+    CONFLICT = "CONFLICT"
+    PROVIDER_ERROR = "PROVIDER_ERROR"
+
+
+#: Codes for which repeating the same call later may succeed. The retry policy lives here only.
+RETRYABLE_CODES = frozenset(
+    {ErrorCode.THROTTLED, ErrorCode.CAPACITY_UNAVAILABLE, ErrorCode.TIMEOUT}
+)
+
+
+class UnicomputeError(Exception):
+    """Base of every error unicompute raises.
+
+    ``code`` is one of :class:`ErrorCode`; ``provider``, ``operation`` and ``resource`` say where it
+    happened; ``original`` is the native SDK exception when there was one.
+    """
+
+    code: ErrorCode = ErrorCode.PROVIDER_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        operation: str | None = None,
+        resource: str | None = None,
+        original: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.operation = operation
+        self.resource = resource
+        self.original = original
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the same call may succeed if repeated after a pause."""
+        return self.code in RETRYABLE_CODES
+
+    def as_(self, kind: type[T]) -> T:
+        """The native exception as ``kind``; raises ``TypeError`` if it is not one."""
+        if not isinstance(self.original, kind):
+            actual = type(self.original).__name__
+            raise TypeError(f"original error is {actual}, not {kind.__name__}")
+        return self.original
+
+    def __str__(self) -> str:
+        where = " ".join(
+            part
+            for part in (
+                self.provider and f"provider={self.provider}",
+                self.operation and f"operation={self.operation}",
+                self.resource and f"resource={self.resource}",
+            )
+            if part
+        )
+        return f"{self.message} ({where})" if where else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code.value!r}, message={self.message!r})"
+
+
+class NotFound(UnicomputeError):
+    code = ErrorCode.NOT_FOUND
+
+
+class AlreadyExists(UnicomputeError):
+    code = ErrorCode.ALREADY_EXISTS
+
+
+class InvalidRequest(UnicomputeError):
+    """Bad input. ``field`` names the offending argument or spec field."""
+
+    code = ErrorCode.INVALID_REQUEST
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs: object) -> None:
+        self.field = field
+        text = f"{field}: {message}" if field else message
+        super().__init__(text, **kwargs)  # type: ignore[arg-type]
+
+
+class PermissionDenied(UnicomputeError):
+    code = ErrorCode.PERMISSION_DENIED
+
+
+class Unauthenticated(UnicomputeError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class QuotaExceeded(UnicomputeError):
+    code = ErrorCode.QUOTA_EXCEEDED
+
+
+class CapacityUnavailable(UnicomputeError):
+    code = ErrorCode.CAPACITY_UNAVAILABLE
+
+
+class Throttled(UnicomputeError):
+    code = ErrorCode.THROTTLED
+
+
+class Timeout(UnicomputeError):
+    code = ErrorCode.TIMEOUT
+
+
+class Unsupported(UnicomputeError):
+    code = ErrorCode.UNSUPPORTED
+
+
+class Conflict(UnicomputeError):
+    code = ErrorCode.CONFLICT
+
+
+class ProviderError(UnicomputeError):
+    """A provider failure none of the other codes describes; ``original`` holds the details."""
+
+    code = ErrorCode.PROVIDER_ERROR
+
+
+class ClosedError(UnicomputeError):
+    """A call on a :class:`~unicompute.Cloud` after ``close()``."""
+
+    code = ErrorCode.INVALID_REQUEST
+
+
+class MissingDependency(UnicomputeError):
+    """A provider's optional dependencies are not installed; the message names the pip command."""
+
+    code = ErrorCode.UNSUPPORTED
+
+
+_BY_CODE: dict[ErrorCode, type[UnicomputeError]] = {
+    cls.code: cls
+    for cls in (
+        NotFound,
+        AlreadyExists,
+        InvalidRequest,
+        PermissionDenied,
+        Unauthenticated,
+        QuotaExceeded,
+        CapacityUnavailable,
+        Throttled,
+        Timeout,
+        Unsupported,
+        Conflict,
+        ProviderError,
+    )
+}
+
+
+def error_class(code: ErrorCode) -> type[UnicomputeError]:
+    """The exception class raised for ``code``."""
+    return _BY_CODE[code]

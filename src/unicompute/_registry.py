@@ -1,0 +1,74 @@
+"""Which providers exist, and loading one lazily.
+
+``import unicompute`` imports no cloud SDK: a provider's module is imported the first time a cloud
+of that provider is opened. A missing SDK gives :class:`~unicompute.MissingDependency` naming the
+``pip install`` to run. Third-party providers register through the ``unicompute.providers`` entry
+point group (value ``"package.module:open_provider"``) or :func:`register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import cast
+
+from ._errors import InvalidRequest, MissingDependency
+from .driver import ProviderDrivers, ProviderFactory
+
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    """``target`` is ``"module:function"``; ``extra`` the pip extra that installs its SDK."""
+
+    target: str
+    extra: str
+
+
+_BUILTIN: dict[str, ProviderEntry] = {
+    "aws": ProviderEntry("unicompute.providers.aws:open_provider", "aws"),
+}
+_REGISTERED: dict[str, ProviderFactory] = {}
+
+
+def register(name: str, factory: ProviderFactory) -> None:
+    """Make ``connect(name, ...)`` use ``factory``; replaces an earlier registration."""
+    _REGISTERED[name] = factory
+
+
+def available() -> list[str]:
+    """Names of every known provider, installed or not."""
+    plugins = {ep.name for ep in entry_points(group="unicompute.providers")}
+    return sorted(set(_BUILTIN) | set(_REGISTERED) | plugins)
+
+
+def _load(name: str) -> ProviderFactory:
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    entry = _BUILTIN.get(name)
+    if entry is None:
+        for ep in entry_points(group="unicompute.providers", name=name):
+            return cast(ProviderFactory, ep.load())
+        raise InvalidRequest(
+            f"unknown provider {name!r}; known: {', '.join(available())}", field="provider"
+        )
+    module_name, _, attr = entry.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = exc.name or "a dependency"
+        raise MissingDependency(
+            f"the {name} provider needs {missing}, which is not installed: "
+            f"pip install 'unicompute[{entry.extra}]'",
+            provider=name,
+            original=exc,
+        ) from exc
+    return cast(ProviderFactory, getattr(module, attr))
+
+
+def open_provider(name: str, region: str | None, config: Mapping[str, object]) -> ProviderDrivers:
+    """The drivers of provider ``name`` for ``region`` (``None``: the provider's default)."""
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("must be a provider name such as 'aws'", field="provider")
+    return _load(name)(region, config)

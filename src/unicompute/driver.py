@@ -1,0 +1,225 @@
+"""The contract between the portable API and a provider.
+
+A provider is a module with ``open_provider(region, config) -> ProviderDrivers``. Its drivers only
+do what differs per cloud; the portable types (:class:`~unicompute.Cloud`, :class:`~unicompute.VMs`
+...) validate input, page, wait, and wrap errors. Drivers raise their SDK's native exceptions and
+the portable layer passes them to :attr:`ProviderDrivers.translate_error`, so each error is wrapped
+exactly once. Drivers may raise :class:`~unicompute.UnicomputeError` subclasses themselves for
+conditions they detect (they are passed through untouched).
+
+Contracts common to every method:
+
+* a VM, volume, snapshot or key that does not exist raises an error whose code is ``NOT_FOUND``;
+  a terminated VM counts as not existing;
+* a method that creates several resources and fails part-way deletes what it created before it
+  re-raises;
+* everything a driver creates carries the tags it was given plus ``unicompute:managed=true``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from ._errors import UnicomputeError
+from ._models import (
+    Image,
+    InboundRule,
+    KeyPair,
+    LaunchPlan,
+    Page,
+    Region,
+    Size,
+    Snapshot,
+    VMInfo,
+    VMState,
+    Volume,
+    Zone,
+)
+
+#: Tag put on every resource unicompute creates.
+MANAGED_TAG = "unicompute:managed"
+
+
+class Capability(StrEnum):
+    """Optional features; a Cloud checks them and raises ``Unsupported`` for what is missing."""
+
+    KEYS = "keys"
+    VOLUMES = "volumes"
+    SNAPSHOTS = "snapshots"
+    FIREWALLS = "firewalls"
+    SPOT = "spot"
+    REBOOT = "reboot"
+    USER_DATA = "user_data"
+    TAGS = "tags"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamingRules:
+    """What the cloud accepts as a resource name; ``description`` is shown when one is rejected."""
+
+    pattern: re.Pattern[str]
+    max_length: int
+    description: str
+
+    def check(self, name: str) -> str | None:
+        """``None`` if ``name`` is acceptable, otherwise the reason it is not."""
+        if len(name) > self.max_length:
+            return f"{name!r} is longer than {self.max_length} characters"
+        if not self.pattern.fullmatch(name):
+            return f"{name!r} is not a valid name: {self.description}"
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Cloud limits checked before any API call."""
+
+    names: NamingRules
+    max_user_data_bytes: int
+    max_tags: int
+    max_tag_key_length: int
+    max_tag_value_length: int
+    max_disk_gib: int
+    max_count: int
+
+
+@runtime_checkable
+class ComputeDriver(Protocol):
+    """Virtual machines, sizes, images and locations for one provider and region."""
+
+    def regions(self) -> list[Region]:
+        """Every region the account can use."""
+
+    def zones(self) -> list[Zone]:
+        """The zones of the driver's region."""
+
+    def list_sizes(self) -> list[Size]:
+        """The full size catalog of the region, with prices where known."""
+
+    def resolve_image(self, ref: str, *, arch: str) -> Image:
+        """The image for a portable alias or a native image id, built for ``arch``.
+
+        Must raise ``NOT_FOUND`` when ``ref`` is neither a known alias nor an existing image.
+        """
+
+    def list_images(self) -> list[Image]:
+        """The images the portable aliases resolve to, plus the account's own images."""
+
+    def launch(self, plan: LaunchPlan) -> list[VMInfo]:
+        """Create ``plan.count`` VMs with their plumbing (network, firewall for ``open_ports``).
+
+        Must either create all of them or, on failure, remove everything it created and re-raise.
+        """
+
+    def get_vm(self, vm_id: str) -> VMInfo:
+        """One VM; ``NOT_FOUND`` if it does not exist or is terminated."""
+
+    def list_vms(
+        self,
+        *,
+        tags: Mapping[str, str],
+        states: frozenset[VMState] | None,
+        page_token: str | None,
+    ) -> Page[VMInfo]:
+        """One page of VMs that carry all ``tags`` and (if given) are in one of ``states``.
+
+        Terminated VMs are never returned.
+        """
+
+    def start_vm(self, vm_id: str) -> None: ...
+
+    def stop_vm(self, vm_id: str) -> None: ...
+
+    def reboot_vm(self, vm_id: str) -> None: ...
+
+    def terminate_vm(self, vm_id: str) -> None:
+        """Terminate the VM and delete the plumbing ``launch`` created for it alone."""
+
+    def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite ``tags`` on the VM; other tags are kept."""
+
+    def inbound_rules(self, vm_id: str) -> list[InboundRule]:
+        """Every inbound flow the VM's firewall allows."""
+
+
+@runtime_checkable
+class KeyDriver(Protocol):
+    """SSH key pairs (``Capability.KEYS``)."""
+
+    def import_key(self, name: str, public_key: str) -> KeyPair:
+        """Register ``public_key``; ``ALREADY_EXISTS`` if ``name`` is taken."""
+
+    def list_keys(self) -> list[KeyPair]: ...
+
+    def delete_key(self, name: str) -> None:
+        """``NOT_FOUND`` if there is no key ``name``."""
+
+
+@runtime_checkable
+class VolumeDriver(Protocol):
+    """Block volumes and their snapshots (``Capability.VOLUMES``/``SNAPSHOTS``)."""
+
+    def create_volume(
+        self, *, name: str, size_gib: int, zone: str, tags: Mapping[str, str]
+    ) -> Volume: ...
+
+    def get_volume(self, volume_id: str) -> Volume: ...
+
+    def list_volumes(self, *, tags: Mapping[str, str]) -> list[Volume]: ...
+
+    def attach_volume(self, volume_id: str, vm_id: str, device: str | None) -> None: ...
+
+    def detach_volume(self, volume_id: str) -> None: ...
+
+    def delete_volume(self, volume_id: str) -> None: ...
+
+    def create_snapshot(
+        self, volume_id: str, *, name: str, tags: Mapping[str, str]
+    ) -> Snapshot: ...
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot: ...
+
+    def list_snapshots(self, *, tags: Mapping[str, str]) -> list[Snapshot]: ...
+
+    def delete_snapshot(self, snapshot_id: str) -> None: ...
+
+
+@dataclass(kw_only=True)
+class ProviderDrivers:
+    """What ``open_provider`` returns: the drivers of one provider and region, and its policies.
+
+    ``translate_error(exc, operation)`` maps a native exception to a :class:`UnicomputeError`
+    (with ``original=exc``), or returns ``None`` for exceptions that are not the SDK's.
+    """
+
+    provider: str
+    region: str
+    compute: ComputeDriver
+    limits: Limits
+    translate_error: Callable[[BaseException, str], UnicomputeError | None]
+    capabilities: frozenset[Capability] = frozenset()
+    keys: KeyDriver | None = None
+    volumes: VolumeDriver | None = None
+    options_type: type | None = None
+    close: Callable[[], None] = field(default=lambda: None)
+
+
+class ProviderFactory(Protocol):
+    def __call__(self, region: str | None, config: Mapping[str, object]) -> ProviderDrivers: ...
+
+
+__all__ = [
+    "MANAGED_TAG",
+    "Capability",
+    "ComputeDriver",
+    "KeyDriver",
+    "Limits",
+    "NamingRules",
+    "ProviderDrivers",
+    "ProviderFactory",
+    "VolumeDriver",
+]

@@ -1,0 +1,43 @@
+"""The public error types (also re-exported at the top level: ``unicompute.NotFound`` ...)."""
+
+from ._errors import (
+    RETRYABLE_CODES,
+    AlreadyExists,
+    CapacityUnavailable,
+    ClosedError,
+    Conflict,
+    ErrorCode,
+    InvalidRequest,
+    MissingDependency,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    QuotaExceeded,
+    Throttled,
+    Timeout,
+    Unauthenticated,
+    UnicomputeError,
+    Unsupported,
+    error_class,
+)
+
+__all__ = [
+    "RETRYABLE_CODES",
+    "AlreadyExists",
+    "CapacityUnavailable",
+    "ClosedError",
+    "Conflict",
+    "ErrorCode",
+    "InvalidRequest",
+    "MissingDependency",
+    "NotFound",
+    "PermissionDenied",
+    "ProviderError",
+    "QuotaExceeded",
+    "Throttled",
+    "Timeout",
+    "Unauthenticated",
+    "UnicomputeError",
+    "Unsupported",
+    "error_class",
+]
