@@ -144,6 +144,13 @@ class VM:
         return self._ctx.call("vms.inbound_rules", lambda: compute.inbound_rules(self.id),
                               resource=self.id, idempotent=True)
 
+    def user_data(self) -> bytes | None:
+        """The user data the VM was launched with (raw bytes), read back from the cloud."""
+        self._ctx.require(Capability.USER_DATA, "vms.user_data")
+        compute = self._ctx.drivers.compute
+        return self._ctx.call("vms.user_data", lambda: compute.user_data(self.id),
+                              resource=self.id, idempotent=True)
+
     def wait_until(self, state: VMState, *, timeout: float = 600) -> VM:
         """Poll until the VM is in ``state``; raise :class:`~unicompute.Timeout` after ``timeout``
         seconds, or :class:`~unicompute.InvalidRequest` at once if ``state`` can no longer be

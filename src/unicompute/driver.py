@@ -145,6 +145,9 @@ class ComputeDriver(Protocol):
     def inbound_rules(self, vm_id: str) -> list[InboundRule]:
         """Every inbound flow the VM's firewall allows."""
 
+    def user_data(self, vm_id: str) -> bytes | None:
+        """The user data the VM was launched with, as raw bytes; ``None`` if it has none."""
+
 
 @runtime_checkable
 class KeyDriver(Protocol):

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Set-up and checks for unicompute on any machine with Python 3.11+ and a package registry.
+
+    python3 dev.py demo    # launch examples/web.yaml on the built-in fakes (offline)
+    python3 dev.py test    # ruff, mypy --strict on src/, and the whole pytest suite
+
+Both create ``.venv`` and install ``unicompute[all,dev]`` into it the first time, and again
+whenever ``pyproject.toml`` changes. Extra arguments go to the command run (pytest for ``test``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".unicompute-installed"
+
+
+def run(*argv: str | Path) -> None:
+    print("+", " ".join(str(a) for a in argv), flush=True)
+    done = subprocess.run([str(a) for a in argv], cwd=ROOT, check=False)
+    if done.returncode:
+        sys.exit(done.returncode)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"unicompute needs Python 3.11+, this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[all,dev]")
+    STAMP.write_text(wanted)
+
+
+def demo(args: list[str]) -> None:
+    run(BIN / "unicompute", "launch", "examples/web.yaml", "--cloud", "aws", "--mock", *args)
+
+
+def test(args: list[str]) -> None:
+    run(BIN / "ruff", "check", "src", "tests", "benchmarks")
+    run(BIN / "mypy", "--strict", "src")
+    run(BIN / "python", "-m", "pytest", "-q", *args)
+
+
+COMMANDS = {"demo": demo, "test": test}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 dev.py {{{'|'.join(COMMANDS)}}} [args...]")
+    ensure_venv()
+    COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Provider adapters, one package per cloud, each loaded lazily by the registry."""

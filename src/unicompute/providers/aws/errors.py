@@ -1,0 +1,218 @@
+"""botocore exceptions → :mod:`unicompute` errors.
+
+:data:`ERROR_CODES` maps EC2 API error codes to portable error classes; :func:`translate_error`
+applies it (and handles botocore's own client-side exceptions). Every error it returns has
+``provider="aws"``, the ``operation`` it was given, ``original`` set to the botocore exception and
+the message AWS sent.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    WaiterError,
+)
+
+from ..._errors import (
+    AlreadyExists,
+    CapacityUnavailable,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    QuotaExceeded,
+    Throttled,
+    Timeout,
+    Unauthenticated,
+    UnicomputeError,
+    Unsupported,
+)
+
+PROVIDER = "aws"
+
+_NOT_FOUND = (
+    "InvalidInstanceID.NotFound",
+    # A malformed id names nothing that exists; callers asked for a resource, not a format check.
+    "InvalidInstanceID.Malformed",
+    "InvalidVolume.NotFound",
+    "InvalidVolumeID.Malformed",
+    "InvalidSnapshot.NotFound",
+    "InvalidSnapshotID.Malformed",
+    "InvalidKeyPair.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidGroupId.Malformed",
+    "InvalidSecurityGroupID.NotFound",
+    "InvalidAMIID.NotFound",
+    "InvalidAMIID.Malformed",
+    "InvalidAMIID.Unavailable",
+    "InvalidSubnetID.NotFound",
+    "InvalidVpcID.NotFound",
+    "InvalidAttachment.NotFound",
+    "InvalidNetworkInterfaceID.NotFound",
+)
+_ALREADY_EXISTS = ("InvalidKeyPair.Duplicate", "InvalidGroup.Duplicate")
+_INVALID_REQUEST = (
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "InvalidParameter",
+    "MissingParameter",
+    "UnknownParameter",
+    "ValidationError",
+    "InvalidInstanceType",
+    "InvalidBlockDeviceMapping",
+    "InvalidUserData.Malformed",
+    "InvalidKeyPair.Format",
+    "InvalidZone.NotFound",
+    "InvalidAvailabilityZone",
+    "InvalidVolume.ZoneMismatch",
+    "InvalidIPAddress.InUse",
+    "InvalidPermission.Malformed",
+)
+_PERMISSION_DENIED = ("UnauthorizedOperation", "AccessDenied", "OptInRequired", "Blocked")
+_UNAUTHENTICATED = (
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "RequestExpired",
+    "SignatureDoesNotMatch",
+    "MissingAuthenticationToken",
+    "UnrecognizedClientException",
+)
+_THROTTLED = ("RequestLimitExceeded", "Throttling", "ThrottlingException")
+_QUOTA_EXCEEDED = (
+    "InstanceLimitExceeded",
+    "VcpuLimitExceeded",
+    "VolumeLimitExceeded",
+    "SnapshotLimitExceeded",
+    "MaxSpotInstanceCountExceeded",
+    "SecurityGroupLimitExceeded",
+    "RulesPerSecurityGroupLimitExceeded",
+    "ResourceLimitExceeded",
+    "TagLimitExceeded",
+    "AddressLimitExceeded",
+    "KeyPairLimitExceeded",
+)
+_CAPACITY_UNAVAILABLE = (
+    "InsufficientInstanceCapacity",
+    "InsufficientCapacity",
+    "InsufficientHostCapacity",
+    "InsufficientReservedInstanceCapacity",
+    "InsufficientAddressCapacity",
+    "InsufficientFreeAddressesInSubnet",
+)
+_CONFLICT = (
+    "IncorrectState",
+    "IncorrectInstanceState",
+    "DependencyViolation",
+    "VolumeInUse",
+    "InvalidGroup.InUse",
+    "InvalidPermission.Duplicate",
+    "IdempotentParameterMismatch",
+)
+_UNSUPPORTED = ("Unsupported", "UnsupportedOperation")
+
+#: EC2 error code → the portable error class raised for it. Unknown codes → ``ProviderError``.
+ERROR_CODES: dict[str, type[UnicomputeError]] = {
+    **dict.fromkeys(_NOT_FOUND, NotFound),
+    **dict.fromkeys(_ALREADY_EXISTS, AlreadyExists),
+    **dict.fromkeys(_INVALID_REQUEST, InvalidRequest),
+    **dict.fromkeys(_PERMISSION_DENIED, PermissionDenied),
+    **dict.fromkeys(_UNAUTHENTICATED, Unauthenticated),
+    **dict.fromkeys(_THROTTLED, Throttled),
+    **dict.fromkeys(_QUOTA_EXCEEDED, QuotaExceeded),
+    **dict.fromkeys(_CAPACITY_UNAVAILABLE, CapacityUnavailable),
+    **dict.fromkeys(_CONFLICT, Conflict),
+    **dict.fromkeys(_UNSUPPORTED, Unsupported),
+}
+
+#: Fallback by suffix for codes the table does not list (EC2 names them ``Invalid<Thing>.<Kind>``).
+_SUFFIXES: dict[str, type[UnicomputeError]] = {
+    ".NotFound": NotFound,
+    ".Duplicate": AlreadyExists,
+    ".Malformed": InvalidRequest,
+    ".InUse": Conflict,
+}
+
+#: botocore's own (client-side) exceptions, checked in order.
+_BOTOCORE: tuple[tuple[type[BaseException], type[UnicomputeError]], ...] = (
+    (NoCredentialsError, Unauthenticated),
+    (PartialCredentialsError, Unauthenticated),
+    (CredentialRetrievalError, Unauthenticated),
+    (ParamValidationError, InvalidRequest),
+    (ProfileNotFound, InvalidRequest),
+    (NoRegionError, InvalidRequest),
+    (ConnectTimeoutError, Timeout),
+    (ReadTimeoutError, Timeout),
+    (EndpointConnectionError, ProviderError),
+)
+
+#: Fields named by the InvalidRequest raised for these botocore exceptions.
+_FIELDS: dict[type[BaseException], str] = {ProfileNotFound: "profile", NoRegionError: "region"}
+
+
+def error_class_for_code(code: str) -> type[UnicomputeError]:
+    """The portable class for an EC2 error ``code`` (``ProviderError`` when unknown)."""
+    if code in ERROR_CODES:
+        return ERROR_CODES[code]
+    for suffix, cls in _SUFFIXES.items():
+        if code.endswith(suffix):
+            return cls
+    return ProviderError
+
+
+def translate_error(exc: BaseException, operation: str) -> UnicomputeError | None:
+    """Wrap a botocore exception; ``None`` if ``exc`` is not one (it is then not ours to map).
+
+    Waiter failures: when the last response carried an API error, that error's class; when the
+    waiter gave up after its attempts, :class:`Timeout`; when the resource reached a state the
+    waiter treats as terminal failure (e.g. a volume that went to ``error``), :class:`Conflict`.
+    """
+    if isinstance(exc, UnicomputeError):
+        return None
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        return _make(error_class_for_code(code), str(error.get("Message") or exc), operation, exc)
+    if isinstance(exc, WaiterError):
+        return _make(_waiter_class(exc), str(exc), operation, exc)
+    if not isinstance(exc, BotoCoreError):
+        return None
+    for kind, cls in _BOTOCORE:
+        if isinstance(exc, kind):
+            field = next((f for k, f in _FIELDS.items() if isinstance(exc, k)), None)
+            return _make(cls, str(exc), operation, exc, field=field)
+    return _make(ProviderError, str(exc), operation, exc)
+
+
+def _waiter_class(exc: WaiterError) -> type[UnicomputeError]:
+    last = exc.last_response if isinstance(exc.last_response, dict) else {}
+    code = last.get("Error", {}).get("Code")
+    if code:
+        return error_class_for_code(str(code))
+    if "Max attempts exceeded" in str(exc.kwargs.get("reason", "")):
+        return Timeout
+    return Conflict
+
+
+def _make(
+    cls: type[UnicomputeError],
+    message: str,
+    operation: str,
+    original: BaseException,
+    *,
+    field: str | None = None,
+) -> UnicomputeError:
+    if issubclass(cls, InvalidRequest):
+        return cls(message, field=field, provider=PROVIDER, operation=operation, original=original)
+    return cls(message, provider=PROVIDER, operation=operation, original=original)

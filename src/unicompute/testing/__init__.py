@@ -1,0 +1,13 @@
+"""Test support for unicompute users and provider authors.
+
+* :mod:`unicompute.testing.plugin` is a pytest plugin (registered through the ``pytest11`` entry
+  point, so it is active wherever unicompute is installed) with the ``mock_cloud`` and ``cloud``
+  fixtures and the ``clouds`` marker.
+* :class:`VMConformance` is the behaviour every provider must show; subclass it in a test module
+  with a ``profile`` to run it against a provider.
+"""
+
+from .conformance import VMConformance
+from .profiles import PROFILES, Profile, profile_for
+
+__all__ = ["PROFILES", "Profile", "VMConformance", "profile_for"]

@@ -1,0 +1,35 @@
+"""Per-provider facts the portable tests need: the region the fakes default to, and an id that
+is well-formed for the provider but names nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._errors import InvalidRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    provider: str
+    region: str
+    missing_vm_id: str
+    missing_volume_id: str
+
+
+PROFILES: dict[str, Profile] = {
+    "aws": Profile(
+        provider="aws",
+        region="us-east-1",
+        missing_vm_id="i-0123456789abcdef0",
+        missing_volume_id="vol-0123456789abcdef0",
+    ),
+}
+
+
+def profile_for(provider: str) -> Profile:
+    try:
+        return PROFILES[provider]
+    except KeyError:
+        raise InvalidRequest(
+            f"no test profile for {provider!r}; known: {', '.join(PROFILES)}", field="provider"
+        ) from None

@@ -1,0 +1,10 @@
+"""The portable conformance suite on AWS, against moto."""
+
+import pytest
+
+from unicompute.testing import VMConformance
+
+
+@pytest.mark.clouds("aws")
+class TestAWSConformance(VMConformance):
+    pass
