@@ -6,7 +6,7 @@ of driver records, which holds the native object for the escape hatch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -209,7 +209,7 @@ class VMSpec:
     image: Image | str
     user_data: str | bytes | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-    open_ports: tuple[int, ...] = ()
+    open_ports: Sequence[int] = ()
     key_name: str | None = None
     disk_gib: int | None = None
     spot: bool = False

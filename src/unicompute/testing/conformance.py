@@ -285,7 +285,8 @@ class VMConformance:
         self, cloud: Cloud, spec: VMSpec, run_tags: dict[str, str], field: str,
         changes: dict[str, object],
     ) -> None:
-        fields = {"name": spec.name, "size": spec.size, "image": spec.image, "tags": run_tags}
+        fields: dict[str, object] = {
+            "name": spec.name, "size": spec.size, "image": spec.image, "tags": run_tags}
         fields.update(changes)
         with pytest.raises(errors.InvalidRequest) as caught:
             cloud.vms.launch(VMSpec(**fields))  # type: ignore[arg-type]

@@ -143,10 +143,6 @@ class Document:
             raise self.error(value, f"must be a list, not {_kind(value.node)}")
         return [Value(item, key_path(value.path, i)) for i, item in enumerate(value.node.value)]
 
-    def string_map(self, value: Value) -> dict[str, str]:
-        """A mapping of non-empty string keys to string values (numbers must be quoted)."""
-        return {key: self.string(entry) for key, entry in self.mapping(value).items()}
-
     # -- scalars ----------------------------------------------------------------------------
     def scalar(self, value: Value) -> object:
         """The Python value of a scalar (str, int, float, bool, None, date)."""
@@ -158,14 +154,15 @@ class Document:
             raise self._syntax_error(exc) from exc
         return result
 
-    def string(self, value: Value, *, pattern: re.Pattern[str] | None = None,
-               rule: str = "") -> str:
-        """A non-empty string; with ``pattern``, one that fully matches it (``rule`` says how)."""
+    def string(self, value: Value, *, pattern: re.Pattern[str] | None = None, rule: str = "",
+               empty_ok: bool = False) -> str:
+        """A string, non-empty unless ``empty_ok``; with ``pattern``, one that fully matches it
+        (``rule`` says how)."""
         result = self.scalar(value)
         if not isinstance(result, str):
             hint = " (quote it)" if result is not None else ""
             raise self.error(value, f"must be a string, not {_type_name(result)}{hint}")
-        if not result:
+        if not result and not empty_ok:
             raise self.error(value, "must not be empty")
         if pattern is not None and not pattern.fullmatch(result):
             raise self.error(value, f"{result!r} is not valid: {rule}")

@@ -25,10 +25,11 @@ Schema; the key tables here are what is enforced.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from ._yaml import Document, Value, WorkloadError
 
@@ -111,17 +112,9 @@ def parse(text: str, *, source: str = "<string>", base_dir: str | Path = ".") ->
     items = doc.sequence(entries["vms"])
     if not items:
         raise doc.error(entries["vms"], "must list at least one VM group")
-    groups: list[VMGroup] = []
-    first_line: dict[str, int] = {}
-    for item in items:
-        group = _group(doc, item, Path(base_dir))
-        if group.name in first_line:
-            name_value = doc.mapping(item, allowed=GROUP_KEYS)["name"]
-            raise doc.error(name_value, f"duplicate group name {group.name!r} "
-                                        f"(first on line {first_line[group.name]})")
-        first_line[group.name] = item.line
-        groups.append(group)
-    return Workload(name=name, groups=tuple(groups), source=source)
+    first_lines: dict[str, int] = {}
+    groups = tuple(_group(doc, item, Path(base_dir), first_lines) for item in items)
+    return Workload(name=name, groups=groups, source=source)
 
 
 def _name(doc: Document, value: Value, max_length: int) -> str:
@@ -131,19 +124,25 @@ def _name(doc: Document, value: Value, max_length: int) -> str:
     return name
 
 
-def _group(doc: Document, item: Value, base_dir: Path) -> VMGroup:
+def _group(doc: Document, item: Value, base_dir: Path, first_lines: dict[str, int]) -> VMGroup:
+    """One group; ``first_lines`` maps the names of the groups before it to their lines."""
     entries = doc.mapping(item, allowed=GROUP_KEYS, required=GROUP_REQUIRED)
+    name = _name(doc, entries["name"], MAX_GROUP_NAME)
+    if name in first_lines:
+        raise doc.error(entries["name"], f"duplicate group name {name!r} "
+                                         f"(first on line {first_lines[name]})")
+    first_lines[name] = entries["name"].line
     if not entries.keys() & {"size", "vcpus", "memory_gib"}:
         raise doc.error(item, "needs 'size', or 'vcpus' and/or 'memory_gib' to choose one")
     if "user_data" in entries and "user_data_file" in entries:
         raise doc.error(entries["user_data_file"], "give either user_data or user_data_file")
-    values: dict[str, object] = {"name": _name(doc, entries["name"], MAX_GROUP_NAME)}
+    values: dict[str, Any] = {"name": name}
     for key, entry in entries.items():
         if key in _READERS:
             values[key] = _READERS[key](doc, entry)
     if "user_data_file" in entries:
         values["user_data"] = _read_user_data(doc, entries["user_data_file"], base_dir)
-    return VMGroup(**values)  # type: ignore[arg-type]
+    return VMGroup(**values)
 
 
 def _sizes(doc: Document, value: Value) -> Mapping[str, str]:
@@ -162,11 +161,14 @@ def _ports(doc: Document, value: Value) -> tuple[int, ...]:
 
 
 def _tags(doc: Document, value: Value) -> Mapping[str, str]:
-    tags = doc.string_map(value)
-    for key in tags:
+    tags: dict[str, str] = {}
+    for key, entry in doc.mapping(value).items():
+        if not key:
+            raise doc.error(entry, "tag keys must not be empty")
         if key.startswith(RESERVED_TAG_PREFIX):
-            raise doc.error(value, f"tag {key!r}: keys starting with {RESERVED_TAG_PREFIX!r} "
-                                   "are set by unicompute")
+            raise doc.error(entry, f"keys starting with {RESERVED_TAG_PREFIX!r} are set by "
+                                   "unicompute")
+        tags[key] = doc.string(entry, empty_ok=True)
     return MappingProxyType(tags)
 
 
@@ -180,7 +182,7 @@ def _read_user_data(doc: Document, value: Value, base_dir: Path) -> str:
 
 
 #: How each optional group key is read (``name`` and ``user_data_file`` are handled apart).
-_READERS = {
+_READERS: dict[str, Callable[[Document, Value], object]] = {
     "count": lambda doc, v: doc.integer(v, minimum=1, maximum=MAX_COUNT),
     "vcpus": lambda doc, v: doc.integer(v, minimum=1),
     "memory_gib": Document.number,
