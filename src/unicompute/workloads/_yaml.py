@@ -76,13 +76,11 @@ class Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "unreadable"
-        return WorkloadError(f"invalid YAML: {problem}", field=None, source=self.source,
-                             line=line)
+        return WorkloadError(f"invalid YAML: {problem}", field=None, source=self.source, line=line)
 
     def error(self, value: Value, message: str) -> WorkloadError:
         """The error to raise for ``value``: its path, its line, and ``message``."""
-        return WorkloadError(message, field=value.path or None, source=self.source,
-                             line=value.line)
+        return WorkloadError(message, field=value.path or None, source=self.source, line=value.line)
 
     # -- containers -------------------------------------------------------------------------
     def mapping(
@@ -108,8 +106,10 @@ class Document:
                 continue
             key = self._key(key_node, value.path)
             if key in seen:
-                raise self.error(Value(key_node, key_path(value.path, key)),
-                                 f"duplicate key (first on line {seen[key]})")
+                raise self.error(
+                    Value(key_node, key_path(value.path, key)),
+                    f"duplicate key (first on line {seen[key]})",
+                )
             seen[key] = key_node.start_mark.line + 1
         try:
             self._loader.flatten_mapping(node)
@@ -121,8 +121,10 @@ class Document:
             entry = Value(value_node, key_path(value.path, key))
             if allowed is not None:
                 if key not in allowed:
-                    raise self.error(Value(key_node, entry.path),
-                                     f"unknown key; expected one of {', '.join(sorted(allowed))}")
+                    raise self.error(
+                        Value(key_node, entry.path),
+                        f"unknown key; expected one of {', '.join(sorted(allowed))}",
+                    )
                 if value_node.tag == _NULL_TAG and key not in required:
                     entries.pop(key, None)
                     continue
@@ -151,11 +153,17 @@ class Document:
         try:
             result: object = self._loader.construct_object(value.node, deep=True)
         except yaml.MarkedYAMLError as exc:
-            raise self._syntax_error(exc) from exc
+            raise self.error(value, f"unreadable value: {exc.problem or exc}") from exc
         return result
 
-    def string(self, value: Value, *, pattern: re.Pattern[str] | None = None, rule: str = "",
-               empty_ok: bool = False) -> str:
+    def string(
+        self,
+        value: Value,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        rule: str = "",
+        empty_ok: bool = False,
+    ) -> str:
         """A string, non-empty unless ``empty_ok``; with ``pattern``, one that fully matches it
         (``rule`` says how)."""
         result = self.scalar(value)
@@ -171,8 +179,11 @@ class Document:
     def integer(self, value: Value, *, minimum: int = 1, maximum: int | None = None) -> int:
         """An integer from ``minimum`` to ``maximum`` (booleans are not integers)."""
         result = self.scalar(value)
-        if isinstance(result, bool) or not isinstance(result, int) or result < minimum or (
-            maximum is not None and result > maximum
+        if (
+            isinstance(result, bool)
+            or not isinstance(result, int)
+            or result < minimum
+            or (maximum is not None and result > maximum)
         ):
             bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
             raise self.error(value, f"must be an integer {bound}, not {_shown(result)}")
@@ -202,8 +213,13 @@ def _kind(node: Node) -> str:
 
 
 def _type_name(value: object) -> str:
-    names: Mapping[type, str] = {type(None): "null", bool: "a boolean", int: "a number",
-                                 float: "a number", str: "a string"}
+    names: Mapping[type, str] = {
+        type(None): "null",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+    }
     return names.get(type(value), type(value).__name__)
 
 

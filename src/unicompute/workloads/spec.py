@@ -24,9 +24,11 @@ Schema; the key tables here are what is enforced.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -48,12 +50,25 @@ MAX_GROUP_NAME = 20
 
 WORKLOAD_KEYS: frozenset[str] = frozenset({"name", "vms"})
 WORKLOAD_REQUIRED: frozenset[str] = frozenset({"name", "vms"})
-GROUP_KEYS: frozenset[str] = frozenset({
-    "name", "count", "vcpus", "memory_gib", "size", "image", "user_data", "user_data_file",
-    "ports", "disk_gib", "spot", "tags",
-})
+GROUP_KEYS: frozenset[str] = frozenset(
+    {
+        "name",
+        "count",
+        "vcpus",
+        "memory_gib",
+        "size",
+        "image",
+        "user_data",
+        "user_data_file",
+        "ports",
+        "disk_gib",
+        "spot",
+        "tags",
+    }
+)
 GROUP_REQUIRED: frozenset[str] = frozenset({"name"})
 DEFAULT_IMAGE = "ubuntu-24.04"
+_PACKAGE = "unicompute.workloads"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +103,13 @@ class Workload:
     source: str = "<string>"
 
 
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the workload file (``workload.schema.json``), for editors and docs."""
+    text = resources.files(_PACKAGE).joinpath("workload.schema.json").read_text("utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
 def load(path: str | Path) -> Workload:
     """Read and check the workload file at ``path``; ``user_data_file`` is relative to it.
 
@@ -98,8 +120,9 @@ def load(path: str | Path) -> Workload:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise WorkloadError(f"cannot read the workload file: {reason}", field=None,
-                            source=str(path), line=1) from exc
+        raise WorkloadError(
+            f"cannot read the workload file: {reason}", field=None, source=str(path), line=1
+        ) from exc
     return parse(text, source=str(path), base_dir=path.parent)
 
 
@@ -129,8 +152,9 @@ def _group(doc: Document, item: Value, base_dir: Path, first_lines: dict[str, in
     entries = doc.mapping(item, allowed=GROUP_KEYS, required=GROUP_REQUIRED)
     name = _name(doc, entries["name"], MAX_GROUP_NAME)
     if name in first_lines:
-        raise doc.error(entries["name"], f"duplicate group name {name!r} "
-                                         f"(first on line {first_lines[name]})")
+        raise doc.error(
+            entries["name"], f"duplicate group name {name!r} (first on line {first_lines[name]})"
+        )
     first_lines[name] = entries["name"].line
     if not entries.keys() & {"size", "vcpus", "memory_gib"}:
         raise doc.error(item, "needs 'size', or 'vcpus' and/or 'memory_gib' to choose one")
@@ -166,8 +190,9 @@ def _tags(doc: Document, value: Value) -> Mapping[str, str]:
         if not key:
             raise doc.error(entry, "tag keys must not be empty")
         if key.startswith(RESERVED_TAG_PREFIX):
-            raise doc.error(entry, f"keys starting with {RESERVED_TAG_PREFIX!r} are set by "
-                                   "unicompute")
+            raise doc.error(
+                entry, f"keys starting with {RESERVED_TAG_PREFIX!r} are set by unicompute"
+            )
         tags[key] = doc.string(entry, empty_ok=True)
     return MappingProxyType(tags)
 

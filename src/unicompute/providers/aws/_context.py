@@ -10,13 +10,18 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
+from ..._errors import NotFound
 from ...driver import MANAGED_TAG
-from .convert import tag_list
+from .convert import PROVIDER, tag_list
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.literals import ResourceTypeType
-    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef, WaiterConfigTypeDef
+    from mypy_boto3_ec2.type_defs import (
+        InstanceTypeDef,
+        TagSpecificationTypeDef,
+        WaiterConfigTypeDef,
+    )
 
 T = TypeVar("T")
 
@@ -38,13 +43,26 @@ class Context:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
 
     def waiter_config(self) -> WaiterConfigTypeDef:
-        """``WaiterConfig`` for boto3 waiters: poll every ``poll_interval`` up to ``wait_timeout``."""
+        """boto3 ``WaiterConfig``: poll every ``poll_interval`` for up to ``wait_timeout``."""
         if self.poll_interval > 0:
             attempts = max(1, math.ceil(self.wait_timeout / self.poll_interval))
         else:
             attempts = _ZERO_DELAY_ATTEMPTS
         # botocore sleeps ``Delay`` seconds with time.sleep, so a float is fine at runtime.
         return {"Delay": self.poll_interval, "MaxAttempts": attempts}  # type: ignore[typeddict-item]
+
+    def live_instance(self, vm_id: str) -> InstanceTypeDef:
+        """The instance ``vm_id``; ``NotFound`` if it is unknown or terminated.
+
+        EC2 keeps terminated instances listed for a while; the portable contract counts them as
+        gone.
+        """
+        answer = self.client.describe_instances(InstanceIds=[vm_id])
+        for reservation in answer["Reservations"]:
+            for instance in reservation.get("Instances", []):
+                if instance.get("State", {}).get("Name") != "terminated":
+                    return instance
+        raise NotFound(f"VM {vm_id} does not exist", provider=PROVIDER, resource=vm_id)
 
     def retry_while(self, codes: frozenset[str], call: Callable[[], T]) -> T:
         """``call()``, repeated every ``poll_interval`` while it fails with one of ``codes``.
@@ -80,8 +98,6 @@ def managed_tags(name: str | None, tags: Mapping[str, str]) -> dict[str, str]:
     return result
 
 
-def tag_spec(
-    resource_type: ResourceTypeType, tags: Mapping[str, str]
-) -> TagSpecificationTypeDef:
+def tag_spec(resource_type: ResourceTypeType, tags: Mapping[str, str]) -> TagSpecificationTypeDef:
     """One ``TagSpecifications`` entry."""
     return {"ResourceType": resource_type, "Tags": tag_list(tags)}

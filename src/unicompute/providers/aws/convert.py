@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         InstanceTypeDef,
         InstanceTypeInfoTypeDef,
         KeyPairInfoTypeDef,
+        SnapshotResponseTypeDef,
         SnapshotTypeDef,
         TagTypeDef,
         VolumeTypeDef,
@@ -27,8 +28,11 @@ PROVIDER = "aws"
 #: Tag holding the id of the security group ``launch`` created for an instance.
 SG_TAG = "unicompute:sg"
 
-#: Tags unicompute uses for its own bookkeeping, hidden from :attr:`VMInfo.tags`.
-INTERNAL_TAGS = frozenset({"Name", SG_TAG})
+#: Tag marking the root volume ``launch`` created with an instance (not a data volume).
+ROOT_TAG = "unicompute:root"
+
+#: Tags unicompute uses for its own bookkeeping, hidden from the ``tags`` of records.
+INTERNAL_TAGS = frozenset({"Name", SG_TAG, ROOT_TAG})
 
 #: EC2 instance state name → portable state.
 VM_STATES: dict[str, VMState] = {
@@ -39,6 +43,9 @@ VM_STATES: dict[str, VMState] = {
     "shutting-down": VMState.TERMINATING,
     "terminated": VMState.TERMINATED,
 }
+
+#: EC2 states of instances that still exist (everything but ``terminated``).
+LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
 
 #: Portable state → EC2 instance state name (the inverse of :data:`VM_STATES`).
 EC2_STATES: dict[VMState, str] = {portable: native for native, portable in VM_STATES.items()}
@@ -88,8 +95,13 @@ def vm_info(instance: InstanceTypeDef) -> VMInfo:
     )
 
 
+def is_root_volume(item: VolumeTypeDef) -> bool:
+    """Whether ``item`` is the root volume ``launch`` created with an instance."""
+    return tags_of(item).get(ROOT_TAG) == "true"
+
+
 def volume(item: VolumeTypeDef) -> Volume:
-    """An EBS volume; ``attached_to`` is the instance of an ``attaching``/``attached`` attachment."""
+    """An EBS volume; ``attached_to`` is the instance of an attaching or attached attachment."""
     tags = tags_of(item)
     attached = [
         a["InstanceId"]
@@ -108,7 +120,7 @@ def volume(item: VolumeTypeDef) -> Volume:
     )
 
 
-def snapshot(item: SnapshotTypeDef) -> Snapshot:
+def snapshot(item: SnapshotTypeDef | SnapshotResponseTypeDef) -> Snapshot:
     """An EBS snapshot; ``state`` is EC2's own (``pending``, ``completed``, ``error`` …)."""
     tags = tags_of(item)
     return Snapshot(

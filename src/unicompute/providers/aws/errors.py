@@ -60,6 +60,7 @@ _NOT_FOUND = (
     "InvalidVpcID.NotFound",
     "InvalidAttachment.NotFound",
     "InvalidNetworkInterfaceID.NotFound",
+    "NoSuchEntity",  # an IAM instance profile that does not exist (moto's answer)
 )
 _ALREADY_EXISTS = ("InvalidKeyPair.Duplicate", "InvalidGroup.Duplicate")
 _INVALID_REQUEST = (
@@ -160,6 +161,17 @@ _BOTOCORE: tuple[tuple[type[BaseException], type[UnicomputeError]], ...] = (
 #: Fields named by the InvalidRequest raised for these botocore exceptions.
 _FIELDS: dict[type[BaseException], str] = {ProfileNotFound: "profile", NoRegionError: "region"}
 
+#: Spec fields named by the InvalidRequest raised for these EC2 codes.
+FIELDS_BY_CODE: dict[str, str] = {
+    "InvalidKeyPair.Format": "public_key",
+    "InvalidUserData.Malformed": "user_data",
+    "InvalidZone.NotFound": "zone",
+    "InvalidAvailabilityZone": "zone",
+    "InvalidVolume.ZoneMismatch": "zone",
+    "InvalidInstanceType": "size",
+    "InvalidBlockDeviceMapping": "disk_gib",
+}
+
 
 def error_class_for_code(code: str) -> type[UnicomputeError]:
     """The portable class for an EC2 error ``code`` (``ProviderError`` when unknown)."""
@@ -183,7 +195,9 @@ def translate_error(exc: BaseException, operation: str) -> UnicomputeError | Non
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
-        return _make(error_class_for_code(code), str(error.get("Message") or exc), operation, exc)
+        message = str(error.get("Message") or exc)
+        cls = error_class_for_code(code)
+        return _make(cls, message, operation, exc, field=FIELDS_BY_CODE.get(code))
     if isinstance(exc, WaiterError):
         return _make(_waiter_class(exc), str(exc), operation, exc)
     if not isinstance(exc, BotoCoreError):

@@ -50,13 +50,14 @@ ALIASES: dict[str, AliasQuery] = {
             "arm64": "ubuntu/images/hvm-ssd*/ubuntu-noble-24.04-arm64-server-*",
         },
     ),
-    "debian-12": AliasQuery(
-        DEBIAN, {"x86_64": "debian-12-amd64-*", "arm64": "debian-12-arm64-*"}
-    ),
+    "debian-12": AliasQuery(DEBIAN, {"x86_64": "debian-12-amd64-*", "arm64": "debian-12-arm64-*"}),
     # "al2023-ami-2023.*" leaves out "al2023-ami-minimal-2023.*".
     "amazon-linux-2023": AliasQuery(
         AMAZON,
-        {"x86_64": "al2023-ami-2023.*-kernel-*-x86_64", "arm64": "al2023-ami-2023.*-kernel-*-arm64"},
+        {
+            "x86_64": "al2023-ami-2023.*-kernel-*-x86_64",
+            "arm64": "al2023-ami-2023.*-kernel-*-arm64",
+        },
     ),
     "windows-2022": AliasQuery(
         MICROSOFT_ON_AWS, {"x86_64": "Windows_Server-2022-English-Full-Base-*"}
@@ -120,12 +121,25 @@ def list_images(client: EC2Client) -> list[Image]:
     return result
 
 
-def root_device_name(client: EC2Client, image_id: str) -> str:
-    """The device name of the root volume of ``image_id``."""
+@dataclass(frozen=True)
+class RootDevice:
+    """An image's root volume: its device name and size (``None`` for instance-store roots)."""
+
+    name: str
+    size_gib: int | None
+
+
+def root_device(client: EC2Client, image_id: str) -> RootDevice:
+    """The root device of ``image_id``, from its block device mappings."""
     found = client.describe_images(ImageIds=[image_id])["Images"]
     if not found:
         raise NotFound(f"image {image_id} does not exist", provider=PROVIDER, resource=image_id)
-    return found[0].get("RootDeviceName", "/dev/xvda")
+    item = found[0]
+    name = item.get("RootDeviceName", "/dev/xvda")
+    for mapping in item.get("BlockDeviceMappings", []):
+        if mapping.get("DeviceName") == name and "Ebs" in mapping:
+            return RootDevice(name, mapping["Ebs"].get("VolumeSize"))
+    return RootDevice(name, None)
 
 
 def _newest(item: ImageTypeDef) -> tuple[str, str]:

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 @cache
 def price_snapshot() -> dict[str, object]:
     """The parsed ``prices.json``: ``date``, ``source``, ``currency`` and ``regions``."""
-    text = resources.files(__package__).joinpath("prices.json").read_text(encoding="utf-8")
+    text = (
+        resources.files(__name__.rpartition(".")[0])
+        .joinpath("prices.json")
+        .read_text(encoding="utf-8")
+    )
     data: dict[str, object] = json.loads(text)
     return data
 

@@ -1,0 +1,182 @@
+"""The AWS fake: moto, plus the public images real code asks EC2 for.
+
+moto answers boto3 in-process (:meth:`AwsFake.start`) or over HTTP (:meth:`AwsFake.serve`); both
+share moto's state. moto ships few of the public AMIs that real AWS has, so the fake adds the
+Ubuntu, Debian and Windows images listed in ``images.json`` (Amazon Linux 2023 already comes
+with moto) to every region, under their publishers' real owner accounts and name schemes, so that
+image look-ups written for real AWS work unchanged. Lambda runs without Docker. The instance-type
+catalog, which never changes, is serialized once instead of on every call (see ``_catalog``).
+
+This module never imports ``unicompute.providers``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+from ._catalog import cached_catalog
+
+if TYPE_CHECKING:
+    from moto.core.config import DefaultConfig
+
+#: moto configuration for every fake: Lambda functions are recorded, not run in Docker.
+MOTO_CONFIG: DefaultConfig = {"lambda": {"use_docker": False}}
+
+
+def seed_images() -> list[dict[str, Any]]:
+    """Fresh copies of the public AMIs the fake adds (moto's ``amis.json`` entry shape)."""
+    text = resources.files(__name__).joinpath("images.json").read_text(encoding="utf-8")
+    images: list[dict[str, Any]] = json.loads(text)["images"]
+    return copy.deepcopy(images)
+
+
+class AwsFake:
+    """moto with the public images added; in-process, served over HTTP, or both.
+
+    ``start()``/``stop()`` patch boto3 in this process (``moto.mock_aws``) starting from empty
+    state; ``serve()``/``shutdown_server()`` run a moto server for other processes. ``reset()``
+    forgets every resource. The added images exist while either mode runs. Not re-entrant.
+    """
+
+    def __init__(self) -> None:
+        self._mock: Any = None
+        self._server: Any = None
+        self._server_config: Any = None
+        self._seeded: list[dict[str, Any]] = []
+        self._catalog_patch: Any = None
+        self.endpoint_url: str | None = None
+
+    # -- in-process ------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """Whether boto3 clients in this process are answered by the fake."""
+        return self._mock is not None
+
+    def start(self) -> AwsFake:
+        """Answer boto3 clients created from now on in-process, from empty state (unless
+        :meth:`serve` already runs: then both share the server's state)."""
+        if self._mock is not None:
+            raise RuntimeError("this AwsFake is already started")
+        from moto import mock_aws
+
+        self._acquire()
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        try:
+            self._mock.start(reset=self._server is None)
+        except BaseException:
+            self._mock = None
+            self._release()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop answering in-process and drop the state (unless a server still runs)."""
+        if self._mock is None:
+            return
+        mock_ = self._mock
+        self._mock = None
+        try:
+            mock_.stop(remove_data=self._server is None)
+        finally:
+            self._release()
+
+    def reset(self) -> None:
+        """Forget every resource in every region and account; the added images come back."""
+        from moto.core.base_backend import BackendDict
+        from moto.core.model_instances import reset_model_data
+
+        BackendDict.reset()
+        reset_model_data()
+
+    # -- over HTTP -------------------------------------------------------------------------
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start a moto server on ``host``:``port`` (0: any free port); its endpoint URL.
+
+        Without a running in-process fake the server starts from empty state.
+        """
+        if self._server is not None:
+            raise RuntimeError(f"this AwsFake already serves {self.endpoint_url}")
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        self._acquire()
+        if self._mock is None:
+            self.reset()
+        self._server_config = mock.patch.dict(default_user_config, MOTO_CONFIG)
+        self._server_config.start()
+        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        try:
+            server.start()
+        except BaseException:
+            self._server_config.stop()
+            self._server_config = None
+            self._release()
+            raise
+        self._server = server
+        bound_host, bound_port = server.get_host_and_port()
+        url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self.endpoint_url = f"http://{url_host}:{bound_port}"
+        return self.endpoint_url
+
+    def shutdown_server(self) -> None:
+        """Stop the server started by :meth:`serve`, if any."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        self.endpoint_url = None
+        try:
+            server.stop()
+        finally:
+            if self._server_config is not None:
+                self._server_config.stop()
+                self._server_config = None
+            if self._mock is None:
+                self.reset()
+            self._release()
+
+    # -- what both modes share -----------------------------------------------------------
+    def _acquire(self) -> None:
+        """Add the public images and the catalog cache, unless the other mode already did."""
+        if self._seeded:
+            return
+        from moto.ec2.models import amis
+
+        # moto creates each region's AMIs from this list when the region is first used.
+        self._seeded = seed_images()
+        amis.AMIS.extend(self._seeded)
+        self._catalog_patch = cached_catalog()
+        if self._catalog_patch is not None:
+            self._catalog_patch.start()
+
+    def _release(self) -> None:
+        """Undo :meth:`_acquire` once neither mode runs."""
+        if not self._seeded or self._mock is not None or self._server is not None:
+            return
+        from moto.ec2.models import amis
+
+        mine = {id(entry) for entry in self._seeded}
+        amis.AMIS[:] = [entry for entry in amis.AMIS if id(entry) not in mine]
+        self._seeded = []
+        if self._catalog_patch is not None:
+            self._catalog_patch.stop()
+            self._catalog_patch = None
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> AwsFake:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+__all__ = ["MOTO_CONFIG", "AwsFake", "seed_images"]

@@ -1,0 +1,316 @@
+"""The EC2 :class:`~unicompute.driver.ComputeDriver`.
+
+``launch`` does the plumbing a user would otherwise do by hand: it picks the default VPC's subnet
+in the requested zone (or ``Options.subnet_id``), creates a dedicated security group that lets in
+exactly ``open_ports`` over TCP, and tags the instances with the group's id so ``terminate_vm``
+can delete it again.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from botocore.exceptions import ClientError
+
+from ..._errors import CapacityUnavailable, InvalidRequest
+from ..._models import (
+    Image,
+    InboundRule,
+    LaunchPlan,
+    Page,
+    Region,
+    Size,
+    VMInfo,
+    VMState,
+    Zone,
+)
+from . import convert, images, network, sizes
+from ._context import Context, managed_tags, tag_spec
+from .convert import PROVIDER, ROOT_TAG, SG_TAG, tag_list
+from .options import Options
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.literals import InstanceTypeType, VolumeTypeType
+    from mypy_boto3_ec2.type_defs import (
+        BlockDeviceMappingTypeDef,
+        FilterTypeDef,
+        InstanceTypeDef,
+        RunInstancesRequestTypeDef,
+    )
+
+#: Instances per ``describe_instances`` page.
+PAGE_SIZE = 100
+
+
+class Ec2Compute:
+    """EC2 instances, types, AMIs and locations of one region."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._client = ctx.client
+        self._sizes: list[Size] | None = None
+
+    @property
+    def client(self) -> EC2Client:
+        """The boto3 EC2 client this driver uses (escape hatch, and for botocore event hooks)."""
+        return self._client
+
+    # -- locations, catalog, images ---------------------------------------------------------
+
+    def regions(self) -> list[Region]:
+        found = self._client.describe_regions()["Regions"]
+        return [Region(name=r["RegionName"], provider=PROVIDER) for r in found]
+
+    def zones(self) -> list[Zone]:
+        found = self._client.describe_availability_zones()["AvailabilityZones"]
+        return [
+            Zone(
+                name=z["ZoneName"], region=z.get("RegionName", self._ctx.region), provider=PROVIDER
+            )
+            for z in found
+        ]
+
+    def list_sizes(self) -> list[Size]:
+        """The region's catalog; fetched once per driver (it is ~1,400 types and rarely changes)."""
+        if self._sizes is None:
+            self._sizes = sizes.list_sizes(self._client, self._ctx.region)
+        return list(self._sizes)
+
+    def resolve_image(self, ref: str, *, arch: str) -> Image:
+        return images.resolve(self._client, ref, arch)
+
+    def list_images(self) -> list[Image]:
+        return images.list_images(self._client)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def launch(self, plan: LaunchPlan) -> list[VMInfo]:
+        """Create ``plan.count`` instances and their security group, or nothing.
+
+        On any failure after the group exists, instances already created are terminated and the
+        group is deleted; then the original exception propagates.
+        """
+        spec = plan.spec
+        options = spec.options if spec.options is not None else Options()
+        if not isinstance(options, Options):
+            raise InvalidRequest(
+                f"must be unicompute.aws.Options, not {type(options).__name__}", field="options"
+            )
+        place = network.choose_subnet(
+            self._ctx, subnet_id=options.subnet_id, zone=spec.zone, size=plan.size.name
+        )
+        root = images.root_device(self._client, plan.image.id)
+        tags = managed_tags(spec.name if plan.count == 1 else None, spec.tags)
+        group_id = network.create_launch_group(
+            self._ctx,
+            name=spec.name,
+            vpc_id=place.vpc_id,
+            ports=spec.open_ports,
+            tags=managed_tags(None, spec.tags),
+        )
+        created: list[str] = []
+        try:
+            request = _run_request(plan, options, place, root, group_id, tags)
+            launched = self._client.run_instances(**request)["Instances"]
+            created = [instance["InstanceId"] for instance in launched]
+            if len(launched) < plan.count:
+                raise CapacityUnavailable(
+                    f"EC2 started {len(launched)} of {plan.count} instances",
+                    provider=PROVIDER,
+                    operation="launch",
+                )
+            names = self._name_each(launched, spec.name)
+        except BaseException as exc:
+            self._undo_launch(created, group_id, exc)
+            raise
+        return [
+            convert.vm_info({**i, "Tags": tag_list({**tags, SG_TAG: group_id, "Name": name})})
+            for i, name in zip(launched, names, strict=True)
+        ]
+
+    def _name_each(self, launched: list[InstanceTypeDef], name: str) -> list[str]:
+        """The ``Name`` of each launched instance: ``name`` alone, else ``name-1`` … ``name-N``
+        in launch-index order, tagged now (RunInstances gives every instance the same tags)."""
+        if len(launched) == 1:
+            return [name]
+        order = sorted(range(len(launched)), key=lambda i: launched[i].get("AmiLaunchIndex", i))
+        names = [""] * len(launched)
+        for position, index in enumerate(order, start=1):
+            names[index] = f"{name}-{position}"
+            instance_id = launched[index]["InstanceId"]
+            tags = tag_list({"Name": names[index]})
+            # Just after RunInstances, EC2 may not know the id yet (eventual consistency).
+            self._ctx.retry_while(
+                frozenset({"InvalidInstanceID.NotFound"}),
+                partial(self._client.create_tags, Resources=[instance_id], Tags=tags),
+            )
+        return names
+
+    def _undo_launch(self, instance_ids: list[str], group_id: str, exc: BaseException) -> None:
+        """Best-effort removal of what a failed launch created; cleanup errors become notes."""
+        try:
+            if instance_ids:
+                self._client.terminate_instances(InstanceIds=instance_ids)
+                self._client.get_waiter("instance_terminated").wait(
+                    InstanceIds=instance_ids, WaiterConfig=self._ctx.waiter_config()
+                )
+            network.delete_group(self._ctx, group_id)
+        except Exception as cleanup:  # the launch error is the one the caller needs
+            exc.add_note(
+                f"unicompute: cleanup after the failed launch also failed ({cleanup!r}); "
+                f"check security group {group_id} and instances {instance_ids}"
+            )
+
+    def get_vm(self, vm_id: str) -> VMInfo:
+        return convert.vm_info(self._ctx.live_instance(vm_id))
+
+    def list_vms(
+        self,
+        *,
+        tags: Mapping[str, str],
+        states: frozenset[VMState] | None,
+        page_token: str | None,
+    ) -> Page[VMInfo]:
+        """One page (up to 100 reservations' worth) of non-terminated instances."""
+        if states is None:
+            wanted = list(convert.LIVE_STATES)
+        else:
+            wanted = sorted(
+                convert.EC2_STATES[s]
+                for s in states
+                if s in convert.EC2_STATES and s is not VMState.TERMINATED
+            )
+            if not wanted:
+                return Page([])
+        filters: list[FilterTypeDef] = [
+            *convert.tag_filters(tags),
+            {"Name": "instance-state-name", "Values": wanted},
+        ]
+        if page_token:
+            answer = self._client.describe_instances(
+                Filters=filters, MaxResults=PAGE_SIZE, NextToken=page_token
+            )
+        else:
+            answer = self._client.describe_instances(Filters=filters, MaxResults=PAGE_SIZE)
+        items = [
+            convert.vm_info(instance)
+            for reservation in answer["Reservations"]
+            for instance in reservation.get("Instances", [])
+        ]
+        return Page(items, answer.get("NextToken") or None)
+
+    def start_vm(self, vm_id: str) -> None:
+        self._ctx.live_instance(vm_id)
+        self._client.start_instances(InstanceIds=[vm_id])
+
+    def stop_vm(self, vm_id: str) -> None:
+        self._ctx.live_instance(vm_id)
+        self._client.stop_instances(InstanceIds=[vm_id])
+
+    def reboot_vm(self, vm_id: str) -> None:
+        self._ctx.live_instance(vm_id)
+        self._client.reboot_instances(InstanceIds=[vm_id])
+
+    def terminate_vm(self, vm_id: str) -> None:
+        """Terminate, wait until ``terminated``, then delete the launch's security group unless
+        another live instance still uses it."""
+        instance = self._ctx.live_instance(vm_id)
+        group_id = convert.tags_of(instance).get(SG_TAG)
+        self._client.terminate_instances(InstanceIds=[vm_id])
+        self._client.get_waiter("instance_terminated").wait(
+            InstanceIds=[vm_id], WaiterConfig=self._ctx.waiter_config()
+        )
+        if group_id and not network.group_in_use(self._ctx, group_id, besides=vm_id):
+            try:
+                network.delete_group(self._ctx, group_id)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "InvalidGroup.NotFound":
+                    raise
+
+    def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
+        self._ctx.live_instance(vm_id)
+        if tags:
+            self._client.create_tags(Resources=[vm_id], Tags=tag_list(tags))
+
+    def user_data(self, vm_id: str) -> bytes | None:
+        """The raw user data the instance was launched with; ``None`` if it has none."""
+        self._ctx.live_instance(vm_id)
+        answer = self._client.describe_instance_attribute(InstanceId=vm_id, Attribute="userData")
+        encoded = answer.get("UserData", {}).get("Value")
+        return base64.b64decode(encoded) if encoded else None
+
+    def inbound_rules(self, vm_id: str) -> list[InboundRule]:
+        return network.inbound_rules(self._ctx, network.group_ids(self._ctx.live_instance(vm_id)))
+
+
+def _run_request(
+    plan: LaunchPlan,
+    options: Options,
+    place: network.Placement,
+    root_device: images.RootDevice,
+    group_id: str,
+    tags: Mapping[str, str],
+) -> RunInstancesRequestTypeDef:
+    """The ``RunInstances`` arguments for ``plan``."""
+    spec = plan.spec
+    groups = [group_id, *options.security_group_ids]
+    tagged = {**tags, SG_TAG: group_id}
+    # The EBS root volume is listed so that it gets the type from Options and is deleted with the
+    # instance. Its size is the spec's, else the image's (EC2 needs a size or a snapshot id).
+    size_gib = spec.disk_gib if spec.disk_gib is not None else root_device.size_gib
+    mappings: list[BlockDeviceMappingTypeDef] = []
+    if size_gib is not None:
+        mappings.append(
+            {
+                "DeviceName": root_device.name,
+                "Ebs": {
+                    # Options.__post_init__ checked volume_type against the EBS types.
+                    "VolumeType": cast("VolumeTypeType", options.volume_type),
+                    "VolumeSize": size_gib,
+                    "DeleteOnTermination": True,
+                },
+            }
+        )
+    request: RunInstancesRequestTypeDef = {
+        "ImageId": plan.image.id,
+        "InstanceType": cast("InstanceTypeType", plan.size.name),
+        "MinCount": plan.count,
+        "MaxCount": plan.count,
+        "TagSpecifications": [
+            tag_spec("instance", tagged),
+            tag_spec("volume", {**tags, "Name": spec.name, ROOT_TAG: "true"}),
+        ],
+        "MetadataOptions": {"HttpTokens": "required" if options.require_imdsv2 else "optional"},
+    }
+    if mappings:
+        request["BlockDeviceMappings"] = mappings
+    if options.associate_public_ip is None:
+        request["SubnetId"] = place.subnet_id
+        request["SecurityGroupIds"] = groups
+    else:
+        request["NetworkInterfaces"] = [
+            {
+                "DeviceIndex": 0,
+                "SubnetId": place.subnet_id,
+                "Groups": groups,
+                "AssociatePublicIpAddress": options.associate_public_ip,
+                "DeleteOnTermination": True,
+            }
+        ]
+    if spec.key_name:
+        request["KeyName"] = spec.key_name
+    user_data = spec.user_data_bytes
+    if user_data:
+        request["UserData"] = user_data  # type: ignore[typeddict-item]  # botocore base64-encodes
+    if spec.spot:
+        request["InstanceMarketOptions"] = {"MarketType": "spot"}
+    if options.instance_profile:
+        profile = options.instance_profile
+        request["IamInstanceProfile"] = (
+            {"Arn": profile} if profile.startswith("arn:") else {"Name": profile}
+        )
+    return request

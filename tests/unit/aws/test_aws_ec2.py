@@ -1,0 +1,461 @@
+"""The EC2 compute driver against moto (through the AWS fake)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from unicompute import _errors as errors
+from unicompute._models import Image, InboundRule, LaunchPlan, Size, VMSpec, VMState
+from unicompute.driver import MANAGED_TAG, ProviderDrivers
+from unicompute.mocks.aws import AwsFake
+from unicompute.providers.aws import Options, ec2, open_provider
+from unicompute.providers.aws.ec2 import Ec2Compute
+
+T3_MICRO = Size(name="t3.micro", vcpus=2, memory_gib=1.0, arch="x86_64", provider="aws")
+
+
+@pytest.fixture(scope="module")
+def compute(drivers: ProviderDrivers) -> Ec2Compute:
+    assert isinstance(drivers.compute, Ec2Compute)
+    return drivers.compute
+
+
+@pytest.fixture(scope="module")
+def ubuntu(compute: Ec2Compute) -> Image:
+    return compute.resolve_image("ubuntu-24.04", arch="x86_64")
+
+
+@pytest.fixture
+def ec2_client(fake: AwsFake) -> Any:
+    return boto3.client("ec2", region_name="us-east-1")
+
+
+def plan(image: Image, count: int = 1, **spec: Any) -> LaunchPlan:
+    spec.setdefault("name", "web")
+    return LaunchPlan(
+        spec=VMSpec(size=T3_MICRO, image=image, **spec), size=T3_MICRO, image=image, count=count
+    )
+
+
+def groups_named(client: Any, name: str) -> list[dict[str, Any]]:
+    found = client.describe_security_groups()["SecurityGroups"]
+    return [g for g in found if g["GroupName"].startswith(f"uc-{name}-")]
+
+
+def instances_tagged(client: Any, key: str, value: str) -> list[dict[str, Any]]:
+    answer = client.describe_instances(Filters=[{"Name": f"tag:{key}", "Values": [value]}])
+    return [i for r in answer["Reservations"] for i in r["Instances"]]
+
+
+@pytest.fixture
+def fail_call(compute: Ec2Compute) -> Iterator[Any]:
+    """``fail_call("RunInstances")`` makes that EC2 operation fail with a ClientError."""
+    registered: list[tuple[str, Any]] = []
+
+    def install(operation: str, code: str = "InsufficientInstanceCapacity") -> None:
+        def handler(**_: Any) -> None:
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+        event = f"before-call.ec2.{operation}"
+        compute.client.meta.events.register(event, handler)
+        registered.append((event, handler))
+
+    yield install
+    for event, handler in registered:
+        compute.client.meta.events.unregister(event, handler)
+
+
+# -- launch ---------------------------------------------------------------------------------
+
+
+def test_launch_opens_exactly_the_requested_ports(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    name = f"web-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name, open_ports=(22, 443), tags={"run": run_id}))
+    assert vm.name == name
+    assert vm.tags["run"] == run_id and vm.tags[MANAGED_TAG] == "true"
+    (group,) = groups_named(ec2_client, name)
+    allowed = {
+        (
+            p["IpProtocol"],
+            p["FromPort"],
+            p["ToPort"],
+            tuple(r["CidrIp"] for r in p["IpRanges"]),
+            tuple(r["CidrIpv6"] for r in p["Ipv6Ranges"]),
+        )
+        for p in group["IpPermissions"]
+    }
+    assert allowed == {
+        ("tcp", 22, 22, ("0.0.0.0/0",), ("::/0",)),
+        ("tcp", 443, 443, ("0.0.0.0/0",), ("::/0",)),
+    }
+    assert (
+        group["VpcId"]
+        == ec2_client.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0][
+            "VpcId"
+        ]
+    )
+    assert compute.inbound_rules(vm.id) == [
+        InboundRule(protocol="tcp", port_from=22, port_to=22, source="0.0.0.0/0"),
+        InboundRule(protocol="tcp", port_from=22, port_to=22, source="::/0"),
+        InboundRule(protocol="tcp", port_from=443, port_to=443, source="0.0.0.0/0"),
+        InboundRule(protocol="tcp", port_from=443, port_to=443, source="::/0"),
+    ]
+    raw = instances_tagged(ec2_client, "run", run_id)[0]
+    assert [g["GroupId"] for g in raw["SecurityGroups"]] == [group["GroupId"]]
+    assert {t["Key"]: t["Value"] for t in raw["Tags"]}["unicompute:sg"] == group["GroupId"]
+
+
+def test_launch_without_ports_allows_nothing_in(
+    compute: Ec2Compute, ubuntu: Image, run_id: str
+) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"closed-{run_id}"))
+    assert compute.inbound_rules(vm.id) == []
+
+
+def test_launch_passes_the_spec_to_run_instances(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    zone = "us-east-1c"
+    script = "#!/bin/sh\necho 'héllo'\n"
+    (vm,) = compute.launch(
+        plan(
+            ubuntu,
+            name=f"full-{run_id}",
+            zone=zone,
+            disk_gib=30,
+            user_data=script,
+            tags={"run": run_id},
+        )
+    )
+    assert vm.zone == zone
+    raw = compute.get_vm(vm.id).raw
+    assert raw["MetadataOptions"]["HttpTokens"] == "required"
+    subnet = ec2_client.describe_subnets(SubnetIds=[raw["SubnetId"]])["Subnets"][0]
+    assert subnet["AvailabilityZone"] == zone and subnet["DefaultForAz"]
+    root = raw["BlockDeviceMappings"][0]
+    assert root["DeviceName"] == "/dev/sda1"  # the image's root device
+    volume = ec2_client.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
+    assert (volume["Size"], volume["VolumeType"]) == (30, "gp3")
+    volume_tags = {t["Key"]: t["Value"] for t in volume["Tags"]}
+    assert (volume_tags["run"], volume_tags[MANAGED_TAG]) == (run_id, "true")
+    # The root volume belongs to the VM: tagged for cost reports, but not a listed data volume.
+    volumes = open_provider("us-east-1", {}).volumes
+    assert volumes is not None
+    assert volumes.list_volumes(tags={"run": run_id}) == []
+    assert volumes.get_volume(volume["VolumeId"]).attached_to == vm.id
+    assert compute.user_data(vm.id) == script.encode()
+
+
+def test_options_reach_run_instances(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    extra = ec2_client.create_security_group(GroupName=f"extra-{run_id}", Description="x")
+    ec2_client.authorize_security_group_ingress(
+        GroupId=extra["GroupId"],
+        IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": extra["GroupId"]}]}],
+    )
+    options = Options(
+        security_group_ids=(extra["GroupId"],), require_imdsv2=False, volume_type="gp2"
+    )
+    (vm,) = compute.launch(plan(ubuntu, name=f"opt-{run_id}", options=options, disk_gib=10))
+    raw = compute.get_vm(vm.id).raw
+    assert extra["GroupId"] in [g["GroupId"] for g in raw["SecurityGroups"]]
+    assert raw["MetadataOptions"]["HttpTokens"] == "optional"
+    volume_id = raw["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+    assert ec2_client.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["VolumeType"] == "gp2"
+    assert InboundRule(
+        protocol="all", port_from=0, port_to=65535, source=extra["GroupId"]
+    ) in compute.inbound_rules(vm.id)
+
+
+def test_spot_launch(compute: Ec2Compute, ubuntu: Image, run_id: str) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"spot-{run_id}", spot=True))
+    assert compute.get_vm(vm.id).spot is True
+
+
+def test_count_names_each_vm_and_shares_one_group(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    name = f"many-{run_id}"
+    vms = compute.launch(plan(ubuntu, count=3, name=name, tags={"run": run_id}))
+    assert sorted(vm.name for vm in vms) == [f"{name}-1", f"{name}-2", f"{name}-3"]
+    listed = compute.list_vms(tags={"run": run_id}, states=None, page_token=None).items
+    assert sorted(vm.name for vm in listed) == [f"{name}-1", f"{name}-2", f"{name}-3"]
+    (group,) = groups_named(ec2_client, name)
+    compute.terminate_vm(vms[0].id)
+    assert groups_named(ec2_client, name) == [group]  # still used by the other two
+    compute.terminate_vm(vms[1].id)
+    compute.terminate_vm(vms[2].id)
+    assert groups_named(ec2_client, name) == []
+
+
+def test_failed_run_instances_leaves_no_group(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str, fail_call: Any
+) -> None:
+    name = f"fail-{run_id}"
+    fail_call("RunInstances")
+    with pytest.raises(ClientError) as caught:
+        compute.launch(plan(ubuntu, name=name, open_ports=(80,), tags={"run": run_id}))
+    assert caught.value.response["Error"]["Code"] == "InsufficientInstanceCapacity"
+    assert groups_named(ec2_client, name) == []
+    assert instances_tagged(ec2_client, "run", run_id) == []
+
+
+def test_failure_after_run_instances_terminates_what_it_created(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str, fail_call: Any
+) -> None:
+    name = f"half-{run_id}"
+    fail_call("CreateTags", code="RequestLimitExceeded")  # naming instances 1..N fails
+    with pytest.raises(ClientError):
+        compute.launch(plan(ubuntu, count=2, name=name, tags={"run": run_id}))
+    assert groups_named(ec2_client, name) == []
+    states = {i["State"]["Name"] for i in instances_tagged(ec2_client, "run", run_id)}
+    assert states == {"terminated"}
+
+
+def test_failed_ingress_rules_leave_no_group(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str, fail_call: Any
+) -> None:
+    name = f"rules-{run_id}"
+    fail_call("AuthorizeSecurityGroupIngress", code="RulesPerSecurityGroupLimitExceeded")
+    with pytest.raises(ClientError):
+        compute.launch(plan(ubuntu, name=name, open_ports=(80,), tags={"run": run_id}))
+    assert groups_named(ec2_client, name) == []
+    assert instances_tagged(ec2_client, "run", run_id) == []
+
+
+def test_wrong_options_type_is_rejected_before_anything_exists(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    name = f"badopt-{run_id}"
+    with pytest.raises(errors.InvalidRequest) as caught:
+        compute.launch(plan(ubuntu, name=name, options={"subnet_id": "x"}))
+    assert caught.value.field == "options"
+    assert groups_named(ec2_client, name) == []
+
+
+def test_subnet_option_and_zone_must_agree(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    subnet = ec2_client.describe_subnets(
+        Filters=[{"Name": "availability-zone", "Values": ["us-east-1b"]}]
+    )["Subnets"][0]
+    options = Options(subnet_id=subnet["SubnetId"])
+    with pytest.raises(errors.InvalidRequest) as caught:
+        compute.launch(plan(ubuntu, name=f"sub-{run_id}", zone="us-east-1a", options=options))
+    assert caught.value.field == "zone"
+    with pytest.raises(errors.InvalidRequest) as missing:
+        compute.launch(plan(ubuntu, name=f"sub-{run_id}", options=Options(subnet_id="subnet-0")))
+    assert missing.value.field == "options.subnet_id"
+    assert groups_named(ec2_client, f"sub-{run_id}") == []
+    (vm,) = compute.launch(plan(ubuntu, name=f"sub-{run_id}", options=options))
+    assert vm.zone == "us-east-1b"
+    assert compute.get_vm(vm.id).raw["SubnetId"] == subnet["SubnetId"]
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+
+
+def test_terminate_deletes_the_group_and_get_is_not_found(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    name = f"term-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name, open_ports=(22,)))
+    assert len(groups_named(ec2_client, name)) == 1
+    compute.terminate_vm(vm.id)
+    assert groups_named(ec2_client, name) == []
+    # moto (like EC2) still lists the terminated instance; the driver must not.
+    assert ec2_client.describe_instances(InstanceIds=[vm.id])["Reservations"]
+    for call in (compute.get_vm, compute.terminate_vm, compute.stop_vm, compute.inbound_rules):
+        with pytest.raises(errors.NotFound):
+            call(vm.id)
+
+
+def test_stop_start_reboot_and_tags(compute: Ec2Compute, ubuntu: Image, run_id: str) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"life-{run_id}", tags={"a": "1"}))
+    compute.stop_vm(vm.id)
+    assert compute.get_vm(vm.id).state is VMState.STOPPED
+    compute.start_vm(vm.id)
+    compute.reboot_vm(vm.id)
+    assert compute.get_vm(vm.id).state in (VMState.PENDING, VMState.RUNNING)
+    compute.set_vm_tags(vm.id, {"a": "2", "b": "3"})
+    tags = compute.get_vm(vm.id).tags
+    assert (tags["a"], tags["b"], tags[MANAGED_TAG]) == ("2", "3", "true")
+
+
+def test_missing_vm_is_the_native_not_found(compute: Ec2Compute) -> None:
+    with pytest.raises(ClientError) as caught:
+        compute.get_vm("i-0123456789abcdef0")
+    assert caught.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+
+
+# -- listing ---------------------------------------------------------------------------------
+
+
+def test_list_filters_by_tags_and_states_and_hides_terminated(
+    compute: Ec2Compute, ubuntu: Image, run_id: str
+) -> None:
+    tags = {"run": run_id}
+    compute.launch(plan(ubuntu, name="web", tags={**tags, "role": "web"}))
+    (db,) = compute.launch(plan(ubuntu, name="db", tags={**tags, "role": "db"}))
+    (gone,) = compute.launch(plan(ubuntu, name="gone", tags=tags))
+    compute.stop_vm(db.id)
+    compute.terminate_vm(gone.id)
+
+    def names(**kwargs: Any) -> list[str]:
+        kwargs.setdefault("states", None)
+        page = compute.list_vms(page_token=None, **kwargs)
+        assert page.next_token is None
+        return sorted(vm.name for vm in page.items)
+
+    assert names(tags=tags) == ["db", "web"]
+    assert names(tags={**tags, "role": "web"}) == ["web"]
+    assert names(tags=tags, states=frozenset({VMState.STOPPED})) == ["db"]
+    assert names(tags=tags, states=frozenset({VMState.RUNNING, VMState.STOPPED})) == ["db", "web"]
+    assert names(tags=tags, states=frozenset({VMState.TERMINATED})) == []
+    assert names(tags={"run": "nobody"}) == []
+
+
+def test_list_pages(
+    compute: Ec2Compute, ubuntu: Image, run_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ec2, "PAGE_SIZE", 2)
+    launched = {
+        compute.launch(plan(ubuntu, name=f"p{i}", tags={"run": run_id}))[0].id for i in range(5)
+    }
+    seen: list[str] = []
+    pages = 0
+    token: str | None = None
+    while True:
+        page = compute.list_vms(tags={"run": run_id}, states=None, page_token=token)
+        pages += 1
+        seen.extend(vm.id for vm in page.items)
+        if page.next_token is None:
+            break
+        token = page.next_token
+    assert pages == 3
+    assert sorted(seen) == sorted(launched)
+
+
+# -- catalog, images, locations --------------------------------------------------------------
+
+
+def test_sizes_are_priced_from_the_snapshot_and_cached(fake: AwsFake) -> None:
+    drivers = open_provider("us-east-1", {"poll_interval": 0})
+    compute = drivers.compute
+    assert isinstance(compute, Ec2Compute)
+    calls: list[str] = []
+    compute.client.meta.events.register(
+        "before-call.ec2.DescribeInstanceTypes", lambda **kw: calls.append(kw["event_name"])
+    )
+    sizes = {s.name: s for s in compute.list_sizes()}
+    assert len(calls) == 1  # moto answers in one page
+    assert len(compute.list_sizes()) == len(sizes) > 1000
+    assert len(calls) == 1  # the catalog is cached on the driver
+    drivers.close()
+    micro = sizes["t3.micro"]
+    assert (micro.vcpus, micro.memory_gib, micro.family, micro.arch) == (2, 1.0, "t3", "x86_64")
+    assert micro.hourly_price == 0.0104
+    assert sizes["t4g.micro"].arch == "arm64"
+    assert sizes["g4dn.xlarge"].gpus == 1
+    assert sizes["g4dn.xlarge"].hourly_price == 0.526
+    assert all(s.hourly_price is None for s in sizes.values() if s.family == "x2iedn")
+
+
+def test_prices_snapshot_covers_both_regions() -> None:
+    from unicompute.providers.aws import sizes
+
+    snapshot = sizes.price_snapshot()
+    assert snapshot["currency"] == "USD" and snapshot["date"]
+    assert sizes.region_prices("us-west-2")["t3.micro"] == 0.0104
+    assert sizes.region_prices("eu-north-1") == {}
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+@pytest.mark.parametrize(
+    ("alias", "expected"),
+    [
+        ("ubuntu-22.04", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-{deb}-server-20241002"),
+        ("ubuntu-24.04", "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{deb}-server-20241004"),
+        ("debian-12", "debian-12-{deb}-20241004-1890"),
+        ("amazon-linux-2023", "al2023-ami-2023.*-{arch}"),
+    ],
+)
+def test_aliases_resolve_to_the_newest_image(
+    compute: Ec2Compute, alias: str, expected: str, arch: str
+) -> None:
+    image = compute.resolve_image(alias, arch=arch)
+    deb = "amd64" if arch == "x86_64" else "arm64"
+    wanted = expected.format(deb=deb, arch=arch)
+    if "*" in wanted:
+        prefix, suffix = wanted.split("*")
+        assert image.name.startswith(prefix) and image.name.endswith(suffix)
+        assert "minimal" not in image.name
+    else:
+        assert image.name == wanted
+    assert (image.alias, image.arch, image.os, image.provider) == (alias, arch, "linux", "aws")
+
+
+def test_windows_alias(compute: Ec2Compute) -> None:
+    image = compute.resolve_image("windows-2022", arch="x86_64")
+    assert image.name == "Windows_Server-2022-English-Full-Base-2024.10.09"
+    assert image.os == "windows"
+    with pytest.raises(errors.NotFound):
+        compute.resolve_image("windows-2022", arch="arm64")
+
+
+def test_image_ids_and_unknown_refs(compute: Ec2Compute, ubuntu: Image) -> None:
+    assert compute.resolve_image(ubuntu.id, arch="x86_64").id == ubuntu.id
+    with pytest.raises(errors.InvalidRequest) as caught:
+        compute.resolve_image(ubuntu.id, arch="arm64")
+    assert caught.value.field == "image"
+    with pytest.raises(errors.NotFound):
+        compute.resolve_image("no-such-os-1.0", arch="x86_64")
+    with pytest.raises(ClientError) as missing:
+        compute.resolve_image("ami-0123456789abcdef0", arch="x86_64")
+    assert missing.value.response["Error"]["Code"] == "InvalidAMIID.NotFound"
+
+
+def test_list_images_has_every_alias_and_own_images(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"img-{run_id}"))
+    own = ec2_client.create_image(InstanceId=vm.id, Name=f"golden-{run_id}")["ImageId"]
+    found = compute.list_images()
+    aliased = {(i.alias, i.arch) for i in found if i.alias}
+    assert aliased == {
+        (alias, arch)
+        for alias in ("ubuntu-22.04", "ubuntu-24.04", "debian-12", "amazon-linux-2023")
+        for arch in ("x86_64", "arm64")
+    } | {("windows-2022", "x86_64")}
+    assert own in {i.id for i in found if i.alias is None}
+
+
+def test_regions_and_zones(compute: Ec2Compute) -> None:
+    assert "us-west-2" in {r.name for r in compute.regions()}
+    zones = compute.zones()
+    assert "us-east-1a" in {z.name for z in zones}
+    assert {z.region for z in zones} == {"us-east-1"}
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_public_ip_option_keeps_the_firewall(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str, public: bool
+) -> None:
+    name = f"pub-{run_id}"
+    options = Options(associate_public_ip=public)
+    (vm,) = compute.launch(plan(ubuntu, name=name, open_ports=(8080,), options=options))
+    assert (compute.get_vm(vm.id).public_ip is not None) is public
+    assert {(r.port_from, r.source) for r in compute.inbound_rules(vm.id)} == {
+        (8080, "0.0.0.0/0"),
+        (8080, "::/0"),
+    }
+    compute.terminate_vm(vm.id)
+    assert groups_named(ec2_client, name) == []

@@ -1,0 +1,156 @@
+"""The botocore → unicompute error table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    WaiterError,
+)
+
+from unicompute import _errors as errors
+from unicompute.providers.aws.errors import ERROR_CODES, translate_error
+
+EXPECTED: dict[str, type[errors.UnicomputeError]] = {
+    "InvalidInstanceID.NotFound": errors.NotFound,
+    "InvalidInstanceID.Malformed": errors.NotFound,
+    "InvalidVolume.NotFound": errors.NotFound,
+    "InvalidSnapshot.NotFound": errors.NotFound,
+    "InvalidKeyPair.NotFound": errors.NotFound,
+    "InvalidKeyPair.Duplicate": errors.AlreadyExists,
+    "InvalidGroup.NotFound": errors.NotFound,
+    "InvalidGroup.Duplicate": errors.AlreadyExists,
+    "InvalidAMIID.NotFound": errors.NotFound,
+    "InvalidAMIID.Malformed": errors.NotFound,
+    "InvalidParameterValue": errors.InvalidRequest,
+    "InvalidParameterCombination": errors.InvalidRequest,
+    "MissingParameter": errors.InvalidRequest,
+    "UnauthorizedOperation": errors.PermissionDenied,
+    "AuthFailure": errors.Unauthenticated,
+    "InvalidClientTokenId": errors.Unauthenticated,
+    "ExpiredToken": errors.Unauthenticated,
+    "RequestLimitExceeded": errors.Throttled,
+    "Throttling": errors.Throttled,
+    "InstanceLimitExceeded": errors.QuotaExceeded,
+    "VcpuLimitExceeded": errors.QuotaExceeded,
+    "InsufficientInstanceCapacity": errors.CapacityUnavailable,
+    "IncorrectState": errors.Conflict,
+    "IncorrectInstanceState": errors.Conflict,
+    "DependencyViolation": errors.Conflict,
+    "VolumeInUse": errors.Conflict,
+    "InvalidVolume.ZoneMismatch": errors.InvalidRequest,
+    "Unsupported": errors.Unsupported,
+}
+
+
+def client_error(code: str, message: str = "AWS says no") -> ClientError:
+    response: Any = {"Error": {"Code": code, "Message": message}}
+    return ClientError(response, "RunInstances")
+
+
+@pytest.mark.parametrize(("code", "cls"), sorted(EXPECTED.items()))
+def test_listed_codes_map_to_their_class(code: str, cls: type[errors.UnicomputeError]) -> None:
+    exc = client_error(code)
+    error = translate_error(exc, "vms.launch")
+    assert type(error) is cls
+    assert error.provider == "aws"
+    assert error.operation == "vms.launch"
+    assert error.original is exc
+    assert error.message.endswith("AWS says no")
+
+
+@pytest.mark.parametrize(("code", "cls"), sorted(ERROR_CODES.items()))
+def test_every_table_entry_is_applied(code: str, cls: type[errors.UnicomputeError]) -> None:
+    assert type(translate_error(client_error(code), "op")) is cls
+
+
+def test_retryable_codes_are_retryable() -> None:
+    for code in ("RequestLimitExceeded", "Throttling", "InsufficientInstanceCapacity"):
+        error = translate_error(client_error(code), "op")
+        assert error is not None and error.retryable
+    error = translate_error(client_error("InvalidParameterValue"), "op")
+    assert error is not None and not error.retryable
+
+
+def test_unknown_code_is_provider_error_with_the_original() -> None:
+    exc = client_error("InternalError", "something broke")
+    error = translate_error(exc, "vms.get")
+    assert type(error) is errors.ProviderError
+    assert error.message == "something broke"
+    assert error.as_(ClientError) is exc
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        ("InvalidRouteTableID.NotFound", errors.NotFound),
+        ("InvalidLaunchTemplateName.Duplicate", errors.AlreadyExists),
+        ("InvalidSnapshot.InUse", errors.Conflict),
+        ("InvalidDhcpOptionsId.Malformed", errors.InvalidRequest),
+    ],
+)
+def test_unlisted_codes_fall_back_on_their_suffix(
+    code: str, cls: type[errors.UnicomputeError]
+) -> None:
+    assert type(translate_error(client_error(code), "op")) is cls
+
+
+@pytest.mark.parametrize(
+    ("code", "field"),
+    [
+        ("InvalidKeyPair.Format", "public_key"),
+        ("InvalidUserData.Malformed", "user_data"),
+        ("InvalidParameterValue", None),
+    ],
+)
+def test_invalid_request_names_the_field_it_can(code: str, field: str | None) -> None:
+    error = translate_error(client_error(code), "op")
+    assert isinstance(error, errors.InvalidRequest)
+    assert error.field == field
+
+
+def test_botocore_client_side_errors() -> None:
+    cases: list[tuple[BaseException, type[errors.UnicomputeError]]] = [
+        (NoCredentialsError(), errors.Unauthenticated),
+        (EndpointConnectionError(endpoint_url="http://x"), errors.ProviderError),
+        (ReadTimeoutError(endpoint_url="http://x"), errors.Timeout),
+        (ParamValidationError(report="MinCount is missing"), errors.InvalidRequest),
+    ]
+    for exc, cls in cases:
+        error = translate_error(exc, "vms.list")
+        assert type(error) is cls, exc
+        assert error.original is exc
+        assert error.provider == "aws"
+    profile = translate_error(ProfileNotFound(profile="nope"), "connect")
+    assert isinstance(profile, errors.InvalidRequest)
+    assert profile.field == "profile"
+
+
+def test_waiter_errors() -> None:
+    last: Any = {"Reservations": []}
+    timed_out = WaiterError("InstanceTerminated", "Max attempts exceeded", last)
+    assert type(translate_error(timed_out, "vms.terminate")) is errors.Timeout
+    failed = WaiterError(
+        "VolumeAvailable",
+        "Waiter encountered a terminal failure state: For expression ... matched expected path",
+        last,
+    )
+    assert type(translate_error(failed, "volumes.create")) is errors.Conflict
+    missing = WaiterError(
+        "InstanceTerminated",
+        "An error occurred (InvalidInstanceID.NotFound): gone",
+        {"Error": {"Code": "InvalidInstanceID.NotFound", "Message": "gone"}},
+    )
+    assert type(translate_error(missing, "vms.terminate")) is errors.NotFound
+
+
+def test_foreign_exceptions_are_not_translated() -> None:
+    assert translate_error(ValueError("x"), "op") is None
+    assert translate_error(errors.NotFound("already wrapped"), "op") is None

@@ -1,0 +1,114 @@
+"""The AWS fake: images in every region, reset, serving over HTTP, cleaning up after itself."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto.ec2.models import amis
+
+from unicompute.mocks.aws import AwsFake, seed_images
+from unicompute.providers.aws import open_provider
+
+UBUNTU_NOBLE = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-*-server-*"
+
+
+def noble_images(client: object) -> set[str]:
+    answer = client.describe_images(  # type: ignore[attr-defined]
+        Owners=["099720109477"], Filters=[{"Name": "name", "Values": [UBUNTU_NOBLE]}]
+    )
+    return {image["Name"] for image in answer["Images"]}
+
+
+def test_images_exist_in_every_region_and_leave_with_the_fake() -> None:
+    before = len(amis.AMIS)
+    with AwsFake() as fake:
+        assert fake.active
+        assert len(amis.AMIS) == before + len(seed_images())
+        for region in ("us-east-1", "eu-central-1"):
+            client = boto3.client("ec2", region_name=region)
+            assert len(noble_images(client)) == 4  # two builds, two architectures
+            windows = client.describe_images(
+                Owners=["801119661308"],
+                Filters=[{"Name": "name", "Values": ["Windows_Server-2022-English-Full-Base-*"]}],
+            )["Images"]
+            assert {i["Platform"] for i in windows} == {"windows"}
+    assert len(amis.AMIS) == before
+    assert not fake.active
+
+
+def test_reset_forgets_resources_but_keeps_images() -> None:
+    with AwsFake() as fake:
+        client = boto3.client("ec2", region_name="us-east-1")
+        client.create_key_pair(KeyName="k")
+        fake.reset()
+        assert client.describe_key_pairs()["KeyPairs"] == []
+        assert len(noble_images(client)) == 4
+
+
+def test_each_start_is_empty() -> None:
+    with AwsFake():
+        boto3.client("ec2", region_name="us-east-1").create_key_pair(KeyName="k")
+    with AwsFake():
+        assert boto3.client("ec2", region_name="us-east-1").describe_key_pairs()["KeyPairs"] == []
+
+
+def test_serve_over_http_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    fake = AwsFake()
+    before = len(amis.AMIS)
+    url = fake.serve()
+    try:
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        drivers = open_provider("us-west-2", {"endpoint_url": url, "poll_interval": 0})
+        image = drivers.compute.resolve_image("ubuntu-24.04", arch="arm64")
+        assert image.name.endswith("arm64-server-20241004")
+        assert "us-west-2a" in {z.name for z in drivers.compute.zones()}
+        drivers.close()
+    finally:
+        fake.shutdown_server()
+    assert fake.endpoint_url is None
+    assert len(amis.AMIS) == before
+
+
+def test_whole_catalog_is_cached_and_filtered_requests_are_not() -> None:
+    from moto.ec2.responses.instances import InstanceResponse
+
+    original = InstanceResponse.describe_instance_types
+    with AwsFake():
+        assert InstanceResponse.describe_instance_types is not original
+        client = boto3.client("ec2", region_name="eu-west-1")
+        first = client.describe_instance_types()["InstanceTypes"]
+        second = client.describe_instance_types()["InstanceTypes"]
+        assert len(first) > 1000 and first == second
+        graviton = client.describe_instance_types(
+            Filters=[{"Name": "instance-type", "Values": ["t4g.*"]}]
+        )["InstanceTypes"]
+        assert sorted(t["InstanceType"] for t in graviton)[:2] == ["t4g.2xlarge", "t4g.large"]
+        (micro,) = client.describe_instance_types(InstanceTypes=["t3.micro"])["InstanceTypes"]
+        assert micro["InstanceType"] == "t3.micro"
+    assert InstanceResponse.describe_instance_types is original
+
+
+def test_serving_and_in_process_share_state() -> None:
+    fake = AwsFake()
+    url = fake.serve()
+    try:
+        remote = boto3.client(
+            "ec2",
+            region_name="us-east-1",
+            endpoint_url=url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        remote.create_key_pair(KeyName="over-http")
+        fake.start()
+        local = boto3.client("ec2", region_name="us-east-1")
+        assert [k["KeyName"] for k in local.describe_key_pairs()["KeyPairs"]] == ["over-http"]
+        fake.stop()
+        assert [k["KeyName"] for k in remote.describe_key_pairs()["KeyPairs"]] == ["over-http"]
+    finally:
+        fake.stop()
+        fake.shutdown_server()

@@ -1,0 +1,222 @@
+"""Launching, re-launching and destroying workloads on the AWS fake (moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from textwrap import dedent
+from typing import Any
+
+import pytest
+
+import unicompute as uc
+from unicompute import workloads
+from unicompute.workloads import GROUP_TAG, WORKLOAD_TAG, LaunchIncomplete, Progress, Step
+
+WEB = """\
+name: shop
+vms:
+  - name: web
+    count: 2
+    size: {aws: t3.micro}
+    ports: [80, 443]
+    user_data: "#!/bin/sh\\necho web\\n"
+    tags: {team: demo}
+  - name: db
+    vcpus: 2
+    memory_gib: 4
+"""
+
+
+def workload(text: str = WEB) -> workloads.Workload:
+    return workloads.parse(dedent(text), source="shop.yaml")
+
+
+def names(vms: Any) -> list[str]:
+    return [vm.name for vm in vms]
+
+
+def price(cloud: uc.Cloud, size: str) -> float:
+    value = cloud.vms.size(size).hourly_price
+    assert value is not None
+    return value
+
+
+def tagged(cloud: uc.Cloud, name: str = "shop") -> list[uc.VM]:
+    return list(cloud.vms.list(tags={WORKLOAD_TAG: name}))
+
+
+def test_launch_names_tags_and_sizes_every_vm(aws: uc.Cloud) -> None:
+    result = workloads.launch(workload(), aws)
+    assert names(result.vms) == ["shop-web-1", "shop-web-2", "shop-db-1"]  # file order
+    assert result.launched == result.vms
+    web = [vm for vm in result.vms if vm.tags[GROUP_TAG] == "web"]
+    assert all(vm.state is uc.VMState.RUNNING for vm in result.vms)
+    assert {vm.size for vm in web} == {"t3.micro"}
+    assert web[0].tags.items() >= {WORKLOAD_TAG: "shop", GROUP_TAG: "web", "team": "demo"}.items()
+    db = aws.vms.cheapest_size(vcpus=2, memory_gib=4).name
+    assert result.vms[2].size == db
+    assert result.price(result.vms[2]) == price(aws, db)
+    assert result.hourly_cost == pytest.approx(price(aws, db) + 2 * price(aws, "t3.micro"))
+    assert web[0].user_data() == b"#!/bin/sh\necho web\n"
+    assert {rule.port_from for rule in web[0].inbound_rules()} >= {80, 443}
+
+
+def test_relaunch_creates_nothing_and_completes_what_is_missing(aws: uc.Cloud) -> None:
+    first = workloads.launch(workload(), aws)
+    again = workloads.launch(workload(), aws)
+    assert again.launched == ()
+    assert set(again.vms) == set(first.vms)
+    assert len(tagged(aws)) == 3
+
+    lost = next(vm for vm in first.vms if vm.name == "shop-web-2")
+    lost.terminate()
+    plan = workloads.plan(workload(), aws)
+    assert [group.missing for group in plan.groups] == [("shop-web-2",), ()]
+    assert plan.to_launch == 1
+    repaired = workloads.launch(workload(), aws)
+    assert names(repaired.launched) == ["shop-web-2"]
+    assert sorted(names(tagged(aws))) == ["shop-db-1", "shop-web-1", "shop-web-2"]
+
+
+def test_count_changes_launch_more_and_report_extra(aws: uc.Cloud) -> None:
+    workloads.launch(workload(WEB.replace("count: 2", "count: 3")), aws)
+    plan = workloads.plan(workload(), aws)
+    assert plan.to_launch == 0
+    assert names(plan.extra) == ["shop-web-3"]
+    assert workloads.launch(workload(), aws).launched == ()
+    assert len(tagged(aws)) == 4  # launch never removes anything
+
+
+def test_other_workloads_are_left_alone(aws: uc.Cloud) -> None:
+    workloads.launch(workload(), aws)
+    other = workloads.launch(workload(WEB.replace("name: shop", "name: blog")), aws)
+    assert len(other.launched) == 3
+    assert len(workloads.destroy("blog", aws)) == 3
+    assert len(tagged(aws)) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param(("t3.micro", "t3.gigantic"), "vms[0].size.aws", id="unknown-size"),
+        pytest.param(("memory_gib: 4", "memory_gib: 100000"), "vms[1]", id="no-size-fits"),
+        pytest.param(
+            ("    vcpus: 2\n", "    image: no-such-image\n    vcpus: 2\n"),
+            "vms[1].image",
+            id="unknown-image",
+        ),
+        pytest.param(
+            ("size: {aws: t3.micro}", "size: {gcp: e2-small}"),
+            "vms[0].size",
+            id="no-size-for-this-cloud",
+        ),
+    ],
+)
+def test_bad_group_is_rejected_before_anything_is_launched(
+    aws: uc.Cloud, change: tuple[str, str], field: str
+) -> None:
+    with pytest.raises(uc.InvalidRequest) as info:
+        workloads.launch(workload(WEB.replace(*change)), aws)
+    assert info.value.field == field
+    assert tagged(aws) == []
+
+
+def fail_on_call(cloud: uc.Cloud, monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """Make the ``number``-th ``cloud.vms.launch`` call fail with QuotaExceeded."""
+    real: Callable[..., Any] = cloud.vms.launch
+    calls = []
+
+    def launch(spec: uc.VMSpec, **kwargs: Any) -> Any:
+        calls.append(spec.name)
+        if len(calls) == number:
+            raise uc.QuotaExceeded("instance limit reached", provider="aws")
+        return real(spec, **kwargs)
+
+    monkeypatch.setattr(cloud.vms, "launch", launch)
+
+
+def test_failure_part_way_says_what_was_launched_and_launch_completes_it(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_call(aws, monkeypatch, 2)
+    with pytest.raises(LaunchIncomplete) as info:
+        workloads.launch(workload(), aws)
+    error = info.value
+    assert error.code is uc.ErrorCode.QUOTA_EXCEEDED
+    assert isinstance(error.cause, uc.QuotaExceeded)
+    assert names(error.launched) == ["shop-web-1"]
+    assert "instance limit reached" in str(error) and "shop-web-1 (i-" in str(error)
+    assert names(tagged(aws)) == ["shop-web-1"]
+
+    monkeypatch.undo()
+    completed = workloads.launch(workload(), aws)
+    assert names(completed.launched) == ["shop-web-2", "shop-db-1"]  # in file order
+    assert len(tagged(aws)) == 3
+    workloads.destroy("shop", aws)
+    assert tagged(aws) == []
+
+
+def test_failure_on_the_first_vm_passes_unchanged(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_call(aws, monkeypatch, 1)
+    with pytest.raises(uc.QuotaExceeded):
+        workloads.launch(workload(), aws)
+
+
+def test_destroy_leaves_nothing_and_is_repeatable(aws: uc.Cloud) -> None:
+    launched = workloads.launch(workload(), aws)
+    events: list[Progress] = []
+    gone = workloads.destroy("shop", aws, progress=events.append)
+    assert set(gone) == set(launched.vms)
+    assert all(vm.state is uc.VMState.TERMINATED for vm in gone)
+    assert tagged(aws) == []
+    assert workloads.status("shop", aws).vms == ()
+    assert [e.step for e in events] == [Step.TERMINATING] * 3 + [Step.TERMINATED] * 3
+    assert (events[-1].done, events[-1].total) == (3, 3)
+    assert workloads.destroy("shop", aws) == ()
+
+
+def test_destroy_raises_when_a_vm_remains(aws: uc.Cloud) -> None:
+    workloads.launch(workload(), aws)
+    straggler = workload(WEB.replace("name: web", "name: late"))
+
+    def launch_meanwhile(event: Progress) -> None:
+        if event.step is Step.TERMINATED and event.done == event.total:
+            workloads.launch(straggler, aws, wait=False)  # someone launches during destroy
+
+    with pytest.raises(uc.Conflict, match="remain after destroy: shop-db-1"):
+        workloads.destroy("shop", aws, progress=launch_meanwhile)
+
+
+def test_progress_reports_each_launch_and_wait(aws: uc.Cloud) -> None:
+    events: list[Progress] = []
+    workloads.launch(workload(), aws, progress=events.append)
+    steps = [(e.step, e.name) for e in events]
+    assert steps[:2] == [(Step.LAUNCHING, "shop-web-1"), (Step.LAUNCHED, "shop-web-1")]
+    assert [s for s in steps if s[0] is Step.RUNNING] == [
+        (Step.RUNNING, "shop-web-1"),
+        (Step.RUNNING, "shop-web-2"),
+        (Step.RUNNING, "shop-db-1"),
+    ]
+    assert [e.done for e in events if e.step is not Step.LAUNCHING] == [1, 2, 3, 4, 5, 6]
+    assert {e.total for e in events} == {6}
+
+    events.clear()
+    workloads.launch(workload(), aws, progress=events.append)
+    assert events == []
+
+
+def test_no_wait_launches_without_waiting(aws: uc.Cloud) -> None:
+    events: list[Progress] = []
+    result = workloads.launch(workload(), aws, progress=events.append, wait=False)
+    assert len(result.launched) == 3
+    assert Step.RUNNING not in {e.step for e in events} and events[-1].total == 3
+
+
+def test_status_orders_by_group_then_index(aws: uc.Cloud) -> None:
+    text = "name: big\nvms:\n  - name: n\n    count: 11\n    size: {aws: t3.nano}\n"
+    workloads.launch(workload(text), aws, wait=False)
+    status = workloads.status("big", aws)
+    assert names(status.vms) == [f"big-n-{i}" for i in range(1, 12)]
+    assert status.hourly_cost == pytest.approx(11 * price(aws, "t3.nano"))
