@@ -98,12 +98,14 @@ class AlreadyExists(UnicomputeError):
 
 
 class InvalidRequest(UnicomputeError):
-    """Bad input. ``field`` names the offending argument or spec field."""
+    """Bad input. ``field`` names the offending argument or spec field, ``reason`` says what is
+    wrong with it (``message`` is both together)."""
 
     code = ErrorCode.INVALID_REQUEST
 
     def __init__(self, message: str, *, field: str | None = None, **kwargs: object) -> None:
         self.field = field
+        self.reason = message
         text = f"{field}: {message}" if field else message
         super().__init__(text, **kwargs)  # type: ignore[arg-type]
 

@@ -11,7 +11,16 @@ from typing import Any, Literal, overload
 from ._context import CloudContext
 from ._errors import InvalidRequest, NotFound
 from ._launch_checks import check_launch
-from ._models import Image, InboundRule, Size, VMInfo, VMSpec, VMState, freeze_tags
+from ._models import (
+    Image,
+    InboundRule,
+    LaunchPlan,
+    Size,
+    VMInfo,
+    VMSpec,
+    VMState,
+    freeze_tags,
+)
 from .driver import Capability
 
 #: States a VM can no longer leave; waiting for any other state from one of them is pointless.
@@ -280,11 +289,16 @@ class VMs:
         and bad input raises :class:`~unicompute.InvalidRequest` naming the field before any
         call that creates something. The driver either creates all VMs or nothing.
         """
-        plan = check_launch(self._ctx, self, spec, count)
+        plan = self.check(spec, count=count)
         compute = self._ctx.drivers.compute
         infos = self._ctx.call("vms.launch", lambda: compute.launch(plan), resource=spec.name)
         vms = [VM(self._ctx, info) for info in infos]
         return vms[0] if count == 1 else vms
+
+    def check(self, spec: VMSpec, *, count: int = 1) -> LaunchPlan:
+        """Run every check :meth:`launch` runs, without launching: the resolved size and image,
+        or :class:`~unicompute.InvalidRequest` naming the field. Only reads the cloud."""
+        return check_launch(self._ctx, self, spec, count)
 
     def get(self, vm_id: str) -> VM:
         """The VM with this id; ``NotFound`` if it does not exist or is terminated."""

@@ -204,15 +204,15 @@ def plan(workload: Workload, cloud: Cloud) -> Plan:
             vm for vm in present if vm.tags.get(GROUP_TAG) == group.name and vm.name in names
         ]
         found = {vm.name for vm in existing}
-        groups.append(
-            GroupPlan(
-                group=group,
-                size=size,
-                image=_image(cloud, group, size, path),
-                existing=tuple(sorted(existing, key=_order)),
-                missing=tuple(name for name in names if name not in found),
-            )
+        group_plan = GroupPlan(
+            group=group,
+            size=size,
+            image=_image(cloud, group, size, path),
+            existing=tuple(sorted(existing, key=_order)),
+            missing=tuple(name for name in names if name not in found),
         )
+        _check_cloud_rules(cloud, group_plan, workload.name, path)
+        groups.append(group_plan)
     planned = {vm for group in groups for vm in group.existing}
     extra = tuple(sorted((vm for vm in present if vm not in planned), key=_order))
     return Plan(
@@ -352,6 +352,23 @@ def _image(cloud: Cloud, group: VMGroup, size: Size, path: str) -> Image:
             f"no image {group.image!r} for {size.arch} in {cloud.provider} {cloud.region}",
             field=f"{path}.image",
         ) from exc
+
+
+#: Workload keys that differ from the VMSpec field they fill.
+_SPEC_TO_KEY = {"open_ports": "ports"}
+
+
+def _check_cloud_rules(cloud: Cloud, group: GroupPlan, workload: str, path: str) -> None:
+    """The cloud's own limits (name length, user data size, tags ...) for the group's longest VM
+    name, so that a group the cloud would reject fails before anything is launched."""
+    if not group.missing:
+        return
+    longest = max(group.missing, key=len)
+    try:
+        cloud.vms.check(group.spec(workload, longest))
+    except InvalidRequest as exc:
+        key = _SPEC_TO_KEY.get(exc.field or "", exc.field)
+        raise InvalidRequest(exc.reason, field=f"{path}.{key}" if key else path) from exc
 
 
 def _tagged(workload_name: str, cloud: Cloud) -> tuple[VM, ...]:

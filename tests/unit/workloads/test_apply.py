@@ -220,3 +220,14 @@ def test_status_orders_by_group_then_index(aws: uc.Cloud) -> None:
     status = workloads.status("big", aws)
     assert names(status.vms) == [f"big-n-{i}" for i in range(1, 12)]
     assert status.hourly_cost == pytest.approx(11 * price(aws, "t3.nano"))
+
+
+def test_a_group_the_cloud_would_reject_fails_before_any_launch(aws: uc.Cloud) -> None:
+    too_big = "#" * 20_000  # EC2 takes 16 KB of user data; the first group is fine
+    text = WEB.replace('user_data: "#!/bin/sh\\necho web\\n"', "user_data: x") + (
+        f"    user_data: '{too_big}'\n"
+    )
+    with pytest.raises(uc.InvalidRequest) as caught:
+        workloads.launch(workload(text), aws)
+    assert caught.value.field == "vms[1].user_data"
+    assert tagged(aws) == []
