@@ -14,6 +14,7 @@ import click
 import unicompute as uc
 
 from .catalog import images, sizes
+from .mock_server import mock_server
 from .session import connection_options, redact, settings
 from .vms import vms
 from .workload import destroy_command, launch_command, plan_command, status_command
@@ -54,7 +55,9 @@ def main(ctx: click.Context) -> None:
     settings(ctx)
 
 
-for _command in (vms, sizes, images, plan_command, launch_command, status_command, destroy_command):
+for _command in (
+    vms, sizes, images, plan_command, launch_command, status_command, destroy_command, mock_server
+):
     main.add_command(_command)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CLOUD_ERROR", "main"]
