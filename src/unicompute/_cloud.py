@@ -14,6 +14,7 @@ from ._keys import Keys
 from ._models import Region, Zone
 from ._vms import VMs
 from ._volumes import Volumes
+from .driver import Limits
 
 
 class Cloud:
@@ -44,6 +45,12 @@ class Cloud:
     @property
     def capabilities(self) -> frozenset[str]:
         return frozenset(c.value for c in self._ctx.drivers.capabilities)
+
+    @property
+    def limits(self) -> Limits:
+        """The cloud's limits that launches are checked against (name rules, user data bytes,
+        tags, disk size, VMs per launch)."""
+        return self._ctx.drivers.limits
 
     def regions(self) -> list[Region]:
         compute = self._ctx.drivers.compute

@@ -164,6 +164,23 @@ class VMConformance:
         finally:
             vm.terminate()
 
+    def test_user_data_limit_is_exact(self, cloud: Cloud, spec: VMSpec,
+                                      run_tags: dict[str, str]) -> None:
+        self._require(cloud, Capability.USER_DATA)
+        limit = cloud.limits.max_user_data_bytes
+        largest = "#!/bin/sh\n" + "#" * (limit - len("#!/bin/sh\n"))
+        with pytest.raises(errors.InvalidRequest) as caught:
+            cloud.vms.launch(VMSpec(name="conf-ud-big", size=spec.size, image=spec.image,
+                                    user_data=largest + "#", tags=spec.tags))
+        assert caught.value.field == "user_data"
+        assert self._names(cloud, run_tags) == []
+        vm = cloud.vms.launch(VMSpec(name="conf-ud-max", size=spec.size, image=spec.image,
+                                     user_data=largest, tags=spec.tags))
+        try:
+            assert vm.user_data() == largest.encode()
+        finally:
+            vm.terminate()
+
     def test_closed_cloud_fails_clearly(self, cloud: Cloud) -> None:
         cloud.close()
         with pytest.raises(errors.ClosedError, match="closed"):
