@@ -53,6 +53,7 @@ class UnicomputeError(Exception):
         operation: str | None = None,
         resource: str | None = None,
         original: BaseException | None = None,
+        transient: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -60,11 +61,14 @@ class UnicomputeError(Exception):
         self.operation = operation
         self.resource = resource
         self.original = original
+        self.transient = transient
 
     @property
     def retryable(self) -> bool:
-        """Whether the same call may succeed if repeated after a pause."""
-        return self.code in RETRYABLE_CODES
+        """Whether the same call may succeed if repeated after a pause: always for the
+        :data:`RETRYABLE_CODES`, and for any error its provider marked ``transient`` (a 5xx
+        such as EC2's ``InternalError`` or ``Unavailable``)."""
+        return self.code in RETRYABLE_CODES or self.transient
 
     def as_(self, kind: type[T]) -> T:
         """The native exception as ``kind``; raises ``TypeError`` if it is not one."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ._context import CloudContext
 from ._errors import InvalidRequest, NotFound
 from ._models import Image, LaunchPlan, Size, VMSpec
-from .driver import Capability, Limits
+from .driver import MANAGED_TAG, Capability, Limits
 
 if TYPE_CHECKING:
     from ._vms import VMs
@@ -37,6 +37,9 @@ def check_tags(tags: Mapping[str, str], limits: Limits, field: str = "tags") -> 
     if len(items) > limits.max_tags:
         raise InvalidRequest(f"{len(items)} tags; at most {limits.max_tags}", field=field)
     for key, value in items:
+        for prefix in (MANAGED_TAG, *limits.reserved_tag_prefixes):
+            if key.startswith(prefix):
+                raise InvalidRequest(f"tag key {key!r} is reserved ({prefix}...)", field=field)
         if len(key) > limits.max_tag_key_length:
             raise InvalidRequest(
                 f"key {key[:20]!r}... longer than {limits.max_tag_key_length}", field=field

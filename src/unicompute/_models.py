@@ -207,7 +207,7 @@ class VMSpec:
     name: str
     size: Size | str
     image: Image | str
-    user_data: str | bytes | None = None
+    user_data: str | bytes | None = field(default=None, repr=False)  # often holds secrets
     tags: Mapping[str, str] = field(default_factory=dict)
     open_ports: Sequence[int] = ()
     key_name: str | None = None

@@ -10,7 +10,7 @@ from typing import Any, Literal, overload
 
 from ._context import CloudContext
 from ._errors import InvalidRequest, NotFound
-from ._launch_checks import check_launch
+from ._launch_checks import check_launch, check_tags
 from ._models import (
     Image,
     InboundRule,
@@ -140,6 +140,7 @@ class VM:
     def set_tags(self, tags: Mapping[str, str]) -> VM:
         """Add or overwrite ``tags``; other tags stay."""
         checked = freeze_tags(tags)
+        check_tags(checked, self._ctx.drivers.limits)
         self._ctx.require(Capability.TAGS, "vms.set_tags")
         self._ctx.call("vms.set_tags",
                        lambda: self._ctx.drivers.compute.set_vm_tags(self.id, checked),

@@ -85,6 +85,9 @@ class Limits:
     max_tag_value_length: int
     max_disk_gib: int
     max_count: int
+    #: Tag keys users may not set: the cloud's own (``aws:``) and the provider's internal ones.
+    #: The portable layer always reserves :data:`MANAGED_TAG` too.
+    reserved_tag_prefixes: tuple[str, ...] = ()
 
 
 @runtime_checkable
