@@ -91,9 +91,12 @@ def parse_target(target: str) -> tuple[str, str | None, dict[str, str]]:
     if "://" not in target:
         return target, None, {}
     parts = urlsplit(target)
+    # The target is never echoed: its query may hold credentials.
+    if "@" in parts.netloc:
+        raise InvalidRequest("credentials do not belong in the URL; use the provider's own "
+                             "credential sources (profiles, environment)", field="provider")
     if parts.path not in ("", "/") or parts.fragment:
-        raise InvalidRequest(f"expected provider://region?key=value, got {target!r}",
-                             field="provider")
+        raise InvalidRequest(f"expected {parts.scheme}://region?key=value", field="provider")
     return parts.scheme, parts.netloc or None, dict(parse_qsl(parts.query))
 
 

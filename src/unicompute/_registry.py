@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import cast
 
-from ._errors import InvalidRequest, MissingDependency
+from ._errors import InvalidRequest, MissingDependency, ProviderError, UnicomputeError
 from .driver import ProviderDrivers, ProviderFactory
 
 
@@ -71,4 +71,14 @@ def open_provider(name: str, region: str | None, config: Mapping[str, object]) -
     """The drivers of provider ``name`` for ``region`` (``None``: the provider's default)."""
     if not isinstance(name, str) or not name:
         raise InvalidRequest("must be a provider name such as 'aws'", field="provider")
-    return _load(name)(region, config)
+    factory = _load(name)
+    try:
+        return factory(region, config)
+    except UnicomputeError:
+        raise
+    except Exception as exc:
+        # Only the type is shown: the message of an arbitrary error may quote config values.
+        raise ProviderError(
+            f"opening the {name} provider failed with {type(exc).__name__}",
+            provider=name, operation="connect", original=exc,
+        ) from exc

@@ -293,6 +293,7 @@ class VMConformance:
             ("disk_gib", {"disk_gib": -5}),
             ("disk_gib", {"disk_gib": 10**7}),
             ("tags", {"tags": {"k": 5}}),
+            ("tags", {"tags": {"unicompute:managed": "false"}}),
             ("zone", {"zone": "nowhere-1z"}),
             ("key_name", {"key_name": "no-such-key"}),
             ("options", {"options": object()}),

@@ -286,3 +286,36 @@ def test_public_key_validation() -> None:
             check_public_key(bad)
 
 
+
+
+def test_url_credentials_are_refused_without_echoing_them(cloud: uc.Cloud) -> None:
+    with pytest.raises(uc.InvalidRequest) as caught:
+        uc.connect("stub://AKIDEXAMPLE:s3cr3t@r-1")
+    assert caught.value.field == "provider"
+    assert "s3cr3t" not in str(caught.value) and "AKIDEXAMPLE" not in str(caught.value)
+
+
+def test_provider_open_failures_are_wrapped_without_their_message() -> None:
+    def factory(region: str | None, config: Any) -> ProviderDrivers:
+        raise ValueError(f"bad token {config['token']}")
+
+    _registry.register("broken", factory)
+    with pytest.raises(uc.ProviderError) as caught:
+        uc.connect("broken", token="hunter2")
+    assert isinstance(caught.value.original, ValueError)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_reserved_tags_are_refused_at_launch_and_set_tags(cloud: uc.Cloud) -> None:
+    spec = {"name": "web", "size": "small", "image": "ubuntu-24.04"}
+    with pytest.raises(uc.InvalidRequest, match="reserved") as caught:
+        cloud.vms.launch(uc.VMSpec(**spec, tags={"unicompute:managed": "no"}))
+    assert caught.value.field == "tags"
+    vm = cloud.vms.get("i-1")
+    with pytest.raises(uc.InvalidRequest, match="reserved"):
+        vm.set_tags({"unicompute:managed": "false"})
+
+
+def test_spec_repr_hides_user_data() -> None:
+    spec = uc.VMSpec(name="web", size="s", image="i", user_data="PASSWORD=hunter2")
+    assert "hunter2" not in repr(spec)
