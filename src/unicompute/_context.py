@@ -3,6 +3,7 @@ single place where native errors are wrapped, and the retry and polling policy."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ from ._waiting import DEFAULT_POLLER, Poller
 from .driver import Capability, ProviderDrivers
 
 T = TypeVar("T")
+_log = logging.getLogger("unicompute")
 
 #: Attempts of an idempotent call whose error is retryable (throttling, capacity, timeouts).
 MAX_ATTEMPTS = 4
@@ -83,6 +85,7 @@ class CloudContext:
         self.check_open(operation)
         pause = self.poller.interval
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            _log.debug("%s %s %s: %s", self.provider, self.region, operation, resource or "-")
             try:
                 return fn()
             except Exception as exc:
@@ -91,6 +94,8 @@ class CloudContext:
                     if error is exc:
                         raise
                     raise error from exc
+                _log.info("%s %s: %s; retry %d of %d in %.1f s", self.provider, operation,
+                          error.code.value, attempt, MAX_ATTEMPTS - 1, pause)
             self.poller.sleep(pause)
             pause = min(pause * self.poller.backoff, self.poller.max_interval)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -188,6 +188,31 @@ class VMConformance:
         with pytest.raises(errors.ClosedError):
             list(cloud.vms.list())
 
+    def test_spot_launch_is_reported(self, cloud: Cloud, spec: VMSpec) -> None:
+        self._require(cloud, Capability.SPOT)
+        vm = cloud.vms.launch(VMSpec(name="conf-spot", size=spec.size, image=spec.image,
+                                     spot=True, tags=spec.tags))
+        try:
+            assert vm.spot is True
+            assert cloud.vms.get(vm.id).spot is True
+        finally:
+            vm.terminate()
+
+    def test_regions_and_zones(self, cloud: Cloud) -> None:
+        assert cloud.region in {region.name for region in cloud.regions()}
+        zones = cloud.zones()
+        assert zones
+        assert {zone.region for zone in zones} == {cloud.region}
+
+    def test_launch_in_a_zone(self, cloud: Cloud, spec: VMSpec) -> None:
+        zone = cloud.zones()[-1].name
+        vm = cloud.vms.launch(VMSpec(name="conf-zoned", size=spec.size, image=spec.image,
+                                     zone=zone, tags=spec.tags))
+        try:
+            assert vm.zone == zone
+        finally:
+            vm.terminate()
+
     # -- catalog ------------------------------------------------------------------------------
     def test_sizes_meet_minimums_cheapest_first(self, cloud: Cloud) -> None:
         sizes = cloud.vms.sizes(vcpus=2, memory_gib=4)
