@@ -5,7 +5,9 @@
     python3 dev.py test    # ruff, mypy --strict on src/, and the whole pytest suite
 
 Both create ``.venv`` and install ``unicompute[all,dev]`` into it the first time, and again
-whenever ``pyproject.toml`` changes. Extra arguments go to the command run (pytest for ``test``).
+whenever ``pyproject.toml`` or ``constraints.txt`` changes. ``constraints.txt`` pins every package
+to the versions CI was last green with (regenerate it with ``pip freeze --exclude-editable``).
+Extra arguments go to the command run (pytest for ``test``).
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ def run(*argv: str | Path) -> None:
 def ensure_venv() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script may be run by any python3
         sys.exit(f"unicompute needs Python 3.11+, this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    inputs = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+    wanted = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[all,dev]")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-c", "constraints.txt",
+        "-e", ".[all,dev]")
     STAMP.write_text(wanted)
 
 
