@@ -146,3 +146,12 @@ def test_request_pieces() -> None:
         {"Name": "tag:b", "Values": ["2"]},
     ]
     assert convert.tags_of({"Tags": [{"Key": "k", "Value": "v"}]}) == {"k": "v"}
+
+
+def test_tag_filter_values_are_literal() -> None:
+    # EC2 reads * and ? in filter values as wildcards; a backslash escapes them and itself.
+    assert convert.tag_filters({"app": "web*", "q": "a?", "path": "C:\\x"}) == [
+        {"Name": "tag:app", "Values": ["web\\*"]},
+        {"Name": "tag:q", "Values": ["a\\?"]},
+        {"Name": "tag:path", "Values": ["C:\\\\x"]},
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,7 +167,7 @@ def test_options_reach_run_instances(
     options = Options(
         security_group_ids=(extra["GroupId"],), require_imdsv2=False, volume_type="gp2"
     )
-    (vm,) = compute.launch(plan(ubuntu, name=f"opt-{run_id}", options=options, disk_gib=10))
+    (vm,) = compute.launch(plan(ubuntu, name=f"opt-{run_id}", options=options, disk_gib=20))
     raw = compute.get_vm(vm.id).raw
     assert extra["GroupId"] in [g["GroupId"] for g in raw["SecurityGroups"]]
     assert raw["MetadataOptions"]["HttpTokens"] == "optional"
@@ -459,3 +462,318 @@ def test_public_ip_option_keeps_the_firewall(
     }
     compute.terminate_vm(vm.id)
     assert groups_named(ec2_client, name) == []
+
+
+# -- real EC2 semantics moto does not reproduce ----------------------------------------------
+
+
+@pytest.fixture
+def on(compute: Ec2Compute) -> Iterator[Any]:
+    """``on(event, handler)`` registers a botocore event handler for one test."""
+    registered: list[tuple[str, Any]] = []
+
+    def register(event: str, handler: Any) -> None:
+        compute.client.meta.events.register(event, handler)
+        registered.append((event, handler))
+
+    yield register
+    for event, handler in registered:
+        compute.client.meta.events.unregister(event, handler)
+
+
+def ec2_error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def with_context(compute: Ec2Compute, **policy: Any) -> Ec2Compute:
+    """A driver on the same client with another polling policy."""
+    return Ec2Compute(dataclasses.replace(compute._ctx, **policy))
+
+
+def tags_dict(resource: dict[str, Any]) -> dict[str, str]:
+    # Network interfaces list theirs as TagSet.
+    listed = resource.get("Tags") or resource.get("TagSet") or []
+    return {t["Key"]: t["Value"] for t in listed}
+
+
+def test_terminate_deletes_only_the_group_launch_created(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, run_id: str
+) -> None:
+    def group(name: str, *, managed: bool) -> str:
+        tags = [{"Key": MANAGED_TAG, "Value": "true"}] if managed else []
+        specs = [{"ResourceType": "security-group", "Tags": tags}] if tags else []
+        return str(
+            ec2_client.create_security_group(
+                GroupName=name, Description="user's", TagSpecifications=specs
+            )["GroupId"]
+        )
+
+    attached_user = group(f"db-{run_id}", managed=False)  # attached, not unicompute's
+    attached_lookalike = group(f"uc-fake-{run_id}", managed=False)  # uc- name, not managed
+    detached_managed = group(f"uc-other-{run_id}", managed=True)  # not attached to the VM
+    options = Options(security_group_ids=(attached_user, attached_lookalike))
+    for target in (attached_user, attached_lookalike, detached_managed):
+        (vm,) = compute.launch(plan(ubuntu, name=f"sg-{run_id}", options=options))
+        # Anyone who may tag the instance can point the bookkeeping tag elsewhere.
+        ec2_client.create_tags(Resources=[vm.id], Tags=[{"Key": "unicompute:sg", "Value": target}])
+        compute.terminate_vm(vm.id)
+        assert ec2_client.describe_security_groups(GroupIds=[target])["SecurityGroups"]
+
+
+def test_launch_waits_until_describe_instances_lists_the_new_vm(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    new_ids: list[str] = []
+    hidden = {"left": 3}  # EC2 answers NotFound for the first describes after RunInstances
+
+    def remember(parsed: dict[str, Any], **_: Any) -> None:
+        new_ids.extend(i["InstanceId"] for i in parsed.get("Instances", []))
+
+    def not_yet(params: dict[str, Any], **_: Any) -> None:
+        if hidden["left"] and any(i in str(params.get("body")) for i in new_ids):
+            hidden["left"] -= 1
+            raise ec2_error(
+                "InvalidInstanceID.NotFound",
+                f"The instance ID '{new_ids[0]}' does not exist",
+                "DescribeInstances",
+            )
+
+    on("after-call.ec2.RunInstances", remember)
+    on("before-call.ec2.DescribeInstances", not_yet)
+    (vm,) = compute.launch(plan(ubuntu, name=f"ec-{run_id}"))
+    assert hidden["left"] == 0
+    assert compute.get_vm(vm.id).id == vm.id  # straight after launch
+    compute.terminate_vm(vm.id)
+
+
+def test_missing_vm_fails_at_once(compute: Ec2Compute, on: Any) -> None:
+    calls: list[str] = []
+    on("before-call.ec2.DescribeInstances", lambda **kw: calls.append(kw["event_name"]))
+    with pytest.raises(ClientError):
+        with_context(compute, poll_interval=60).get_vm("i-0123456789abcdef0")
+    assert len(calls) == 1
+
+
+def test_new_group_not_yet_known_is_retried(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    group: dict[str, str] = {}
+    failures = {"AuthorizeSecurityGroupIngress": 2, "RunInstances": 2}
+
+    def remember(parsed: dict[str, Any], **_: Any) -> None:
+        group["id"] = parsed["GroupId"]
+
+    def not_yet(model: Any, **_: Any) -> None:
+        if failures[model.name]:
+            failures[model.name] -= 1
+            message = f"The security group '{group['id']}' does not exist in default VPC"
+            raise ec2_error("InvalidGroup.NotFound", message, model.name)
+
+    on("after-call.ec2.CreateSecurityGroup", remember)
+    on("before-call.ec2.AuthorizeSecurityGroupIngress", not_yet)
+    on("before-call.ec2.RunInstances", not_yet)
+    (vm,) = compute.launch(plan(ubuntu, name=f"sgwait-{run_id}", open_ports=(22,)))
+    assert failures == {"AuthorizeSecurityGroupIngress": 0, "RunInstances": 0}
+    assert [r.port_from for r in compute.inbound_rules(vm.id)] == [22, 22]
+    assert len(instances_tagged(ec2_client, "unicompute:sg", group["id"])) == 1
+
+
+def test_missing_extra_group_is_the_callers_mistake(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    from unicompute.providers.aws.errors import translate_error
+
+    attempts: list[str] = []
+    on("before-call.ec2.RunInstances", lambda **kw: attempts.append(kw["event_name"]))
+    name = f"badsg-{run_id}"
+    options = Options(security_group_ids=("sg-0123456789abcdef0",))
+    with pytest.raises(ClientError) as caught:
+        compute.launch(plan(ubuntu, name=name, options=options))
+    assert len(attempts) == 1  # not retried as if EC2 were catching up
+    error = translate_error(caught.value, "vms.launch")
+    assert isinstance(error, errors.InvalidRequest)
+    assert error.field == "options.security_group_ids"
+    assert groups_named(ec2_client, name) == []
+
+
+def test_lost_run_instances_answer_is_undone_by_client_token(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    sent: dict[str, Any] = {}
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        sent.update(params)
+
+    def lose_answer(**_: Any) -> None:  # EC2 launched them, the answer never arrived
+        raise ReadTimeoutError(endpoint_url="https://ec2.us-east-1.amazonaws.com/")
+
+    on("before-parameter-build.ec2.RunInstances", capture)
+    on("after-call.ec2.RunInstances", lose_answer)
+    name = f"lost-{run_id}"
+    with pytest.raises(ReadTimeoutError):
+        compute.launch(plan(ubuntu, count=2, name=name, tags={"run": run_id}))
+    assert uuid.UUID(sent["ClientToken"]).version == 4
+    launched = instances_tagged(ec2_client, "run", run_id)
+    assert len(launched) == 2
+    assert {i["State"]["Name"] for i in launched} == {"terminated"}
+    assert groups_named(ec2_client, name) == []
+
+
+def test_group_still_held_after_the_cap_is_a_warning(
+    compute: Ec2Compute,
+    ubuntu: Image,
+    ec2_client: Any,
+    on: Any,
+    run_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert compute._ctx.group_delete_timeout == 180  # not the 900 s wait timeout
+    quick = with_context(compute, poll_interval=0.001, group_delete_timeout=0.05)
+    name = f"held-{run_id}"
+    (vm,) = quick.launch(plan(ubuntu, name=name))
+    (group,) = groups_named(ec2_client, name)
+    attempts: list[str] = []
+
+    def held(**kw: Any) -> None:
+        attempts.append(kw["event_name"])
+        raise ec2_error(
+            "DependencyViolation",
+            f"resource {group['GroupId']} has a dependent object",
+            "DeleteSecurityGroup",
+        )
+
+    on("before-call.ec2.DeleteSecurityGroup", held)
+    with caplog.at_level(logging.WARNING, logger="unicompute.providers.aws"):
+        quick.terminate_vm(vm.id)  # the VM is terminated: no error
+    assert len(attempts) > 1
+    assert (
+        ec2_client.describe_instances(InstanceIds=[vm.id])["Reservations"][0]["Instances"][0][
+            "State"
+        ]["Name"]
+        == "terminated"
+    )
+    (record,) = [r for r in caplog.records if r.name == "unicompute.providers.aws"]
+    assert record.levelno == logging.WARNING
+    assert group["GroupId"] in record.getMessage()
+
+
+def test_terminate_waits_through_pending_and_stopping(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    name = f"slow-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name))
+    compute.stop_vm(vm.id)
+    shown = ["pending", "stopping"]  # what DescribeInstances reports after TerminateInstances
+    terminating = {"on": False}
+
+    def started(**_: Any) -> None:
+        terminating["on"] = True
+
+    def lagging(parsed: dict[str, Any], **_: Any) -> None:
+        if terminating["on"] and shown:
+            state = shown.pop(0)
+            for reservation in parsed.get("Reservations", []):
+                for instance in reservation["Instances"]:
+                    instance["State"] = {"Code": 0, "Name": state}
+
+    on("after-call.ec2.TerminateInstances", started)
+    on("after-call.ec2.DescribeInstances", lagging)
+    compute.terminate_vm(vm.id)
+    assert shown == []
+    assert groups_named(ec2_client, name) == []
+
+
+def test_terminate_that_never_finishes_is_a_timeout(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"stuck-{run_id}"))
+
+    def stuck(parsed: dict[str, Any], **_: Any) -> None:
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                instance["State"] = {"Code": 32, "Name": "shutting-down"}
+
+    on(
+        "after-call.ec2.TerminateInstances",
+        lambda **_: on("after-call.ec2.DescribeInstances", stuck),
+    )
+    with pytest.raises(errors.Timeout) as caught:
+        with_context(compute, poll_interval=0.001, wait_timeout=0.02).terminate_vm(vm.id)
+    assert vm.id in str(caught.value)
+
+
+def test_list_takes_tag_values_literally(compute: Ec2Compute, ubuntu: Image, run_id: str) -> None:
+    values = ("web1", "web*", "we\\b")
+    for index, value in enumerate(values):
+        compute.launch(plan(ubuntu, name=f"lit{index}", tags={"run": run_id, "app": value}))
+
+    def names(app: str) -> list[str]:
+        page = compute.list_vms(tags={"run": run_id, "app": app}, states=None, page_token=None)
+        return sorted(vm.name for vm in page.items)
+
+    assert names("web*") == ["lit1"]
+    assert names("we\\b") == ["lit2"]
+    assert names("web?") == []
+    assert names("web1") == ["lit0"]
+
+
+def test_spot_vm_cannot_be_stopped(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"spotstop-{run_id}", spot=True))
+    calls: list[str] = []
+    on("before-call.ec2.StopInstances", lambda **kw: calls.append(kw["event_name"]))
+    with pytest.raises(errors.Unsupported, match="terminate it instead"):
+        compute.stop_vm(vm.id)
+    assert calls == []
+    assert compute.get_vm(vm.id).state is not VMState.STOPPED
+
+
+def test_disk_smaller_than_the_image_is_rejected_before_anything_exists(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    root = ec2_client.describe_images(ImageIds=[ubuntu.id])["Images"][0]["BlockDeviceMappings"][0]
+    minimum = root["Ebs"]["VolumeSize"]
+    calls: list[str] = []
+    on("before-call.ec2.CreateSecurityGroup", lambda **kw: calls.append(kw["event_name"]))
+    name = f"tiny-{run_id}"
+    with pytest.raises(errors.InvalidRequest) as caught:
+        compute.launch(plan(ubuntu, name=name, disk_gib=minimum - 1))
+    assert caught.value.field == "disk_gib"
+    assert f"{minimum} GiB" in str(caught.value)
+    assert calls == []
+    assert len(compute.launch(plan(ubuntu, name=name, disk_gib=minimum))) == 1
+
+
+@pytest.mark.parametrize("spot", [False, True])
+def test_network_interfaces_and_spot_requests_are_tagged(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str, spot: bool
+) -> None:
+    sent: dict[str, Any] = {}
+    on("before-parameter-build.ec2.RunInstances", lambda params, **_: sent.update(params))
+    (vm,) = compute.launch(plan(ubuntu, name=f"eni-{run_id}", tags={"run": run_id}, spot=spot))
+    specs = {s["ResourceType"]: tags_dict(s) for s in sent["TagSpecifications"]}
+    expected = {"instance", "volume", "network-interface"} | (
+        {"spot-instances-request"} if spot else set()
+    )
+    assert set(specs) == expected
+    for kind in ("network-interface", *(["spot-instances-request"] if spot else [])):
+        assert (specs[kind]["run"], specs[kind][MANAGED_TAG]) == (run_id, "true")
+    interfaces = ec2_client.describe_network_interfaces(
+        Filters=[{"Name": "attachment.instance-id", "Values": [vm.id]}]
+    )["NetworkInterfaces"]
+    assert interfaces
+    for interface in interfaces:
+        assert tags_dict(interface)[MANAGED_TAG] == "true"
+        assert tags_dict(interface)["run"] == run_id
+
+
+def test_default_vpc_is_found_with_the_documented_filter(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    sent: list[Any] = []
+    on("before-parameter-build.ec2.DescribeVpcs", lambda params, **_: sent.append(params))
+    compute.launch(plan(ubuntu, name=f"vpc-{run_id}"))
+    assert [f["Name"] for p in sent for f in p.get("Filters", [])] == ["is-default"]

@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import (
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
+    InvalidRegionError,
     NoCredentialsError,
     ParamValidationError,
     ProfileNotFound,
@@ -47,12 +50,24 @@ EXPECTED: dict[str, type[errors.UnicomputeError]] = {
     "VolumeInUse": errors.Conflict,
     "InvalidVolume.ZoneMismatch": errors.InvalidRequest,
     "Unsupported": errors.Unsupported,
+    "OperationNotPermitted": errors.Conflict,
+    "PendingVerification": errors.PermissionDenied,
+    "InternalError": errors.ProviderError,
+    "Unavailable": errors.ProviderError,
 }
 
 
-def client_error(code: str, message: str = "AWS says no") -> ClientError:
-    response: Any = {"Error": {"Code": code, "Message": message}}
-    return ClientError(response, "RunInstances")
+def client_error(
+    code: str,
+    message: str = "AWS says no",
+    operation: str = "DescribeInstances",
+    status: int = 400,
+) -> ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
 
 
 @pytest.mark.parametrize(("code", "cls"), sorted(EXPECTED.items()))
@@ -80,11 +95,64 @@ def test_retryable_codes_are_retryable() -> None:
 
 
 def test_unknown_code_is_provider_error_with_the_original() -> None:
-    exc = client_error("InternalError", "something broke")
+    exc = client_error("SomethingNew", "something broke")
     error = translate_error(exc, "vms.get")
     assert type(error) is errors.ProviderError
     assert error.message == "something broke"
     assert error.as_(ClientError) is exc
+    assert not error.retryable
+
+
+@pytest.mark.parametrize(
+    "code", ["InternalError", "InternalFailure", "Unavailable", "ServiceUnavailable"]
+)
+def test_server_errors_are_transient(code: str) -> None:
+    error = translate_error(client_error(code, status=500), "vms.get")
+    assert type(error) is errors.ProviderError
+    assert error.transient and error.retryable
+
+
+def test_unknown_code_with_a_5xx_status_is_transient() -> None:
+    error = translate_error(client_error("SomethingNew", status=503), "vms.get")
+    assert type(error) is errors.ProviderError and error.retryable
+    # A known code keeps its class; a 4xx unknown code is not worth repeating.
+    denied = translate_error(client_error("UnauthorizedOperation", status=500), "vms.get")
+    assert type(denied) is errors.PermissionDenied and not denied.retryable
+
+
+def test_auth_failure_without_permission_is_permission_denied() -> None:
+    # RunInstances with an AMI the account has no launch permission for.
+    no_launch = client_error(
+        "AuthFailure", "Not authorized for images: [ami-0123456789abcdef0]", "RunInstances"
+    )
+    assert type(translate_error(no_launch, "vms.launch")) is errors.PermissionDenied
+    bad_keys = client_error(
+        "AuthFailure", "AWS was not able to validate the provided access credentials"
+    )
+    assert type(translate_error(bad_keys, "vms.list")) is errors.Unauthenticated
+
+
+@pytest.mark.parametrize("code", ["InvalidGroup.NotFound", "InvalidGroupId.Malformed"])
+def test_run_instances_group_errors_name_the_option(code: str) -> None:
+    error = translate_error(client_error(code, operation="RunInstances"), "vms.launch")
+    assert isinstance(error, errors.InvalidRequest)
+    assert error.field == "options.security_group_ids"
+    # Elsewhere a missing group is just missing.
+    elsewhere = client_error(code, operation="DescribeSecurityGroups")
+    assert type(translate_error(elsewhere, "vms.inbound_rules")) is errors.NotFound
+
+
+def test_run_instances_type_not_offered_in_the_zone_names_the_zone() -> None:
+    message = (
+        "Your requested instance type (t3.micro) is not supported in your requested "
+        "Availability Zone (us-east-1e). Please retry your request by not specifying an "
+        "Availability Zone or choosing us-east-1a, us-east-1b, us-east-1c."
+    )
+    error = translate_error(client_error("Unsupported", message, "RunInstances"), "vms.launch")
+    assert isinstance(error, errors.InvalidRequest)
+    assert error.field == "zone"
+    other = client_error("Unsupported", "The requested configuration is not supported")
+    assert type(translate_error(other, "vms.launch")) is errors.Unsupported
 
 
 @pytest.mark.parametrize(
@@ -131,6 +199,22 @@ def test_botocore_client_side_errors() -> None:
     profile = translate_error(ProfileNotFound(profile="nope"), "connect")
     assert isinstance(profile, errors.InvalidRequest)
     assert profile.field == "profile"
+    region = translate_error(InvalidRegionError(region_name="us east"), "connect")
+    assert isinstance(region, errors.InvalidRequest)
+    assert region.field == "region"
+
+
+def test_lost_connections_are_transient() -> None:
+    for exc in (
+        EndpointConnectionError(endpoint_url="http://x"),
+        ConnectTimeoutError(endpoint_url="http://x"),
+        ReadTimeoutError(endpoint_url="http://x"),
+        ConnectionClosedError(endpoint_url="http://x"),
+    ):
+        error = translate_error(exc, "vms.get")
+        assert error is not None and error.transient and error.retryable, exc
+    error = translate_error(ParamValidationError(report="bad"), "vms.get")
+    assert error is not None and not error.retryable
 
 
 def test_waiter_errors() -> None:

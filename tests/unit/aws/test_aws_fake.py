@@ -112,3 +112,55 @@ def test_serving_and_in_process_share_state() -> None:
     finally:
         fake.stop()
         fake.shutdown_server()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches", "misses"),
+    [
+        ("web*", ["web", "web1", "web*"], ["we", "aweb"]),
+        ("web\\*", ["web*"], ["web1", "web"]),
+        ("a?c", ["abc", "a?c"], ["ac", "abbc"]),
+        ("a\\?c", ["a?c"], ["abc"]),
+        ("C:\\\\x", ["C:\\x"], ["C:\\\\x"]),
+        ("web[1]", ["web[1]"], ["web1"]),  # EC2 has no character classes
+    ],
+)
+def test_filter_values_are_read_like_ec2(
+    pattern: str, matches: list[str], misses: list[str]
+) -> None:
+    import re
+
+    from unicompute.mocks.aws._fidelity import ec2_filter_to_re
+
+    regex = re.compile(ec2_filter_to_re(pattern))
+    assert [v for v in matches if regex.match(v)] == matches
+    assert [v for v in misses if regex.match(v)] == []
+
+
+def test_ec2_behaviour_moto_lacks_comes_and_goes_with_the_fake() -> None:
+    from moto.ec2 import utils
+
+    with AwsFake():
+        client = boto3.client("ec2", region_name="us-east-1")
+        image = client.describe_images(Owners=["099720109477"])["Images"][0]["ImageId"]
+        launched = client.run_instances(
+            ImageId=image,
+            MinCount=2,
+            MaxCount=2,
+            ClientToken="token-1",
+            TagSpecifications=[
+                {"ResourceType": "network-interface", "Tags": [{"Key": "k", "Value": "v"}]}
+            ],
+        )["Instances"]
+        client.run_instances(ImageId=image, MinCount=1, MaxCount=1, ClientToken="token-2")
+        by_token = client.describe_instances(
+            Filters=[{"Name": "client-token", "Values": ["token-1"]}]
+        )["Reservations"]
+        assert sorted(i["InstanceId"] for r in by_token for i in r["Instances"]) == sorted(
+            i["InstanceId"] for i in launched
+        )
+        interfaces = client.describe_network_interfaces(
+            NetworkInterfaceIds=[i["NetworkInterfaces"][0]["NetworkInterfaceId"] for i in launched]
+        )["NetworkInterfaces"]
+        assert [i["TagSet"] for i in interfaces] == [[{"Key": "k", "Value": "v"}]] * 2
+    assert "client-token" not in utils.filter_dict_attribute_mapping

@@ -66,6 +66,34 @@ def test_bad_config_names_the_key(config: dict[str, object], field: str) -> None
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://AKIDEXAMPLE:s3cr3t@localhost:5000",
+        "https://s3cr3t@ec2.example.com",
+        "ftp://s3cr3t.example.com",
+        "http://[s3cr3t",
+        "http://s3cr3t.example.com:port",
+        "s3cr3t",
+    ],
+)
+def test_bad_endpoint_url_is_rejected_without_echoing_it(url: str) -> None:
+    with pytest.raises(errors.InvalidRequest) as caught:
+        open_provider("us-east-1", {"endpoint_url": url})
+    assert caught.value.field == "endpoint_url"
+    assert "s3cr3t" not in f"{caught.value} {caught.value!r}"
+
+
+@pytest.mark.parametrize("region", ["us east 1", "us-east-1/../x", "-bad-"])
+def test_bad_region_is_invalid_request_naming_only_the_region(region: str) -> None:
+    with pytest.raises(errors.InvalidRequest) as caught:
+        open_provider(region, {"endpoint_url": "http://localhost:5000"})
+    assert caught.value.field == "region"
+    assert caught.value.provider == "aws"
+    assert repr(region) in str(caught.value)
+    assert "localhost" not in str(caught.value)
+
+
 def test_unknown_profile_is_invalid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
@@ -81,7 +109,9 @@ def test_limits() -> None:
     for bad in ("-web", "web-", "web_1", "web 1", ""):
         assert LIMITS.names.check(bad) is not None, bad
     assert (LIMITS.max_user_data_bytes, LIMITS.max_tags, LIMITS.max_count) == (16384, 45, 100)
-    assert (LIMITS.max_tag_key_length, LIMITS.max_tag_value_length) == (128, 256)
+    assert (LIMITS.max_tag_key_length, LIMITS.max_tag_value_length) == (127, 256)
+    # EC2 rejects aws: keys; the others are the provider's bookkeeping (terminate_vm reads them).
+    assert LIMITS.reserved_tag_prefixes == ("aws:", "unicompute:sg", "unicompute:root")
     assert LIMITS.max_disk_gib == 16384
     assert isinstance(LIMITS.names.pattern, re.Pattern)
 
@@ -96,6 +126,11 @@ def test_options_defaults_and_checks() -> None:
     assert Options(security_group_ids=["sg-1"]).security_group_ids == ("sg-1",)  # type: ignore[arg-type]
     cases: list[tuple[dict[str, object], str]] = [
         ({"volume_type": "ssd"}, "options.volume_type"),
+        # Not boot volumes (st1, sc1) or not without an Iops value (io1, io2).
+        ({"volume_type": "st1"}, "options.volume_type"),
+        ({"volume_type": "sc1"}, "options.volume_type"),
+        ({"volume_type": "io1"}, "options.volume_type"),
+        ({"volume_type": "io2"}, "options.volume_type"),
         ({"security_group_ids": "sg-1"}, "options.security_group_ids"),
         ({"subnet_id": ""}, "options.subnet_id"),
         ({"require_imdsv2": "yes"}, "options.require_imdsv2"),
@@ -107,6 +142,11 @@ def test_options_defaults_and_checks() -> None:
         assert caught.value.field == field
     with pytest.raises(AttributeError):
         options.volume_type = "gp2"  # type: ignore[misc]
+    assert {Options(volume_type=t).volume_type for t in ("gp2", "gp3", "standard")} == {
+        "gp2",
+        "gp3",
+        "standard",
+    }
 
 
 def test_options_import_without_the_sdk() -> None:

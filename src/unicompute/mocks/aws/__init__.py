@@ -6,6 +6,9 @@ Ubuntu, Debian and Windows images listed in ``images.json`` (Amazon Linux 2023 a
 with moto) to every region, under their publishers' real owner accounts and name schemes, so that
 image look-ups written for real AWS work unchanged. Lambda runs without Docker. The instance-type
 catalog, which never changes, is serialized once instead of on every call (see ``_catalog``).
+Where moto answers differently from EC2 in ways unicompute relies on (filter wildcards and the
+``client-token`` filter, tags on network interfaces), it is patched to answer like EC2 (see
+``_fidelity``).
 
 This module never imports ``unicompute.providers``.
 """
@@ -19,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from . import _fidelity
 from ._catalog import cached_catalog
 
 if TYPE_CHECKING:
@@ -49,6 +53,7 @@ class AwsFake:
         self._server_config: Any = None
         self._seeded: list[dict[str, Any]] = []
         self._catalog_patch: Any = None
+        self._fidelity_patches: list[Any] = []
         self.endpoint_url: str | None = None
 
     # -- in-process ------------------------------------------------------------------------
@@ -152,6 +157,9 @@ class AwsFake:
         self._catalog_patch = cached_catalog()
         if self._catalog_patch is not None:
             self._catalog_patch.start()
+        self._fidelity_patches = _fidelity.patches()
+        for patch in self._fidelity_patches:
+            patch.start()
 
     def _release(self) -> None:
         """Undo :meth:`_acquire` once neither mode runs."""
@@ -165,6 +173,9 @@ class AwsFake:
         if self._catalog_patch is not None:
             self._catalog_patch.stop()
             self._catalog_patch = None
+        for patch in reversed(self._fidelity_patches):
+            patch.stop()
+        self._fidelity_patches = []
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> AwsFake:

@@ -4,7 +4,8 @@ Importing this package does not import botocore (``Options`` is public API); the
 when a cloud is first opened. Config keys of :func:`open_provider`:
 
 * ``endpoint_url`` (str): talk to this EC2 endpoint, e.g. ``unicompute mock-server``'s. When no
-  AWS credentials are configured, placeholder ones are used, since a local fake needs some.
+  AWS credentials are configured, placeholder ones are used, since a local fake needs some. An
+  http(s) URL without user name or password (rejected without being echoed).
 * ``profile`` (str): boto3 profile name.
 * ``poll_interval`` (seconds, a number or numeric str): delay between polls while waiting for
   EC2 (default 5).
@@ -34,10 +35,13 @@ LIMITS = Limits(
     ),
     max_user_data_bytes=16384,
     max_tags=45,  # EC2 allows 50; unicompute adds Name, unicompute:managed and unicompute:sg
-    max_tag_key_length=128,
+    max_tag_key_length=127,
     max_tag_value_length=256,
     max_disk_gib=16384,
     max_count=100,
+    # EC2 rejects user tags starting with aws:; the others are the provider's bookkeeping, which
+    # terminate_vm and volume listing read.
+    reserved_tag_prefixes=("aws:", "unicompute:sg", "unicompute:root"),
 )
 
 CAPABILITIES = frozenset(

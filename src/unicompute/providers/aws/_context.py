@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
-from ..._errors import NotFound
+from ..._errors import NotFound, Timeout
 from ...driver import MANAGED_TAG
 from .convert import PROVIDER, tag_list
 
@@ -25,12 +26,54 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Where the AWS provider logs what it could not clean up.
+LOG = logging.getLogger("unicompute.providers.aws")
+
 #: Seconds between polls on real AWS.
 DEFAULT_POLL_INTERVAL = 5.0
 #: How long a driver waits for one EC2 state change before giving up.
 DEFAULT_WAIT_TIMEOUT = 900.0
-#: Attempts of a waiter whose poll interval is zero (a fake that answers at once).
+#: How long a driver waits for EC2's eventual consistency: a resource just created becoming
+#: visible to the other API calls (DescribeInstances, AuthorizeSecurityGroupIngress ...).
+DEFAULT_CONSISTENCY_TIMEOUT = 60.0
+#: How long deleting a security group is retried while EC2 still holds it for a terminated
+#: instance (``DependencyViolation``); the network interface is usually released in seconds.
+DEFAULT_GROUP_DELETE_TIMEOUT = 180.0
+#: Attempts of a wait whose poll interval is zero (a fake that answers at once).
 _ZERO_DELAY_ATTEMPTS = 40
+
+#: What EC2 answers for an instance id it does not know (yet).
+INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
+
+
+def error_code(exc: ClientError) -> str:
+    """The EC2 error code of a ``ClientError``."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: ClientError) -> str:
+    """The message EC2 sent with a ``ClientError``."""
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+class _Budget:
+    """The attempts of one bounded wait: ``timeout`` seconds, polling every ``poll_interval``
+    (with a zero interval, :data:`_ZERO_DELAY_ATTEMPTS` attempts)."""
+
+    def __init__(self, timeout: float, poll_interval: float) -> None:
+        self._deadline = time.monotonic() + timeout
+        self._poll_interval = poll_interval
+        self._attempts = 0
+
+    def spent(self) -> bool:
+        """Count one failed attempt; whether the budget is now used up."""
+        self._attempts += 1
+        if self._poll_interval > 0:
+            return time.monotonic() >= self._deadline
+        return self._attempts >= _ZERO_DELAY_ATTEMPTS
+
+    def pause(self) -> None:
+        time.sleep(self._poll_interval)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +84,8 @@ class Context:
     region: str
     poll_interval: float = DEFAULT_POLL_INTERVAL
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    consistency_timeout: float = DEFAULT_CONSISTENCY_TIMEOUT
+    group_delete_timeout: float = DEFAULT_GROUP_DELETE_TIMEOUT
 
     def waiter_config(self) -> WaiterConfigTypeDef:
         """boto3 ``WaiterConfig``: poll every ``poll_interval`` for up to ``wait_timeout``."""
@@ -55,7 +100,7 @@ class Context:
         """The instance ``vm_id``; ``NotFound`` if it is unknown or terminated.
 
         EC2 keeps terminated instances listed for a while; the portable contract counts them as
-        gone.
+        gone. One call, no retry: a missing id fails at once.
         """
         answer = self.client.describe_instances(InstanceIds=[vm_id])
         for reservation in answer["Reservations"]:
@@ -64,29 +109,88 @@ class Context:
                     return instance
         raise NotFound(f"VM {vm_id} does not exist", provider=PROVIDER, resource=vm_id)
 
-    def retry_while(self, codes: frozenset[str], call: Callable[[], T]) -> T:
-        """``call()``, repeated every ``poll_interval`` while it fails with one of ``codes``.
+    def retry_while(
+        self,
+        codes: frozenset[str],
+        call: Callable[[], T],
+        *,
+        timeout: float | None = None,
+        when: Callable[[ClientError], bool] | None = None,
+    ) -> T:
+        """``call()``, repeated every ``poll_interval`` while it fails with one of ``codes``
+        (and, if given, ``when(error)`` holds).
 
         For calls that fail until an earlier change settles (deleting a security group while the
-        terminated instance's network interface is still being released). After ``wait_timeout``
-        the last error is raised.
+        terminated instance's network interface is still being released; using an id EC2 has
+        just issued). After ``timeout`` (default ``wait_timeout``) the last error is raised.
         """
-        deadline = time.monotonic() + self.wait_timeout
-        attempts = 0
+        budget = _Budget(self.wait_timeout if timeout is None else timeout, self.poll_interval)
         while True:
             try:
                 return call()
             except ClientError as exc:
-                attempts += 1
-                code = exc.response.get("Error", {}).get("Code", "")
-                out_of_time = (
-                    time.monotonic() >= deadline
-                    if self.poll_interval > 0
-                    else attempts >= _ZERO_DELAY_ATTEMPTS
-                )
-                if code not in codes or out_of_time:
+                if error_code(exc) not in codes or (when is not None and not when(exc)):
                     raise
-            time.sleep(self.poll_interval)
+                if budget.spent():
+                    raise
+            budget.pause()
+
+    def wait_visible(self, instance_ids: list[str]) -> list[InstanceTypeDef]:
+        """The instances, once DescribeInstances knows every one of them.
+
+        Just after RunInstances, EC2 may answer ``InvalidInstanceID.NotFound`` for a while
+        (eventual consistency). ``Timeout`` after ``consistency_timeout``.
+        """
+        budget = _Budget(self.consistency_timeout, self.poll_interval)
+        while True:
+            try:
+                answer = self.client.describe_instances(InstanceIds=instance_ids)
+            except ClientError as exc:
+                if error_code(exc) != INSTANCE_NOT_FOUND:
+                    raise
+            else:
+                found = [i for r in answer["Reservations"] for i in r.get("Instances", [])]
+                if {i["InstanceId"] for i in found} >= set(instance_ids):
+                    return found
+            if budget.spent():
+                raise Timeout(
+                    f"EC2 still does not list the new instances {', '.join(instance_ids)} "
+                    f"after {self.consistency_timeout:g} s",
+                    provider=PROVIDER,
+                    resource=", ".join(instance_ids),
+                )
+            budget.pause()
+
+    def wait_terminated(self, instance_ids: Iterable[str]) -> None:
+        """Poll until every instance is ``terminated`` or no longer listed.
+
+        Every other state (``pending``, ``stopping``, ``shutting-down`` ...) means "not yet":
+        unlike boto3's ``instance_terminated`` waiter, which gives up at once on ``pending`` or
+        ``stopping``. ``Timeout`` naming the instances after ``wait_timeout``.
+        """
+        ids = list(instance_ids)
+        budget = _Budget(self.wait_timeout, self.poll_interval)
+        while True:
+            pages = self.client.get_paginator("describe_instances").paginate(
+                Filters=[{"Name": "instance-id", "Values": ids}]
+            )
+            remaining = sorted(
+                instance["InstanceId"]
+                for page in pages
+                for reservation in page["Reservations"]
+                for instance in reservation.get("Instances", [])
+                if instance.get("State", {}).get("Name") != "terminated"
+            )
+            if not remaining:
+                return
+            if budget.spent():
+                raise Timeout(
+                    f"instance {', '.join(remaining)} did not reach 'terminated' within "
+                    f"{self.wait_timeout:g} s",
+                    provider=PROVIDER,
+                    resource=", ".join(remaining),
+                )
+            budget.pause()
 
 
 def managed_tags(name: str | None, tags: Mapping[str, str]) -> dict[str, str]:

@@ -10,13 +10,14 @@ import contextlib
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
+from urllib.parse import urlsplit
 
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ProfileNotFound
+from botocore.exceptions import BotoCoreError, InvalidRegionError, NoRegionError, ProfileNotFound
 
-from ..._errors import InvalidRequest
+from ..._errors import InvalidRequest, ProviderError
 from ...driver import Capability, Limits, ProviderDrivers
 from ._context import DEFAULT_POLL_INTERVAL, Context
 from .convert import PROVIDER
@@ -57,22 +58,29 @@ def open_provider(
     try:
         session.get_scoped_config()  # reads the config files; fails for an unknown profile
         region = region or session.get_config_variable("region") or DEFAULT_REGION
+        client = _create_client(session, region, endpoint_url)
     except ProfileNotFound as exc:
         raise InvalidRequest(str(exc), field="profile", provider=PROVIDER, original=exc) from exc
-    placeholder = None
-    if endpoint_url is not None and session.get_credentials() is None:
-        placeholder = "unicompute"  # a local fake wants signed requests, not real keys
-    client = cast(
-        "EC2Client",
-        session.create_client(
-            "ec2",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=_BOTO_CONFIG,
-            aws_access_key_id=placeholder,
-            aws_secret_access_key=placeholder,
-        ),
-    )
+    except (InvalidRegionError, NoRegionError) as exc:
+        # Only the region is echoed: botocore's messages are not shown.
+        raise InvalidRequest(
+            f"{region!r} is not a valid AWS region name (e.g. us-east-1)",
+            field="region",
+            provider=PROVIDER,
+            operation="connect",
+            original=exc,
+        ) from exc
+    except BotoCoreError as exc:  # e.g. a credential process that fails
+        raise translate_error(exc, "connect") or ProviderError(
+            type(exc).__name__, provider=PROVIDER, operation="connect", original=exc
+        ) from exc
+    except ValueError as exc:
+        if endpoint_url is None:
+            raise
+        # botocore's "Invalid endpoint: <url>" would echo the URL.
+        raise InvalidRequest(
+            "is not a valid endpoint URL", field="endpoint_url", provider=PROVIDER, original=exc
+        ) from exc
     ctx = Context(client=client, region=region, poll_interval=poll_interval)
     return ProviderDrivers(
         provider=PROVIDER,
@@ -86,6 +94,48 @@ def open_provider(
         options_type=Options,
         close=client.close,
     )
+
+
+def _create_client(
+    session: botocore.session.Session, region: str, endpoint_url: str | None
+) -> EC2Client:
+    placeholder = None
+    if endpoint_url is not None and session.get_credentials() is None:
+        placeholder = "unicompute"  # a local fake wants signed requests, not real keys
+    return cast(
+        "EC2Client",
+        session.create_client(
+            "ec2",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=_BOTO_CONFIG,
+            aws_access_key_id=placeholder,
+            aws_secret_access_key=placeholder,
+        ),
+    )
+
+
+def _check_endpoint_url(url: str) -> None:
+    """``InvalidRequest`` (never echoing ``url``, which may hold secrets) unless ``url`` is an
+    http(s) URL with a host and without user name or password."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise InvalidRequest("is not a valid URL", field="endpoint_url", provider=PROVIDER) from exc
+    if "@" in parts.netloc:
+        raise InvalidRequest(
+            "must not contain a user name or password; use the AWS credential sources "
+            "(profile, environment) instead",
+            field="endpoint_url",
+            provider=PROVIDER,
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest(
+            "must be an http:// or https:// URL with a host",
+            field="endpoint_url",
+            provider=PROVIDER,
+        )
 
 
 def _check_config(config: Mapping[str, object]) -> tuple[str | None, str | None, float]:
@@ -105,6 +155,8 @@ def _check_config(config: Mapping[str, object]) -> tuple[str | None, str | None,
     for key, value in (("endpoint_url", endpoint_url), ("profile", profile)):
         if value is not None and (not isinstance(value, str) or not value):
             raise InvalidRequest("must be a non-empty str", field=key, provider=PROVIDER)
+    if isinstance(endpoint_url, str):
+        _check_endpoint_url(endpoint_url)
     if (
         isinstance(poll_interval, bool)
         or not isinstance(poll_interval, int | float)

@@ -70,9 +70,17 @@ def tag_list(tags: Mapping[str, str]) -> list[TagTypeDef]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
+def filter_literal(value: str) -> str:
+    """``value`` as a filter value that matches only itself: EC2 reads ``*`` and ``?`` in filter
+    values as wildcards, and ``\\`` escapes them (and itself)."""
+    return value.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
 def tag_filters(tags: Mapping[str, str]) -> list[FilterTypeDef]:
-    """``Filters`` that match resources carrying all of ``tags``."""
-    return [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
+    """``Filters`` that match resources carrying all of ``tags``, values taken literally."""
+    return [
+        {"Name": f"tag:{key}", "Values": [filter_literal(value)]} for key, value in tags.items()
+    ]
 
 
 def vm_info(instance: InstanceTypeDef) -> VMInfo:

@@ -9,13 +9,14 @@ can delete it again.
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 
-from ..._errors import CapacityUnavailable, InvalidRequest
+from ..._errors import CapacityUnavailable, InvalidRequest, Unsupported
 from ..._models import (
     Image,
     InboundRule,
@@ -28,7 +29,7 @@ from ..._models import (
     Zone,
 )
 from . import convert, images, network, sizes
-from ._context import Context, managed_tags, tag_spec
+from ._context import INSTANCE_NOT_FOUND, Context, error_message, managed_tags, tag_spec
 from .convert import PROVIDER, ROOT_TAG, SG_TAG, tag_list
 from .options import Options
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         FilterTypeDef,
         InstanceTypeDef,
         RunInstancesRequestTypeDef,
+        TagSpecificationTypeDef,
     )
 
 #: Instances per ``describe_instances`` page.
@@ -91,8 +93,13 @@ class Ec2Compute:
     def launch(self, plan: LaunchPlan) -> list[VMInfo]:
         """Create ``plan.count`` instances and their security group, or nothing.
 
-        On any failure after the group exists, instances already created are terminated and the
-        group is deleted; then the original exception propagates.
+        RunInstances carries a fresh ``ClientToken``, so that a call whose answer was lost (a
+        read timeout) can still be undone: instances made with that token are found and
+        terminated. On any failure after the group exists, instances already created are
+        terminated and the group is deleted; then the original exception propagates. Before
+        returning, it waits (up to ``consistency_timeout``) until DescribeInstances lists every
+        new instance, so that calls on their ids straight away do not fail with
+        ``InvalidInstanceID.NotFound``.
         """
         spec = plan.spec
         options = spec.options if spec.options is not None else Options()
@@ -100,10 +107,20 @@ class Ec2Compute:
             raise InvalidRequest(
                 f"must be unicompute.aws.Options, not {type(options).__name__}", field="options"
             )
+        root = images.root_device(self._client, plan.image.id)
+        if (
+            spec.disk_gib is not None
+            and root.size_gib is not None
+            and spec.disk_gib < root.size_gib
+        ):
+            raise InvalidRequest(
+                f"{spec.disk_gib} GiB is smaller than the root snapshot of image "
+                f"{plan.image.id}; it needs at least {root.size_gib} GiB",
+                field="disk_gib",
+            )
         place = network.choose_subnet(
             self._ctx, subnet_id=options.subnet_id, zone=spec.zone, size=plan.size.name
         )
-        root = images.root_device(self._client, plan.image.id)
         tags = managed_tags(spec.name if plan.count == 1 else None, spec.tags)
         group_id = network.create_launch_group(
             self._ctx,
@@ -112,10 +129,11 @@ class Ec2Compute:
             ports=spec.open_ports,
             tags=managed_tags(None, spec.tags),
         )
+        token = str(uuid.uuid4())
         created: list[str] = []
         try:
-            request = _run_request(plan, options, place, root, group_id, tags)
-            launched = self._client.run_instances(**request)["Instances"]
+            request = _run_request(plan, options, place, root, group_id, tags, token)
+            launched = self._run_instances(request, group_id, options)
             created = [instance["InstanceId"] for instance in launched]
             if len(launched) < plan.count:
                 raise CapacityUnavailable(
@@ -123,14 +141,36 @@ class Ec2Compute:
                     provider=PROVIDER,
                     operation="launch",
                 )
+            self._ctx.wait_visible(created)
             names = self._name_each(launched, spec.name)
         except BaseException as exc:
-            self._undo_launch(created, group_id, exc)
+            self._undo_launch(created, token, group_id, exc)
             raise
         return [
             convert.vm_info({**i, "Tags": tag_list({**tags, SG_TAG: group_id, "Name": name})})
             for i, name in zip(launched, names, strict=True)
         ]
+
+    def _run_instances(
+        self, request: RunInstancesRequestTypeDef, group_id: str, options: Options
+    ) -> list[InstanceTypeDef]:
+        """RunInstances, repeated (same ``ClientToken``, so at most one launch happens) while
+        EC2 does not know the just-created group ``group_id`` yet.
+
+        ``InvalidGroup.NotFound`` about one of ``options.security_group_ids`` is the caller's
+        mistake and is raised at once.
+        """
+
+        def about_our_group(exc: ClientError) -> bool:
+            message = error_message(exc)
+            return group_id in message or not any(g in message for g in options.security_group_ids)
+
+        return self._ctx.retry_while(
+            frozenset({"InvalidGroup.NotFound"}),
+            partial(self._client.run_instances, **request),
+            timeout=self._ctx.consistency_timeout,
+            when=about_our_group,
+        )["Instances"]
 
     def _name_each(self, launched: list[InstanceTypeDef], name: str) -> list[str]:
         """The ``Name`` of each launched instance: ``name`` alone, else ``name-1`` … ``name-N``
@@ -145,25 +185,47 @@ class Ec2Compute:
             tags = tag_list({"Name": names[index]})
             # Just after RunInstances, EC2 may not know the id yet (eventual consistency).
             self._ctx.retry_while(
-                frozenset({"InvalidInstanceID.NotFound"}),
+                frozenset({INSTANCE_NOT_FOUND}),
                 partial(self._client.create_tags, Resources=[instance_id], Tags=tags),
+                timeout=self._ctx.consistency_timeout,
             )
         return names
 
-    def _undo_launch(self, instance_ids: list[str], group_id: str, exc: BaseException) -> None:
-        """Best-effort removal of what a failed launch created; cleanup errors become notes."""
+    def _undo_launch(
+        self, instance_ids: list[str], token: str, group_id: str, exc: BaseException
+    ) -> None:
+        """Best-effort removal of what a failed launch created; cleanup errors become notes.
+
+        When RunInstances itself failed, instances it may have made anyway (the answer was
+        lost) are found by their ``client-token``.
+        """
         try:
+            if not instance_ids:
+                instance_ids = self._instances_with_token(token)
             if instance_ids:
                 self._client.terminate_instances(InstanceIds=instance_ids)
-                self._client.get_waiter("instance_terminated").wait(
-                    InstanceIds=instance_ids, WaiterConfig=self._ctx.waiter_config()
-                )
+                self._ctx.wait_terminated(instance_ids)
             network.delete_group(self._ctx, group_id)
         except Exception as cleanup:  # the launch error is the one the caller needs
             exc.add_note(
                 f"unicompute: cleanup after the failed launch also failed ({cleanup!r}); "
-                f"check security group {group_id} and instances {instance_ids}"
+                f"check security group {group_id} and instances {instance_ids or token}"
             )
+
+    def _instances_with_token(self, token: str) -> list[str]:
+        """The live instances RunInstances made for ``token``."""
+        pages = self._client.get_paginator("describe_instances").paginate(
+            Filters=[
+                {"Name": "client-token", "Values": [token]},
+                {"Name": "instance-state-name", "Values": list(convert.LIVE_STATES)},
+            ]
+        )
+        return [
+            instance["InstanceId"]
+            for page in pages
+            for reservation in page["Reservations"]
+            for instance in reservation.get("Instances", [])
+        ]
 
     def get_vm(self, vm_id: str) -> VMInfo:
         return convert.vm_info(self._ctx.live_instance(vm_id))
@@ -208,7 +270,15 @@ class Ec2Compute:
         self._client.start_instances(InstanceIds=[vm_id])
 
     def stop_vm(self, vm_id: str) -> None:
-        self._ctx.live_instance(vm_id)
+        """Stop the instance; ``Unsupported`` for a spot instance (EC2 cannot stop a one-time
+        spot instance, the only kind ``launch`` makes)."""
+        instance = self._ctx.live_instance(vm_id)
+        if instance.get("InstanceLifecycle") == "spot":
+            raise Unsupported(
+                "a one-time spot instance cannot be stopped; terminate it instead",
+                provider=PROVIDER,
+                resource=vm_id,
+            )
         self._client.stop_instances(InstanceIds=[vm_id])
 
     def reboot_vm(self, vm_id: str) -> None:
@@ -217,19 +287,18 @@ class Ec2Compute:
 
     def terminate_vm(self, vm_id: str) -> None:
         """Terminate, wait until ``terminated``, then delete the launch's security group unless
-        another live instance still uses it."""
+        another live instance still uses it.
+
+        Only a group that is attached to the instance, named ``uc-…`` and tagged managed is
+        deleted (see :func:`network.launch_group_of`); if EC2 still holds it after
+        ``group_delete_timeout``, a warning is logged and the call succeeds.
+        """
         instance = self._ctx.live_instance(vm_id)
-        group_id = convert.tags_of(instance).get(SG_TAG)
+        group_id = network.launch_group_of(self._ctx, instance)
         self._client.terminate_instances(InstanceIds=[vm_id])
-        self._client.get_waiter("instance_terminated").wait(
-            InstanceIds=[vm_id], WaiterConfig=self._ctx.waiter_config()
-        )
-        if group_id and not network.group_in_use(self._ctx, group_id, besides=vm_id):
-            try:
-                network.delete_group(self._ctx, group_id)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "InvalidGroup.NotFound":
-                    raise
+        self._ctx.wait_terminated([vm_id])
+        if group_id:
+            network.release_group(self._ctx, group_id, vm_id=vm_id)
 
     def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
         self._ctx.live_instance(vm_id)
@@ -254,8 +323,9 @@ def _run_request(
     root_device: images.RootDevice,
     group_id: str,
     tags: Mapping[str, str],
+    token: str,
 ) -> RunInstancesRequestTypeDef:
-    """The ``RunInstances`` arguments for ``plan``."""
+    """The ``RunInstances`` arguments for ``plan``; ``token`` is the idempotency token."""
     spec = plan.spec
     groups = [group_id, *options.security_group_ids]
     tagged = {**tags, SG_TAG: group_id}
@@ -275,15 +345,22 @@ def _run_request(
                 },
             }
         )
+    # Everything RunInstances creates carries the managed tags: the instances, their root
+    # volumes and network interfaces, and (spot) the spot request.
+    tag_specs: list[TagSpecificationTypeDef] = [
+        tag_spec("instance", tagged),
+        tag_spec("volume", {**tags, "Name": spec.name, ROOT_TAG: "true"}),
+        tag_spec("network-interface", tags),
+    ]
+    if spec.spot:
+        tag_specs.append(tag_spec("spot-instances-request", tags))
     request: RunInstancesRequestTypeDef = {
         "ImageId": plan.image.id,
         "InstanceType": cast("InstanceTypeType", plan.size.name),
         "MinCount": plan.count,
         "MaxCount": plan.count,
-        "TagSpecifications": [
-            tag_spec("instance", tagged),
-            tag_spec("volume", {**tags, "Name": spec.name, ROOT_TAG: "true"}),
-        ],
+        "ClientToken": token,
+        "TagSpecifications": tag_specs,
         "MetadataOptions": {"HttpTokens": "required" if options.require_imdsv2 else "optional"},
     }
     if mappings:

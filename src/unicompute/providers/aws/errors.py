@@ -3,7 +3,8 @@
 :data:`ERROR_CODES` maps EC2 API error codes to portable error classes; :func:`translate_error`
 applies it (and handles botocore's own client-side exceptions). Every error it returns has
 ``provider="aws"``, the ``operation`` it was given, ``original`` set to the botocore exception and
-the message AWS sent.
+the message AWS sent. Server-side failures (EC2's 5xx codes, any unknown code answered with a
+5xx status) and lost connections are ``transient``, hence ``retryable``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     CredentialRetrievalError,
     EndpointConnectionError,
+    InvalidRegionError,
     NoCredentialsError,
     NoRegionError,
     ParamValidationError,
@@ -80,7 +83,13 @@ _INVALID_REQUEST = (
     "InvalidIPAddress.InUse",
     "InvalidPermission.Malformed",
 )
-_PERMISSION_DENIED = ("UnauthorizedOperation", "AccessDenied", "OptInRequired", "Blocked")
+_PERMISSION_DENIED = (
+    "UnauthorizedOperation",
+    "AccessDenied",
+    "OptInRequired",
+    "Blocked",
+    "PendingVerification",  # a new account not yet verified for this region or service
+)
 _UNAUTHENTICATED = (
     "AuthFailure",
     "InvalidClientTokenId",
@@ -120,8 +129,11 @@ _CONFLICT = (
     "InvalidGroup.InUse",
     "InvalidPermission.Duplicate",
     "IdempotentParameterMismatch",
+    "OperationNotPermitted",  # e.g. terminating an instance with termination protection
 )
 _UNSUPPORTED = ("Unsupported", "UnsupportedOperation")
+#: EC2's server-side failures: worth repeating.
+_TRANSIENT = ("InternalError", "InternalFailure", "Unavailable", "ServiceUnavailable")
 
 #: EC2 error code → the portable error class raised for it. Unknown codes → ``ProviderError``.
 ERROR_CODES: dict[str, type[UnicomputeError]] = {
@@ -135,7 +147,11 @@ ERROR_CODES: dict[str, type[UnicomputeError]] = {
     **dict.fromkeys(_CAPACITY_UNAVAILABLE, CapacityUnavailable),
     **dict.fromkeys(_CONFLICT, Conflict),
     **dict.fromkeys(_UNSUPPORTED, Unsupported),
+    **dict.fromkeys(_TRANSIENT, ProviderError),
 }
+
+#: Codes whose errors are marked ``transient`` (server-side, may succeed when repeated).
+TRANSIENT_CODES = frozenset(_TRANSIENT)
 
 #: Fallback by suffix for codes the table does not list (EC2 names them ``Invalid<Thing>.<Kind>``).
 _SUFFIXES: dict[str, type[UnicomputeError]] = {
@@ -153,13 +169,27 @@ _BOTOCORE: tuple[tuple[type[BaseException], type[UnicomputeError]], ...] = (
     (ParamValidationError, InvalidRequest),
     (ProfileNotFound, InvalidRequest),
     (NoRegionError, InvalidRequest),
+    (InvalidRegionError, InvalidRequest),
     (ConnectTimeoutError, Timeout),
     (ReadTimeoutError, Timeout),
     (EndpointConnectionError, ProviderError),
+    (ConnectionClosedError, ProviderError),
+)
+
+#: botocore exceptions for a request that may succeed when sent again (network trouble).
+_TRANSIENT_BOTOCORE = (
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    EndpointConnectionError,
+    ConnectionClosedError,
 )
 
 #: Fields named by the InvalidRequest raised for these botocore exceptions.
-_FIELDS: dict[type[BaseException], str] = {ProfileNotFound: "profile", NoRegionError: "region"}
+_FIELDS: dict[type[BaseException], str] = {
+    ProfileNotFound: "profile",
+    NoRegionError: "region",
+    InvalidRegionError: "region",
+}
 
 #: Spec fields named by the InvalidRequest raised for these EC2 codes.
 FIELDS_BY_CODE: dict[str, str] = {
@@ -171,6 +201,10 @@ FIELDS_BY_CODE: dict[str, str] = {
     "InvalidInstanceType": "size",
     "InvalidBlockDeviceMapping": "disk_gib",
 }
+
+#: RunInstances codes that can only be about ``Options.security_group_ids``: launch retries the
+#: group it created itself until EC2 knows it.
+_BAD_EXTRA_GROUP = frozenset({"InvalidGroup.NotFound", "InvalidGroupId.Malformed"})
 
 
 def error_class_for_code(code: str) -> type[UnicomputeError]:
@@ -193,20 +227,40 @@ def translate_error(exc: BaseException, operation: str) -> UnicomputeError | Non
     if isinstance(exc, UnicomputeError):
         return None
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = str(error.get("Message") or exc)
-        cls = error_class_for_code(code)
-        return _make(cls, message, operation, exc, field=FIELDS_BY_CODE.get(code))
+        return _client_error(exc, operation)
     if isinstance(exc, WaiterError):
         return _make(_waiter_class(exc), str(exc), operation, exc)
     if not isinstance(exc, BotoCoreError):
         return None
+    transient = isinstance(exc, _TRANSIENT_BOTOCORE)
     for kind, cls in _BOTOCORE:
         if isinstance(exc, kind):
             field = next((f for k, f in _FIELDS.items() if isinstance(exc, k)), None)
-            return _make(cls, str(exc), operation, exc, field=field)
-    return _make(ProviderError, str(exc), operation, exc)
+            return _make(cls, str(exc), operation, exc, field=field, transient=transient)
+    return _make(ProviderError, str(exc), operation, exc, transient=transient)
+
+
+def _client_error(exc: ClientError, operation: str) -> UnicomputeError:
+    """An EC2 API error: the table, refined by what the code means in its context."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message") or exc)
+    cls = error_class_for_code(code)
+    field = FIELDS_BY_CODE.get(code)
+    if code == "AuthFailure" and "not authorized" in message.lower():
+        # Valid credentials, no right to the resource: RunInstances answers
+        # "AuthFailure: Not authorized for images: [ami-...]" without launch permission.
+        cls = PermissionDenied
+    elif exc.operation_name == "RunInstances":
+        if code in _BAD_EXTRA_GROUP:
+            cls, field = InvalidRequest, "options.security_group_ids"
+        elif code == "Unsupported" and "availability zone" in message.lower():
+            # "Your requested instance type (...) is not supported in your requested
+            # Availability Zone (...). Please retry ... choosing us-east-1a, ..."
+            cls, field = InvalidRequest, "zone"
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    transient = code in TRANSIENT_CODES or (cls is ProviderError and status >= 500)
+    return _make(cls, message, operation, exc, field=field, transient=transient)
 
 
 def _waiter_class(exc: WaiterError) -> type[UnicomputeError]:
@@ -226,7 +280,17 @@ def _make(
     original: BaseException,
     *,
     field: str | None = None,
+    transient: bool = False,
 ) -> UnicomputeError:
     if issubclass(cls, InvalidRequest):
-        return cls(message, field=field, provider=PROVIDER, operation=operation, original=original)
-    return cls(message, provider=PROVIDER, operation=operation, original=original)
+        return cls(
+            message,
+            field=field,
+            provider=PROVIDER,
+            operation=operation,
+            original=original,
+            transient=transient,
+        )
+    return cls(
+        message, provider=PROVIDER, operation=operation, original=original, transient=transient
+    )

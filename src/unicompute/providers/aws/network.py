@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from ..._errors import InvalidRequest
 from ..._models import InboundRule
-from ._context import Context, tag_spec
-from .convert import LIVE_STATES, SG_TAG
+from ...driver import MANAGED_TAG
+from ._context import LOG, Context, error_code, tag_spec
+from .convert import LIVE_STATES, SG_TAG, tags_of
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import (
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
         IpPermissionOutputTypeDef,
         IpPermissionTypeDef,
     )
+
+#: Prefix of the names of the security groups ``launch`` creates.
+GROUP_PREFIX = "uc-"
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -58,7 +63,7 @@ def choose_subnet(ctx: Context, *, subnet_id: str | None, zone: str | None, size
                 f"subnet {subnet_id} is in {placement.zone}, not {zone}", field="zone"
             )
         return placement
-    vpcs = client.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    vpcs = client.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
         raise InvalidRequest(
             f"region {ctx.region} has no default VPC; pass aws.Options(subnet_id=...)",
@@ -97,10 +102,11 @@ def create_launch_group(
 ) -> str:
     """A new security group ``uc-<name>-<8 hex>`` allowing exactly TCP ``ports`` from anywhere.
 
-    A new group has no inbound rules, so nothing else is allowed in. If adding the rules fails the
-    group is deleted before the error propagates.
+    A new group has no inbound rules, so nothing else is allowed in. Adding the rules is retried
+    while EC2 does not know the new group yet (``InvalidGroup.NotFound``, eventual consistency).
+    If adding the rules fails the group is deleted before the error propagates.
     """
-    group_name = f"uc-{name}-{secrets.token_hex(4)}"
+    group_name = f"{GROUP_PREFIX}{name}-{secrets.token_hex(4)}"
     group_id = ctx.client.create_security_group(
         GroupName=group_name,
         Description=f"unicompute: inbound ports of {name}",
@@ -110,7 +116,15 @@ def create_launch_group(
     permissions = [_tcp_from_anywhere(port) for port in ports]
     if permissions:
         try:
-            ctx.client.authorize_security_group_ingress(GroupId=group_id, IpPermissions=permissions)
+            ctx.retry_while(
+                frozenset({"InvalidGroup.NotFound"}),
+                partial(
+                    ctx.client.authorize_security_group_ingress,
+                    GroupId=group_id,
+                    IpPermissions=permissions,
+                ),
+                timeout=ctx.consistency_timeout,
+            )
         except BaseException:
             delete_group(ctx, group_id)
             raise
@@ -127,12 +141,87 @@ def _tcp_from_anywhere(port: int) -> IpPermissionTypeDef:
     }
 
 
+#: What EC2 answers while a security group is still used by a (just terminated) instance.
+_IN_USE = frozenset({"DependencyViolation", "InvalidGroup.InUse"})
+
+
 def delete_group(ctx: Context, group_id: str) -> None:
-    """Delete a security group, retrying while a just-terminated instance still holds it."""
+    """Delete a security group, retrying while a just-terminated instance still holds it, for
+    up to ``ctx.group_delete_timeout``; then the last error is raised."""
     ctx.retry_while(
-        frozenset({"DependencyViolation", "InvalidGroup.InUse"}),
+        _IN_USE,
         lambda: ctx.client.delete_security_group(GroupId=group_id),
+        timeout=ctx.group_delete_timeout,
     )
+
+
+def release_group(ctx: Context, group_id: str, *, vm_id: str) -> None:
+    """Delete the launch group of the terminated instance ``vm_id``, if nothing else uses it.
+
+    Never raises for a group that is gone already or that EC2 still holds after
+    ``ctx.group_delete_timeout``: the instance is terminated either way, so that is logged as a
+    warning naming the group.
+    """
+    if group_in_use(ctx, group_id, besides=vm_id):
+        return
+    try:
+        delete_group(ctx, group_id)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "InvalidGroup.NotFound":
+            return
+        if code not in _IN_USE:
+            raise
+        LOG.warning(
+            "VM %s is terminated, but its security group %s could not be deleted (%s after "
+            "%g s); delete it later with: aws ec2 delete-security-group --group-id %s",
+            vm_id,
+            group_id,
+            code,
+            ctx.group_delete_timeout,
+            group_id,
+        )
+
+
+def launch_group_of(ctx: Context, instance: InstanceTypeDef) -> str | None:
+    """The security group ``launch`` created for ``instance``, or ``None``.
+
+    The ``unicompute:sg`` tag only proposes a group (tags can be changed by anyone who can tag
+    the instance); it is accepted only if it is attached to the instance, its name starts with
+    ``uc-`` and it carries ``unicompute:managed=true``. Anything else is never deleted.
+    """
+    proposed = tags_of(instance).get(SG_TAG)
+    if not proposed:
+        return None
+    vm_id = instance.get("InstanceId", "")
+    if proposed not in group_ids(instance):
+        LOG.warning(
+            "not deleting security group %s named by VM %s's %s tag: it is not attached to the VM",
+            proposed,
+            vm_id,
+            SG_TAG,
+        )
+        return None
+    try:
+        found = ctx.client.describe_security_groups(GroupIds=[proposed])["SecurityGroups"]
+    except ClientError as exc:
+        if error_code(exc) in ("InvalidGroup.NotFound", "InvalidGroupId.Malformed"):
+            return None
+        raise
+    for group in found:
+        if (
+            group.get("GroupId") == proposed
+            and group.get("GroupName", "").startswith(GROUP_PREFIX)
+            and tags_of(group).get(MANAGED_TAG) == "true"
+        ):
+            return proposed
+    LOG.warning(
+        "not deleting security group %s named by VM %s's %s tag: unicompute did not create it",
+        proposed,
+        vm_id,
+        SG_TAG,
+    )
+    return None
 
 
 def group_in_use(ctx: Context, group_id: str, *, besides: str) -> bool:

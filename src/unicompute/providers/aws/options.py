@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from ..._errors import InvalidRequest
 
-#: EBS volume types RunInstances accepts for a root volume.
-VOLUME_TYPES = frozenset({"gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"})
+#: EBS volume types RunInstances accepts for a root volume without further parameters. st1 and
+#: sc1 (HDD) cannot be boot volumes; io1/io2 need an ``Iops`` value, which Options does not offer.
+VOLUME_TYPES = frozenset({"gp2", "gp3", "standard"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,7 +20,7 @@ class Options:
     * ``security_group_ids``: groups attached in addition to the per-launch group unicompute
       creates for ``open_ports``.
     * ``instance_profile``: IAM instance profile, by name or ARN.
-    * ``volume_type``: EBS type of the root volume.
+    * ``volume_type``: EBS type of the root volume: ``gp3`` (default), ``gp2`` or ``standard``.
     * ``require_imdsv2``: require session tokens for the instance metadata service.
     * ``associate_public_ip``: force a public IPv4 address on or off; ``None`` keeps the subnet's
       default.
@@ -43,7 +44,8 @@ class Options:
         object.__setattr__(self, "security_group_ids", tuple(groups))
         if self.volume_type not in VOLUME_TYPES:
             raise InvalidRequest(
-                f"{self.volume_type!r} is not one of {', '.join(sorted(VOLUME_TYPES))}",
+                f"{self.volume_type!r} is not a root volume type; use one of "
+                f"{', '.join(sorted(VOLUME_TYPES))}",
                 field="options.volume_type",
             )
         if not isinstance(self.require_imdsv2, bool):

@@ -1,0 +1,67 @@
+"""Where moto answers differently from real EC2, patches that make it answer like EC2.
+
+* ``DescribeInstances`` filter ``client-token`` (moto raises ``NotImplementedError``): EC2 lists
+  the instances RunInstances made for that idempotency token.
+* Filter values: EC2 reads only ``*`` and ``?`` as wildcards and ``\\`` escapes the next
+  character (``\\*``, ``\\?``, ``\\\\``). moto reads them with ``fnmatch``, so ``[...]`` is a
+  character class and ``\\\\`` is not understood.
+* ``RunInstances`` ``TagSpecifications`` of type ``network-interface``: EC2 tags the instances'
+  network interfaces; moto ignores them.
+
+Each patch is a ``mock.patch`` that :class:`~unicompute.mocks.aws.AwsFake` starts and stops with
+its images. A patch whose target this moto version lacks is left out (moto then answers as it
+does).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from unittest import mock
+
+
+def ec2_filter_to_re(value: str) -> str:
+    """An EC2 filter value as a regular expression matching what EC2 matches."""
+    parts: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            parts.append(re.escape(next(chars, "\\")))
+        elif char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return "(?s:" + "".join(parts) + r")\Z"
+
+
+def patches() -> list[Any]:
+    """The patches (not started) this moto version can take."""
+    found: list[Any] = []
+    try:
+        from moto.ec2 import utils
+        from moto.ec2.models import instances, tags
+    except ImportError:  # pragma: no cover - a moto without these modules
+        return found
+    mapping = getattr(utils, "filter_dict_attribute_mapping", None)
+    if isinstance(mapping, dict):
+        found.append(mock.patch.dict(mapping, {"client-token": "client_token"}))
+    for module in (utils, tags):
+        if hasattr(module, "simple_aws_filter_to_re"):
+            found.append(mock.patch.object(module, "simple_aws_filter_to_re", ec2_filter_to_re))
+    backend = getattr(instances, "InstanceBackend", None)
+    original = getattr(backend, "run_instances", None)
+    if backend is not None and original is not None:
+
+        def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
+            interface_tags = dict((kwargs.get("tags") or {}).get("network-interface") or {})
+            reservation = original(self, *args, **kwargs)
+            if interface_tags:
+                for instance in reservation.instances:
+                    for interface in getattr(instance, "nics", {}).values():
+                        interface.add_tags(interface_tags)
+            return reservation
+
+        found.append(mock.patch.object(backend, "run_instances", run_instances))
+    return found
