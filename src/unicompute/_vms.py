@@ -257,7 +257,13 @@ class VMs:
         )
 
     def size(self, name: str) -> Size:
-        """The catalog entry of size ``name``; ``NotFound`` if the region has no such size."""
+        """The catalog entry of size ``name``; ``NotFound`` if the region has no such size.
+
+        Answered from the catalog if :meth:`sizes` already read it, else with one lookup."""
+        if self._sizes is None:
+            compute = self._ctx.drivers.compute
+            return self._ctx.call("vms.size", lambda: compute.get_size(name), resource=name,
+                                  idempotent=True)
         for size in self._catalog():
             if size.name == name:
                 return size

@@ -103,6 +103,11 @@ class ComputeDriver(Protocol):
     def list_sizes(self) -> list[Size]:
         """The full size catalog of the region, with prices where known."""
 
+    def get_size(self, name: str) -> Size:
+        """One size of the region's catalog, read without listing the catalog (launching with a
+        size name must not cost the ~14 calls of ``list_sizes`` on EC2); ``NOT_FOUND`` if the
+        region has no size ``name``."""
+
     def resolve_image(self, ref: str, *, arch: str) -> Image:
         """The image for a portable alias or a native image id, built for ``arch``.
 

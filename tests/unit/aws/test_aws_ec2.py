@@ -777,3 +777,16 @@ def test_default_vpc_is_found_with_the_documented_filter(
     on("before-parameter-build.ec2.DescribeVpcs", lambda params, **_: sent.append(params))
     compute.launch(plan(ubuntu, name=f"vpc-{run_id}"))
     assert [f["Name"] for p in sent for f in p.get("Filters", [])] == ["is-default"]
+
+
+def test_one_size_is_read_without_the_catalog(drivers: ProviderDrivers) -> None:
+    fresh = open_provider("us-east-1", {"poll_interval": 0})
+    calls: list[str] = []
+    client = fresh.compute.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-call.ec2.*", lambda model, **_: calls.append(model.name))
+    size = fresh.compute.get_size("t3.micro")
+    assert (size.vcpus, size.memory_gib, size.hourly_price) == (2, 1.0, 0.0104)
+    assert calls == ["DescribeInstanceTypes"]
+    with pytest.raises(errors.NotFound):
+        fresh.compute.get_size("t3.enormous")
+    fresh.close()

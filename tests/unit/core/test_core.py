@@ -33,6 +33,14 @@ def translate(exc: BaseException, operation: str) -> uc.UnicomputeError | None:
     return None
 
 
+SIZES = [
+    uc.Size(name="big", vcpus=8, memory_gib=32, hourly_price=0.4),
+    uc.Size(name="small", vcpus=2, memory_gib=4, hourly_price=0.05),
+    uc.Size(name="mystery", vcpus=2, memory_gib=8, hourly_price=None),
+    uc.Size(name="gpu", vcpus=8, memory_gib=32, gpus=1, hourly_price=1.2),
+]
+
+
 class Compute:
     """Records calls; ``fail`` maps a method name to a list of exceptions to raise in turn."""
 
@@ -58,12 +66,14 @@ class Compute:
 
     def list_sizes(self) -> list[uc.Size]:
         self._maybe_fail("list_sizes")
-        return [
-            uc.Size(name="big", vcpus=8, memory_gib=32, hourly_price=0.4),
-            uc.Size(name="small", vcpus=2, memory_gib=4, hourly_price=0.05),
-            uc.Size(name="mystery", vcpus=2, memory_gib=8, hourly_price=None),
-            uc.Size(name="gpu", vcpus=8, memory_gib=32, gpus=1, hourly_price=1.2),
-        ]
+        return list(SIZES)
+
+    def get_size(self, name: str) -> uc.Size:
+        self._maybe_fail("get_size")
+        for size in SIZES:
+            if size.name == name:
+                return size
+        raise NativeError("Missing")
 
     def resolve_image(self, ref: str, *, arch: str) -> uc.Image:
         self._maybe_fail("resolve_image")
@@ -169,6 +179,14 @@ def test_sizes_are_cheapest_first_and_cached(cloud: uc.Cloud, compute: Compute) 
     with pytest.raises(uc.NotFound):
         cloud.vms.cheapest_size(vcpus=64)
     assert compute.calls.count("list_sizes") == 1
+    assert cloud.vms.size("big").vcpus == 8  # from the catalog now: no further call
+    assert "get_size" not in compute.calls
+
+
+def test_a_named_size_is_looked_up_without_the_catalog(cloud: uc.Cloud, compute: Compute) -> None:
+    cloud.vms.launch(uc.VMSpec(name="web", size="small", image="ubuntu-24.04"))
+    assert "get_size" in compute.calls
+    assert "list_sizes" not in compute.calls
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,13 @@ class Ec2Compute:
             self._sizes = sizes.list_sizes(self._client, self._ctx.region)
         return list(self._sizes)
 
+    def get_size(self, name: str) -> Size:
+        if self._sizes is not None:
+            for size in self._sizes:
+                if size.name == name:
+                    return size
+        return sizes.get_size(self._client, self._ctx.region, name)
+
     def resolve_image(self, ref: str, *, arch: str) -> Image:
         return images.resolve(self._client, ref, arch)
 

@@ -11,8 +11,12 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
+from ..._errors import NotFound
 from ..._models import Size
 from . import convert
+from .convert import PROVIDER
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -46,3 +50,19 @@ def list_sizes(client: EC2Client, region: str) -> list[Size]:
             convert.size(item, prices.get(item["InstanceType"])) for item in page["InstanceTypes"]
         )
     return sorted(sizes, key=lambda s: s.name)
+
+
+def get_size(client: EC2Client, region: str, name: str) -> Size:
+    """Instance type ``name`` with its price, in one call; ``NotFound`` if EC2 has no such type."""
+    missing = NotFound(f"no instance type {name!r} in {region}", provider=PROVIDER,
+                       operation="vms.size", resource=name)
+    try:
+        found = client.describe_instance_types(InstanceTypes=[name])["InstanceTypes"]  # type: ignore[list-item]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidInstanceType":
+            missing.original = exc
+            raise missing from exc
+        raise
+    if not found:
+        raise missing
+    return convert.size(found[0], region_prices(region).get(name))
