@@ -55,6 +55,8 @@ class Ec2Compute:
         self._ctx = ctx
         self._client = ctx.client
         self._sizes: list[Size] | None = None
+        self._looked_up: dict[str, Size] = {}
+        self._root_devices: dict[str, images.RootDevice] = {}
 
     @property
     def client(self) -> EC2Client:
@@ -83,11 +85,14 @@ class Ec2Compute:
         return list(self._sizes)
 
     def get_size(self, name: str) -> Size:
+        """From the catalog if it was read, else one lookup, remembered for this driver."""
         if self._sizes is not None:
             for size in self._sizes:
                 if size.name == name:
                     return size
-        return sizes.get_size(self._client, self._ctx.region, name)
+        if name not in self._looked_up:
+            self._looked_up[name] = sizes.get_size(self._client, self._ctx.region, name)
+        return self._looked_up[name]
 
     def resolve_image(self, ref: str, *, arch: str) -> Image:
         return images.resolve(self._client, ref, arch)
@@ -114,7 +119,10 @@ class Ec2Compute:
             raise InvalidRequest(
                 f"must be unicompute.aws.Options, not {type(options).__name__}", field="options"
             )
-        root = images.root_device(self._client, plan.image.id)
+        root = self._root_devices.get(plan.image.id)
+        if root is None:  # an AMI id names one immutable image, so its root device never changes
+            root = self._root_devices[plan.image.id] = images.root_device(
+                self._client, plan.image.id)
         if (
             spec.disk_gib is not None
             and root.size_gib is not None
