@@ -84,7 +84,7 @@ def test_bad_endpoint_url_is_rejected_without_echoing_it(url: str) -> None:
     assert "s3cr3t" not in f"{caught.value} {caught.value!r}"
 
 
-@pytest.mark.parametrize("region", ["us east 1", "us-east-1/../x", "-bad-"])
+@pytest.mark.parametrize("region", ["us east 1", "us-east-1/../x", "-bad-", "mars-1", "US-EAST-1"])
 def test_bad_region_is_invalid_request_naming_only_the_region(region: str) -> None:
     with pytest.raises(errors.InvalidRequest) as caught:
         open_provider(region, {"endpoint_url": "http://localhost:5000"})
@@ -92,6 +92,13 @@ def test_bad_region_is_invalid_request_naming_only_the_region(region: str) -> No
     assert caught.value.provider == "aws"
     assert repr(region) in str(caught.value)
     assert "localhost" not in str(caught.value)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-gov-west-1", "eu-central-2", "ap-southeast-7"])
+def test_every_region_shape_is_accepted(region: str) -> None:
+    opened = open_provider(region, {"endpoint_url": "http://localhost:5000"})
+    assert opened.region == region
+    opened.close()
 
 
 def test_unknown_profile_is_invalid(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 DEFAULT_REGION = "us-east-1"
+#: The shape of every AWS region name (us-east-1, us-gov-west-1, eu-central-2, ...). Only the
+#: shape is checked, so a region newer than this botocore still works.
+_REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 CONFIG_KEYS = frozenset({"endpoint_url", "profile", "poll_interval"})
 
 #: Retries are the portable layer's job (``UnicomputeError.retryable``), so botocore makes one
@@ -58,6 +62,8 @@ def open_provider(
     try:
         session.get_scoped_config()  # reads the config files; fails for an unknown profile
         region = region or session.get_config_variable("region") or DEFAULT_REGION
+        if not _REGION_NAME.fullmatch(region):
+            raise InvalidRegionError(region_name=region)
         client = _create_client(session, region, endpoint_url)
     except ProfileNotFound as exc:
         raise InvalidRequest(str(exc), field="profile", provider=PROVIDER, original=exc) from exc
