@@ -21,7 +21,7 @@ import pytest
 
 from .. import _errors as errors
 from .._cloud import Cloud
-from .._models import VMSpec, VMState
+from .._models import Size, VMSpec, VMState
 from .._vms import VM
 from ..driver import Capability
 from .profiles import Profile, profile_for
@@ -32,6 +32,7 @@ PUBLIC_KEY = (
     "conformance@unicompute"
 )
 RUN_TAG = "conformance-run"
+_SMALL_SIZES: dict[tuple[str, str], Size] = {}
 
 
 class VMConformance:
@@ -48,8 +49,13 @@ class VMConformance:
 
     @pytest.fixture
     def spec(self, cloud: Cloud, run_tags: dict[str, str]) -> VMSpec:
-        size = cloud.vms.cheapest_size(vcpus=1, memory_gib=0.5, arch="x86_64")
-        return VMSpec(name="conf-vm", size=size, image="ubuntu-24.04", tags=run_tags)
+        # The cheapest small size is chosen once per provider and region: reading a whole
+        # catalog (EC2: ~1,400 types) per test would dominate the suite's time.
+        key = (cloud.provider, cloud.region)
+        if key not in _SMALL_SIZES:
+            _SMALL_SIZES[key] = cloud.vms.cheapest_size(vcpus=1, memory_gib=0.5, arch="x86_64")
+        return VMSpec(name="conf-vm", size=_SMALL_SIZES[key], image="ubuntu-24.04",
+                      tags=run_tags)
 
     @pytest.fixture
     def launched(self, cloud: Cloud, spec: VMSpec) -> Iterator[VM]:
