@@ -40,6 +40,8 @@ def check_tags(tags: Mapping[str, str], limits: Limits, field: str = "tags") -> 
         for prefix in (MANAGED_TAG, *limits.reserved_tag_prefixes):
             if key.startswith(prefix):
                 raise InvalidRequest(f"tag key {key!r} is reserved ({prefix}...)", field=field)
+        if key in limits.reserved_tag_keys:
+            raise InvalidRequest(f"tag key {key!r} is reserved", field=field)
         if len(key) > limits.max_tag_key_length:
             raise InvalidRequest(
                 f"key {key[:20]!r}... longer than {limits.max_tag_key_length}", field=field
@@ -121,4 +123,7 @@ def check_launch(ctx: CloudContext, vms: VMs, spec: object, count: object) -> La
         names = {key.name for key in ctx.call("keys.list", keys.list_keys, idempotent=True)}
         if spec.key_name not in names:
             raise InvalidRequest(f"no key pair {spec.key_name!r}", field="key_name")
-    return LaunchPlan(spec=spec, size=size, image=image, count=checked_count)
+    plan = LaunchPlan(spec=spec, size=size, image=image, count=checked_count)
+    compute = ctx.drivers.compute
+    ctx.call("vms.check", lambda: compute.check_launch(plan), resource=spec.name, idempotent=True)
+    return plan

@@ -159,6 +159,7 @@ class VMInfo:
     tags: Mapping[str, str]
     launched_at: datetime | None
     spot: bool
+    key_name: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
 

@@ -81,6 +81,11 @@ class VM:
         return self._info.spot
 
     @property
+    def key_name(self) -> str | None:
+        """The key pair the VM was launched with, if any."""
+        return self._info.key_name
+
+    @property
     def provider(self) -> str:
         return self._ctx.provider
 

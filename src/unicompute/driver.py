@@ -88,6 +88,8 @@ class Limits:
     #: Tag keys users may not set: the cloud's own (``aws:``) and the provider's internal ones.
     #: The portable layer always reserves :data:`MANAGED_TAG` too.
     reserved_tag_prefixes: tuple[str, ...] = ()
+    #: Exact tag keys users may not set (EC2's ``Name``, which holds the VM name).
+    reserved_tag_keys: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -116,6 +118,11 @@ class ComputeDriver(Protocol):
 
     def list_images(self) -> list[Image]:
         """The images the portable aliases resolve to, plus the account's own images."""
+
+    def check_launch(self, plan: LaunchPlan) -> None:
+        """Checks of ``plan`` only this cloud can make (a disk smaller than the image needs, a
+        subnet in another zone...): raise ``InvalidRequest`` naming the field. Only reads; runs
+        before ``launch`` and on its own for ``cloud.vms.check()``."""
 
     def launch(self, plan: LaunchPlan) -> list[VMInfo]:
         """Create ``plan.count`` VMs with their plumbing (network, firewall for ``open_ports``).
@@ -172,7 +179,12 @@ class KeyDriver(Protocol):
 
 @runtime_checkable
 class VolumeDriver(Protocol):
-    """Block volumes and their snapshots (``Capability.VOLUMES``/``SNAPSHOTS``)."""
+    """Block volumes and their snapshots (``Capability.VOLUMES``/``SNAPSHOTS``).
+
+    ``create_volume``, ``attach_volume`` and ``detach_volume`` return as soon as the cloud has
+    accepted the request; the portable layer polls ``get_volume`` until the volume is in the
+    state asked for, within the caller's timeout. Drivers do not wait themselves.
+    """
 
     def create_volume(
         self, *, name: str, size_gib: int, zone: str, tags: Mapping[str, str]

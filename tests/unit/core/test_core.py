@@ -84,6 +84,9 @@ class Compute:
     def zones(self) -> list[uc.Zone]:
         return [uc.Zone(name="z-1a", region="r-1")]
 
+    def check_launch(self, plan: Any) -> None:
+        self._maybe_fail("check_launch")
+
     def launch(self, plan: Any) -> list[VMInfo]:
         self._maybe_fail("launch")
         return [_info(name) for name in plan.names]
