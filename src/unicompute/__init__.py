@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from . import errors
 from ._cloud import Cloud, connect
 from ._errors import (
     AlreadyExists,
@@ -49,6 +50,7 @@ from ._registry import available as available_providers
 from ._registry import register as register_provider
 from ._vms import VM, VMs
 from ._volumes import Volumes
+from ._waiting import Poller
 
 __version__ = "0.1.0"
 
@@ -79,6 +81,7 @@ __all__ = [
     "MissingDependency",
     "NotFound",
     "PermissionDenied",
+    "Poller",
     "ProviderError",
     "QuotaExceeded",
     "Region",
@@ -99,5 +102,6 @@ __all__ = [
     "__version__",
     "available_providers",
     "connect",
+    "errors",
     "register_provider",
 ]

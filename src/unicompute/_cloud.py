@@ -14,6 +14,7 @@ from ._keys import Keys
 from ._models import Region, Zone
 from ._vms import VMs
 from ._volumes import Volumes
+from ._waiting import Poller
 from .driver import Limits
 
 
@@ -45,6 +46,18 @@ class Cloud:
     @property
     def capabilities(self) -> frozenset[str]:
         return frozenset(c.value for c in self._ctx.drivers.capabilities)
+
+    @property
+    def poller(self) -> Poller:
+        """How waits poll (interval, backoff, clock, sleep). Assign a :class:`Poller` with a fake
+        clock and sleep to control time in tests."""
+        return self._ctx.poller
+
+    @poller.setter
+    def poller(self, poller: Poller) -> None:
+        if not isinstance(poller, Poller):
+            raise InvalidRequest("must be a unicompute.Poller", field="poller")
+        self._ctx.poller = poller
 
     @property
     def limits(self) -> Limits:

@@ -7,8 +7,14 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._errors import ClosedError, ProviderError, UnicomputeError, Unsupported
-from ._waiting import DEFAULT_POLLER, Poller
+from ._errors import (
+    ClosedError,
+    ProviderError,
+    Timeout,
+    UnicomputeError,
+    Unsupported,
+)
+from ._waiting import DEFAULT_POLLER, Poller, check_timeout
 from .driver import Capability, ProviderDrivers
 
 T = TypeVar("T")
@@ -58,17 +64,39 @@ class CloudContext:
             )
 
     def wrap(self, exc: BaseException, operation: str, resource: str | None) -> UnicomputeError:
-        """``exc`` as a :class:`UnicomputeError`; errors that already are one pass unchanged."""
+        """``exc`` as a :class:`UnicomputeError` (one raised by a driver is kept, with the
+        provider, operation and resource it lacked filled in)."""
         if isinstance(exc, UnicomputeError):
-            return exc
-        error = self.drivers.translate_error(exc, operation) or ProviderError(
-            f"{type(exc).__name__}: {exc}", original=exc
-        )
+            error = exc
+        else:
+            error = self.drivers.translate_error(exc, operation) or ProviderError(
+                f"{type(exc).__name__}: {exc}", original=exc
+            )
+            error.original = error.original or exc
         error.provider = error.provider or self.provider
         error.operation = error.operation or operation
         error.resource = error.resource or resource
-        error.original = error.original or exc
         return error
+
+    def wait(
+        self,
+        fetch: Callable[[], T],
+        done: Callable[[T], bool],
+        *,
+        timeout: float,
+        operation: str,
+        resource: str,
+        what: str,
+        check: Callable[[T], None] = lambda _: None,
+    ) -> T:
+        """Poll ``fetch`` until ``done`` (see :meth:`Poller.until`); ``timeout`` is checked first,
+        and a :class:`~unicompute.Timeout` names the provider, operation and resource."""
+        seconds = check_timeout(timeout)
+        try:
+            return self.poller.until(fetch, done, timeout=seconds, what=what, check=check)
+        except Timeout as exc:
+            exc.provider, exc.operation, exc.resource = self.provider, operation, resource
+            raise
 
     def call(
         self,

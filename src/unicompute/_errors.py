@@ -152,16 +152,12 @@ class ProviderError(UnicomputeError):
     code = ErrorCode.PROVIDER_ERROR
 
 
-class ClosedError(UnicomputeError):
+class ClosedError(InvalidRequest):
     """A call on a :class:`~unicompute.Cloud` after ``close()``."""
 
-    code = ErrorCode.INVALID_REQUEST
 
-
-class MissingDependency(UnicomputeError):
+class MissingDependency(Unsupported):
     """A provider's optional dependencies are not installed; the message names the pip command."""
-
-    code = ErrorCode.UNSUPPORTED
 
 
 _BY_CODE: dict[ErrorCode, type[UnicomputeError]] = {

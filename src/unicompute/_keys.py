@@ -8,6 +8,7 @@ import re
 
 from ._context import CloudContext
 from ._errors import InvalidRequest
+from ._launch_checks import check_id
 from ._models import KeyPair
 from .driver import Capability, KeyDriver
 
@@ -72,5 +73,6 @@ class Keys:
 
     def delete(self, name: str) -> None:
         """Delete key pair ``name``; ``NotFound`` if there is none."""
+        check_id(name, "name")
         driver = self._driver("keys.delete")
         self._ctx.call("keys.delete", lambda: driver.delete_key(name), resource=name)

@@ -18,6 +18,23 @@ if TYPE_CHECKING:
     from ._vms import VMs
 
 
+def check_id(value: object, field: str) -> str:
+    """``value`` if it is a non-empty str (an id or name the cloud will look up)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("must be a non-empty str", field=field)
+    return value
+
+
+def check_zone(ctx: CloudContext, zone: str | None) -> str:
+    """``zone`` if it is a zone of the cloud's region; ``None`` means the region's first zone."""
+    zones = [z.name for z in ctx.call("zones", ctx.drivers.compute.zones, idempotent=True)]
+    if zone is None:
+        return zones[0]
+    if zone not in zones:
+        raise InvalidRequest(f"no zone {zone!r} in {ctx.region}", field="zone")
+    return zone
+
+
 def check_count(count: object, limits: Limits) -> int:
     if isinstance(count, bool) or not isinstance(count, int):
         raise InvalidRequest(f"must be an int, not {type(count).__name__}", field="count")
@@ -68,7 +85,8 @@ def _resolve_image(vms: VMs, image: Image | str, size: Size) -> Image:
             resolved = vms.image(image, arch=size.arch)
         except NotFound as exc:
             raise InvalidRequest(
-                f"{image!r} is neither a portable image alias nor an image here", field="image"
+                f"{image!r} is neither a portable image alias nor an image here "
+                f"({exc.message})", field="image"
             ) from exc
     if resolved.arch != size.arch:
         raise InvalidRequest(
@@ -113,9 +131,7 @@ def check_launch(ctx: CloudContext, vms: VMs, spec: object, count: object) -> La
     size = _resolve_size(vms, spec.size)
     image = _resolve_image(vms, spec.image, size)
     if spec.zone is not None:
-        zones = ctx.call("zones", ctx.drivers.compute.zones, idempotent=True)
-        if spec.zone not in {zone.name for zone in zones}:
-            raise InvalidRequest(f"no zone {spec.zone!r} in {ctx.region}", field="zone")
+        check_zone(ctx, spec.zone)
     if spec.key_name is not None:
         keys = ctx.drivers.keys
         ctx.require(Capability.KEYS, "vms.launch")

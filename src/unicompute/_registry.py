@@ -57,14 +57,18 @@ def _load(name: str) -> ProviderFactory:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        missing = exc.name or "a dependency"
-        raise MissingDependency(
-            f"the {name} provider needs {missing}, which is not installed: "
-            f"pip install 'unicompute[{entry.extra}]'",
-            provider=name,
-            original=exc,
-        ) from exc
+        raise _missing(name, exc) from exc
     return cast(ProviderFactory, getattr(module, attr))
+
+
+def _missing(name: str, exc: ImportError) -> MissingDependency:
+    extra = _BUILTIN[name].extra if name in _BUILTIN else name
+    return MissingDependency(
+        f"the {name} provider needs {exc.name or 'a dependency'}, which is not installed: "
+        f"pip install 'unicompute[{extra}]'",
+        provider=name,
+        original=exc,
+    )
 
 
 def open_provider(name: str, region: str | None, config: Mapping[str, object]) -> ProviderDrivers:
@@ -76,6 +80,8 @@ def open_provider(name: str, region: str | None, config: Mapping[str, object]) -
         return factory(region, config)
     except UnicomputeError:
         raise
+    except ImportError as exc:  # providers import their SDK lazily, on first open
+        raise _missing(name, exc) from exc
     except Exception as exc:
         # Only the type is shown: the message of an arbitrary error may quote config values.
         raise ProviderError(

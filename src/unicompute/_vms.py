@@ -10,7 +10,7 @@ from typing import Any, Literal, overload
 
 from ._context import CloudContext
 from ._errors import InvalidRequest, NotFound
-from ._launch_checks import check_launch, check_tags
+from ._launch_checks import check_id, check_launch, check_tags
 from ._models import (
     Image,
     InboundRule,
@@ -29,7 +29,8 @@ _FINAL = {VMState.TERMINATING: {VMState.TERMINATED}, VMState.TERMINATED: set()}
 
 class VM:
     """One virtual machine. Attributes reflect the last :meth:`refresh` (or the listing it came
-    from); actions go to the cloud at once and do not wait — use :meth:`wait_until`."""
+    from); ``start``, ``stop`` and ``reboot`` return once the cloud accepted them — use
+    :meth:`wait_until` for the state; :meth:`terminate` waits."""
 
     def __init__(self, ctx: CloudContext, info: VMInfo) -> None:
         self._ctx = ctx
@@ -134,7 +135,9 @@ class VM:
     def terminate(self) -> None:
         """Terminate the VM and delete the plumbing unicompute launched with it (its firewall).
 
-        Returns once the cloud reports it terminated; a VM that is already gone is not an error.
+        Unlike the other actions this one waits: it returns once the cloud reports the VM
+        terminated and the plumbing deleted (on EC2 a security group cannot be deleted before).
+        A VM that is already gone is not an error.
         """
         compute = self._ctx.drivers.compute
         with suppress(NotFound):
@@ -166,35 +169,51 @@ class VM:
         return self._ctx.call("vms.user_data", lambda: compute.user_data(self.id),
                               resource=self.id, idempotent=True)
 
-    def wait_until(self, state: VMState, *, timeout: float = 600) -> VM:
-        """Poll until the VM is in ``state``; raise :class:`~unicompute.Timeout` after ``timeout``
-        seconds, or :class:`~unicompute.InvalidRequest` at once if ``state`` can no longer be
-        reached (waiting for RUNNING on a terminated VM)."""
-        if not isinstance(state, VMState):
-            raise InvalidRequest(f"{state!r} is not a VMState", field="state")
+    def wait_until(self, state: VMState | str, *, timeout: float = 600) -> VM:
+        """Poll until the VM is in ``state`` (a :class:`VMState` or its value, ``"running"``).
+
+        Raises :class:`~unicompute.Timeout` after ``timeout`` seconds;
+        :class:`~unicompute.NotFound` once the VM is gone, unless ``state`` is TERMINATED (then
+        that is success); :class:`~unicompute.InvalidRequest` at once when the VM is
+        terminating and ``state`` is anything but TERMINATED.
+        """
+        target = as_state(state, "state")
 
         def fetch() -> VMState:
             try:
                 return self.refresh().state
             except NotFound:
-                if state is VMState.TERMINATED:
+                if target is VMState.TERMINATED:
                     self._info = _with_state(self._info, VMState.TERMINATED)
                     return VMState.TERMINATED
                 raise
 
         def check(current: VMState) -> None:
             reachable = _FINAL.get(current)
-            if reachable is not None and state not in reachable:
+            if reachable is not None and target not in reachable:
                 raise InvalidRequest(
-                    f"VM {self.id} is {current.value}; it will never be {state.value}",
+                    f"VM {self.id} is {current.value}; it will never be {target.value}",
                     field="state",
                 )
 
-        self._ctx.poller.until(
-            fetch, lambda current: current is state, timeout=timeout,
-            what=f"VM {self.id} to be {state.value}", check=check,
+        self._ctx.wait(
+            fetch, lambda current: current is target, timeout=timeout, operation="vms.wait_until",
+            resource=self.id, what=f"VM {self.id} to be {target.value}", check=check,
         )
         return self
+
+
+def as_state(value: object, field: str) -> VMState:
+    """``value`` as a :class:`VMState`; its string value (``"running"``) is accepted too."""
+    if isinstance(value, VMState):
+        return value
+    if isinstance(value, str):
+        try:
+            return VMState(value.lower())
+        except ValueError:
+            pass
+    names = ", ".join(s.value for s in VMState)
+    raise InvalidRequest(f"{value!r} is not a VM state ({names})", field=field)
 
 
 def _with_state(info: VMInfo, state: VMState) -> VMInfo:
@@ -231,6 +250,9 @@ class VMs:
         _check_minimum("vcpus", vcpus)
         _check_minimum("memory_gib", memory_gib)
         _check_minimum("gpus", gpus)
+        for name, value in (("family", family), ("arch", arch)):
+            if value is not None:
+                check_id(value, name)
         found = [
             size
             for size in self._catalog()
@@ -265,6 +287,7 @@ class VMs:
         """The catalog entry of size ``name``; ``NotFound`` if the region has no such size.
 
         Answered from the catalog if :meth:`sizes` already read it, else with one lookup."""
+        check_id(name, "name")
         if self._sizes is None:
             compute = self._ctx.drivers.compute
             return self._ctx.call("vms.size", lambda: compute.get_size(name), resource=name,
@@ -282,6 +305,8 @@ class VMs:
 
     def image(self, ref: str, *, arch: str = "x86_64") -> Image:
         """Resolve a portable alias or a native image id; ``NotFound`` if neither."""
+        check_id(ref, "ref")
+        check_id(arch, "arch")
         compute = self._ctx.drivers.compute
         return self._ctx.call("vms.image", lambda: compute.resolve_image(ref, arch=arch),
                               resource=ref, idempotent=True)
@@ -314,8 +339,7 @@ class VMs:
 
     def get(self, vm_id: str) -> VM:
         """The VM with this id; ``NotFound`` if it does not exist or is terminated."""
-        if not isinstance(vm_id, str) or not vm_id:
-            raise InvalidRequest("must be a non-empty str", field="vm_id")
+        check_id(vm_id, "vm_id")
         compute = self._ctx.drivers.compute
         info = self._ctx.call("vms.get", lambda: compute.get_vm(vm_id), resource=vm_id,
                               idempotent=True)
@@ -325,7 +349,7 @@ class VMs:
         self,
         *,
         tags: Mapping[str, str] | None = None,
-        states: Iterable[VMState] | None = None,
+        states: Iterable[VMState | str] | VMState | str | None = None,
     ) -> Iterator[VM]:
         """Lazily iterate over the VMs that carry all ``tags`` and are in one of ``states``.
 
@@ -366,16 +390,13 @@ def _check_minimum(name: str, value: float | None) -> None:
         raise InvalidRequest("must be a number >= 0", field=name)
 
 
-def _check_states(states: Iterable[VMState] | None) -> frozenset[VMState] | None:
+def _check_states(states: Iterable[VMState | str] | VMState | str | None
+                  ) -> frozenset[VMState] | None:
     if states is None:
         return None
-    if isinstance(states, VMState):
+    if isinstance(states, VMState | str):
         states = [states]
-    result = frozenset(states)
-    for state in result:
-        if not isinstance(state, VMState):
-            raise InvalidRequest(f"{state!r} is not a VMState", field="states")
+    result = frozenset(as_state(state, "states") for state in states)
     if VMState.TERMINATED in result:
         raise InvalidRequest("terminated VMs are not listed", field="states")
     return result
-

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ._errors import Timeout
+from ._errors import InvalidRequest, Timeout
 
 T = TypeVar("T")
 
@@ -51,9 +51,16 @@ class Poller:
             check(result)
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise Timeout(f"gave up waiting for {what} after {timeout:g} s", resource=what)
+                raise Timeout(f"gave up waiting for {what} after {timeout:g} s")
             self.sleep(min(pause, remaining))
             pause = min(pause * self.backoff, self.max_interval)
 
 
 DEFAULT_POLLER = Poller()
+
+
+def check_timeout(timeout: object) -> float:
+    """``timeout`` if it is a number of seconds >= 0; else ``InvalidRequest`` naming it."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        raise InvalidRequest("must be a number of seconds >= 0", field="timeout")
+    return float(timeout)

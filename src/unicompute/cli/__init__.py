@@ -56,7 +56,14 @@ def main(ctx: click.Context) -> None:
 
 
 for _command in (
-    vms, sizes, images, plan_command, launch_command, status_command, destroy_command, mock_server
+    vms,
+    sizes,
+    images,
+    plan_command,
+    launch_command,
+    status_command,
+    destroy_command,
+    mock_server,
 ):
     main.add_command(_command)
 

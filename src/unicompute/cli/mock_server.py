@@ -12,10 +12,19 @@ from .params import json_option
 
 
 @click.command("mock-server")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind. Anything but loopback exposes the fakes to the network.")
-@click.option("--aws-port", type=click.IntRange(0, 65535), default=5000, show_default=True,
-              help="Port of the AWS fake (0: any free port).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Anything but loopback exposes the fakes to the network.",
+)
+@click.option(
+    "--aws-port",
+    type=click.IntRange(0, 65535),
+    default=5000,
+    show_default=True,
+    help="Port of the AWS fake (0: any free port).",
+)
 @json_option
 def mock_server(host: str, aws_port: int, as_json: bool) -> None:
     """Serve the cloud fakes until interrupted (Ctrl-C), and print their endpoints.

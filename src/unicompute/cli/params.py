@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..workloads.apply import DEFAULT_TIMEOUT
+from ..workloads import DEFAULT_TIMEOUT
 
 #: A decorated command function.
 F = TypeVar("F", bound=Callable[..., Any])

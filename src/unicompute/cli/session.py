@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 import click
 
@@ -38,19 +39,50 @@ class Settings:
         return {**self.config, **extra}
 
     def secrets(self) -> list[str]:
-        """Values that must never be printed (those of config names that look like secrets)."""
-        return [value for name, value in self.config.items() if _SECRET_NAME.search(name) and value]
+        """Values that must never be printed: those of config names that look like secrets, and
+        the user-info and query values of ``--endpoint`` (``?token=...``)."""
+        config = [value for name, value in self.config.items() if _SECRET_NAME.search(name)]
+        return [value for value in (*config, *_endpoint_secrets(self.endpoint)) if value]
 
     def describe(self, cloud: uc.Cloud) -> str:
-        """``aws us-east-1 (mock)`` plus the endpoint and config, with secrets hidden."""
+        """``aws us-east-1 (mock)`` plus the config and the endpoint's ``scheme://host:port``,
+        with secrets hidden."""
         extras = [
             f"{name}={_HIDDEN if _SECRET_NAME.search(name) else value}"
-            for name, value in self.connect_config().items()
+            for name, value in self.config.items()
         ]
+        if self.endpoint:
+            extras.append(f"endpoint_url={_public_endpoint(self.endpoint)}")
         if self.mock:
             extras.insert(0, "in-process fake")
         suffix = f" ({', '.join(extras)})" if extras else ""
         return f"{cloud.provider} {cloud.region}{suffix}"
+
+
+def _endpoint_secrets(endpoint: str | None) -> list[str]:
+    """The user name, password and query values of ``endpoint``, as written and decoded."""
+    if not endpoint:
+        return []
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:
+        return [endpoint]  # unparsable: hide all of it
+    found = [parts.username or "", parts.password or ""]
+    found += [pair.partition("=")[2] for pair in parts.query.split("&")]
+    return [form for value in found for form in {value, unquote(value), unquote_plus(value)}]
+
+
+def _public_endpoint(endpoint: str) -> str:
+    """``scheme://host:port`` of ``endpoint``: no user-info, path, query or fragment."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return _HIDDEN
+    if not parts.scheme or not parts.hostname:
+        return _HIDDEN
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def redact(text: str, secrets: list[str]) -> str:

@@ -9,7 +9,7 @@ import click
 
 import unicompute as uc
 
-from ..workloads.spec import DEFAULT_IMAGE
+from ..workloads import DEFAULT_IMAGE
 from .output import LAUNCHED_COLUMNS, VM_COLUMNS, show, vm_record
 from .params import json_option, tag_option, timeout_option
 from .session import connection_options, open_cloud

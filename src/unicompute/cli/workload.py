@@ -1,6 +1,7 @@
 """``unicompute plan|launch|status|destroy WORKLOAD.yaml``: whole workloads.
 
-The file is read and checked before any cloud is opened, so a bad file changes nothing.
+The file is read and checked before any cloud is opened, so a bad file changes nothing;
+``status`` and ``destroy`` read only the workload's name from it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from ..workloads import Plan, Step
 from .output import LAUNCHED_COLUMNS, Column, console, money, note, price_column, show, vm_record
 from .params import json_option, timeout_option
 from .session import connection_options, open_cloud, settings
+
+#: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 _workload_argument = click.argument(
     "workload_file",
@@ -46,8 +50,22 @@ def _open(ctx: click.Context, workload_file: Path) -> tuple[workloads.Workload, 
     return workload, open_cloud(ctx)
 
 
-def _deployment_records(deployment: workloads.Deployment) -> list[dict[str, Any]]:
-    return [vm_record(vm, price=deployment.price(vm)) for vm in deployment.vms]
+def _open_by_name(ctx: click.Context, workload_file: Path) -> tuple[str, uc.Cloud]:
+    """Only the workload's name, then the cloud: the rest of the file may be stale."""
+    name = workloads.read_name(workload_file)
+    return name, open_cloud(ctx)
+
+
+def _show_deployment(
+    deployment: workloads.Deployment, *, as_json: bool, empty: str = "Nothing found."
+) -> None:
+    show(
+        [vm_record(vm, price=deployment.price(vm)) for vm in deployment.vms],
+        LAUNCHED_COLUMNS,
+        as_json=as_json,
+        title=f"VMs of {deployment.workload}",
+        empty=empty,
+    )
 
 
 def _cost(value: float | None) -> str:
@@ -149,17 +167,31 @@ def launch_command(
     workload, cloud = _open(ctx, workload_file)
     plan = workloads.plan(workload, cloud)
     _show_plan(ctx, plan, cloud, stderr=as_json)
-    with _progress("launching") as progress:
-        result = workloads.execute(plan, cloud, progress=progress, wait=wait, timeout=timeout)
-    show(
-        _deployment_records(result),
-        LAUNCHED_COLUMNS,
-        as_json=as_json,
-        title=f"VMs of {workload.name}",
-    )
+    try:
+        with _progress("launching") as progress:
+            result = workloads.execute(plan, cloud, progress=progress, wait=wait, timeout=timeout)
+    except KeyboardInterrupt as exc:
+        launched = exc.launched if isinstance(exc, workloads.LaunchInterrupted) else ()
+        _interrupted(workload_file, launched)
+        ctx.exit(EXIT_INTERRUPTED)
+    _show_deployment(result, as_json=as_json)
     note(
         f"Launched {len(result.launched)} VM(s); {len(result.vms)} in the workload, "
         f"{_cost(result.hourly_cost)}."
+    )
+
+
+def _interrupted(workload_file: Path, launched: tuple[uc.VM, ...]) -> None:
+    """Tell what a launch stopped by Ctrl-C left behind, and how to finish or undo it."""
+    if launched:
+        note(f"Interrupted after launching {len(launched)} VM(s):")
+        for vm in launched:
+            note(f"  {vm.name} ({vm.id})")
+    else:
+        note("Interrupted before any VM launch had completed.")
+    note(
+        f"Run `unicompute launch {workload_file}` again (same options) to complete the workload, "
+        f"or `unicompute destroy {workload_file}` to remove it; `status` lists what exists."
     )
 
 
@@ -170,15 +202,9 @@ def launch_command(
 @click.pass_context
 def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
     """List the VMs of WORKLOAD.yaml that exist, with their state, price and addresses."""
-    workload, cloud = _open(ctx, workload_file)
-    deployment = workloads.status(workload.name, cloud)
-    show(
-        _deployment_records(deployment),
-        LAUNCHED_COLUMNS,
-        as_json=as_json,
-        title=f"VMs of {workload.name}",
-        empty=f"No VMs of {workload.name}.",
-    )
+    name, cloud = _open_by_name(ctx, workload_file)
+    deployment = workloads.status(name, cloud)
+    _show_deployment(deployment, as_json=as_json, empty=f"No VMs of {name}.")
     if deployment.vms:
         note(f"{len(deployment.vms)} VM(s), {_cost(deployment.hourly_cost)}.")
 
@@ -191,13 +217,13 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
 @click.pass_context
 def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_json: bool) -> None:
     """Terminate every VM tagged with the workload of WORKLOAD.yaml and check none remains."""
-    workload, cloud = _open(ctx, workload_file)
+    name, cloud = _open_by_name(ctx, workload_file)
     with _progress("terminating") as progress:
-        gone = workloads.destroy(workload.name, cloud, progress=progress, timeout=timeout)
+        gone = workloads.destroy(name, cloud, progress=progress, timeout=timeout)
     show(
         [vm_record(vm) for vm in gone],
         LAUNCHED_COLUMNS[:4],  # name, id, state, size: prices and addresses are gone
         as_json=as_json,
-        title=f"Terminated VMs of {workload.name}",
-        empty=f"No VMs of {workload.name}.",
+        title=f"Terminated VMs of {name}",
+        empty=f"No VMs of {name}.",
     )

@@ -29,11 +29,16 @@ def _check_providers(providers: Iterable[str] | None) -> tuple[str, ...]:
     return chosen
 
 
+#: The mock_cloud() running in this process, if any (the fakes patch SDKs process-wide).
+_running: MockCloud | None = None
+
+
 class MockCloud(ContextDecorator):
     """Handle on the running fakes: ``.aws`` is the AWS fake (moto), ``reset()`` empties all.
 
     Usable as a context manager or a decorator; every entry starts from empty state and the
-    fakes stop when the block ends. Not re-entrant.
+    fakes stop when the block ends. One may be active per process at a time: nesting raises
+    ``InvalidRequest`` (an inner block could not start empty).
     """
 
     def __init__(self, providers: Iterable[str] | None = None) -> None:
@@ -48,21 +53,32 @@ class MockCloud(ContextDecorator):
         return self._aws
 
     def start(self) -> MockCloud:
-        if self.active:
-            raise InvalidRequest("this mock_cloud() is already active", field="mock_cloud")
-        if "aws" in self.providers:
-            from .aws import AwsFake
+        global _running
+        if _running is not None:
+            # moto patches botocore process-wide, so an inner block could not start empty.
+            raise InvalidRequest("a mock_cloud() is already active in this process; "
+                                 "use its reset() instead of nesting", field="mock_cloud")
+        _running = self
+        try:
+            if "aws" in self.providers:
+                from .aws import AwsFake
 
-            self._aws = AwsFake()
-            self._aws.start()
+                self._aws = AwsFake()
+                self._aws.start()
+        except BaseException:
+            self.stop()
+            raise
         self.active = True
         return self
 
     def stop(self) -> None:
+        global _running
         if self._aws is not None:
             self._aws.stop()
             self._aws = None
         self.active = False
+        if _running is self:
+            _running = None
 
     def reset(self) -> None:
         """Forget every resource in every fake, as if the block had just begun."""

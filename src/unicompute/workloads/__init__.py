@@ -8,15 +8,18 @@ with unicompute.connect("aws", region="us-east-1") as cloud:
     result = workloads.launch(workload, cloud)      # only what is missing
     workloads.destroy(workload.name, cloud)         # everything tagged with the workload
 ```
+
+Commands that only need the name (``status``, ``destroy``) use :func:`read_name`, which checks
+nothing else in the file.
 """
 
 from ._yaml import WorkloadError
 from .apply import (
-    GROUP_TAG,
-    WORKLOAD_TAG,
+    DEFAULT_TIMEOUT,
     Deployment,
     GroupPlan,
     LaunchIncomplete,
+    LaunchInterrupted,
     LaunchResult,
     Plan,
     Progress,
@@ -29,14 +32,27 @@ from .apply import (
     status,
     vm_name,
 )
-from .spec import VMGroup, Workload, load, parse, schema
+from .spec import (
+    DEFAULT_IMAGE,
+    GROUP_TAG,
+    WORKLOAD_TAG,
+    VMGroup,
+    Workload,
+    load,
+    parse,
+    read_name,
+    schema,
+)
 
 __all__ = [
+    "DEFAULT_IMAGE",
+    "DEFAULT_TIMEOUT",
     "GROUP_TAG",
     "WORKLOAD_TAG",
     "Deployment",
     "GroupPlan",
     "LaunchIncomplete",
+    "LaunchInterrupted",
     "LaunchResult",
     "Plan",
     "Progress",
@@ -51,6 +67,7 @@ __all__ = [
     "load",
     "parse",
     "plan",
+    "read_name",
     "schema",
     "status",
     "vm_name",

@@ -25,10 +25,7 @@ from .. import (
     VMSpec,
     VMState,
 )
-from .spec import VMGroup, Workload
-
-WORKLOAD_TAG = "unicompute:workload"
-GROUP_TAG = "unicompute:group"
+from .spec import GROUP_TAG, WORKLOAD_TAG, VMGroup, Workload
 
 #: States in which a VM counts as present; one being terminated will be launched again.
 _PRESENT = frozenset(VMState) - {VMState.TERMINATING, VMState.TERMINATED}
@@ -167,23 +164,40 @@ class LaunchResult(Deployment):
     launched: tuple[VM, ...]
 
 
+def _vm_list(vms: Iterable[VM]) -> str:
+    return ", ".join(f"{vm.name} ({vm.id})" for vm in vms)
+
+
 class LaunchIncomplete(UnicomputeError):
     """A launch failed after creating some VMs. ``launched`` lists them, ``cause`` is the error;
-    the code is the cause's. Running ``launch`` again completes the workload, ``destroy`` removes
-    it."""
+    the code, ``transient`` (so :attr:`retryable`), provider and operation are the cause's.
+    Running ``launch`` again completes the workload, ``destroy`` removes it."""
 
     def __init__(self, cause: UnicomputeError, launched: Sequence[VM]) -> None:
-        names = ", ".join(f"{vm.name} ({vm.id})" for vm in launched)
         super().__init__(
-            f"{cause.message}; launched before the failure: {names}; run launch again to "
-            "complete the workload or destroy to remove it",
+            f"{cause.message}; launched before the failure: {_vm_list(launched)}; run launch "
+            "again to complete the workload or destroy to remove it",
             provider=cause.provider,
             operation=cause.operation,
             resource=cause.resource,
             original=cause.original,
+            transient=cause.transient,
         )
         self.code = cause.code
         self.cause = cause
+        self.launched = tuple(launched)
+
+
+class LaunchInterrupted(KeyboardInterrupt):
+    """Ctrl-C (``KeyboardInterrupt``) during :func:`execute` after some VMs were launched.
+
+    Still a ``KeyboardInterrupt``, so that ``except Exception`` does not swallow it and the
+    program stops as the user asked; ``launched`` lists the VMs created before it, and the
+    original interrupt is the ``__cause__``. Running ``launch`` again completes the workload,
+    ``destroy`` removes it."""
+
+    def __init__(self, launched: Sequence[VM]) -> None:
+        super().__init__(f"interrupted after launching {_vm_list(launched)}")
         self.launched = tuple(launched)
 
 
@@ -236,7 +250,10 @@ def execute(
     each is RUNNING.
 
     If something fails after at least one VM was launched, raises :class:`LaunchIncomplete`
-    listing them; otherwise the error passes unchanged.
+    listing them, and a ``KeyboardInterrupt`` becomes :class:`LaunchInterrupted` (still a
+    ``KeyboardInterrupt``) listing them; before the first launch both pass unchanged. A VM
+    whose launch call was itself interrupted may exist without being listed: :func:`status`
+    finds every VM of the workload.
     """
     todo = [(group, name) for group in plan.groups for name in group.missing]
     report = _Reporter(progress, len(todo) * (2 if wait else 1))
@@ -254,6 +271,10 @@ def execute(
     except UnicomputeError as exc:
         if launched:
             raise LaunchIncomplete(exc, launched) from exc
+        raise
+    except KeyboardInterrupt as exc:
+        if launched:
+            raise LaunchInterrupted(launched) from exc
         raise
     new = {vm.name: vm for vm in launched}
     vms = [

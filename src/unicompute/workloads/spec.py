@@ -33,12 +33,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .. import available_providers
+from ..driver import MANAGED_TAG
 from ._yaml import Document, Value, WorkloadError
 
-#: Clouds a group may name an explicit size for.
-KNOWN_CLOUDS: tuple[str, ...] = ("aws", "azure", "gcp", "libcloud")
-#: Tag keys with this prefix are set by unicompute and may not be given in a workload.
-RESERVED_TAG_PREFIX = "unicompute:"
+#: Tags on every VM of a workload: its name and its group's.
+WORKLOAD_TAG = "unicompute:workload"
+GROUP_TAG = "unicompute:group"
+#: Tag keys a workload may not set, checked here so that the error names the line. The cloud's
+#: own reserved keys (``aws:``...) are checked by :func:`~unicompute.workloads.plan`.
+_RESERVED_TAGS = (MANAGED_TAG, WORKLOAD_TAG, GROUP_TAG)
 #: Most VMs one group may ask for.
 MAX_COUNT = 1000
 
@@ -82,7 +86,8 @@ class VMGroup:
     memory_gib: float | None = None
     size: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     image: str = DEFAULT_IMAGE
-    user_data: str | None = None
+    #: Not in ``repr``: boot scripts often hold secrets, and reprs end up in logs.
+    user_data: str | None = field(default=None, repr=False)
     ports: tuple[int, ...] = ()
     disk_gib: int | None = None
     spot: bool = False
@@ -104,9 +109,12 @@ class Workload:
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of the workload file (``workload.schema.json``), for editors and docs."""
+    """The JSON Schema of the workload file (``workload.schema.json``), for editors and docs,
+    with the keys of ``size`` limited to :func:`~unicompute.available_providers`."""
     text = resources.files(_PACKAGE).joinpath("workload.schema.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
+    size = result["$defs"]["group"]["properties"]["size"]
+    size["propertyNames"] = {"enum": available_providers()}
     return result
 
 
@@ -116,14 +124,30 @@ def load(path: str | Path) -> Workload:
     Raises :class:`WorkloadError` for any problem, including a file that cannot be read.
     """
     path = Path(path)
+    return parse(_read(path), source=str(path), base_dir=path.parent)
+
+
+def read_name(path: str | Path) -> str:
+    """Only the workload name in the file at ``path``, for commands that need nothing else
+    (``status``, ``destroy``): the rest of the file is not checked, so they still work when,
+    say, a ``user_data_file`` has gone. Raises :class:`WorkloadError` if there is no valid name.
+    """
+    doc = Document(_read(Path(path)), str(path))
+    entries = doc.mapping(doc.root, required={"name"})
+    return _name(doc, entries["name"], MAX_WORKLOAD_NAME)
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise WorkloadError(
-            f"cannot read the workload file: {reason}", field=None, source=str(path), line=1
+            f"cannot read the workload file: {_reason(exc)}", field=None, source=str(path), line=1
         ) from exc
-    return parse(text, source=str(path), base_dir=path.parent)
+
+
+def _reason(exc: OSError | UnicodeDecodeError) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def parse(text: str, *, source: str = "<string>", base_dir: str | Path = ".") -> Workload:
@@ -170,7 +194,7 @@ def _group(doc: Document, item: Value, base_dir: Path, first_lines: dict[str, in
 
 
 def _sizes(doc: Document, value: Value) -> Mapping[str, str]:
-    sizes = doc.mapping(value, allowed=KNOWN_CLOUDS)
+    sizes = doc.mapping(value, allowed=available_providers())
     return MappingProxyType({cloud: doc.string(entry) for cloud, entry in sizes.items()})
 
 
@@ -189,10 +213,9 @@ def _tags(doc: Document, value: Value) -> Mapping[str, str]:
     for key, entry in doc.mapping(value).items():
         if not key:
             raise doc.error(entry, "tag keys must not be empty")
-        if key.startswith(RESERVED_TAG_PREFIX):
-            raise doc.error(
-                entry, f"keys starting with {RESERVED_TAG_PREFIX!r} are set by unicompute"
-            )
+        reserved = next((prefix for prefix in _RESERVED_TAGS if key.startswith(prefix)), None)
+        if reserved is not None:
+            raise doc.error(entry, f"tag key {key!r} is reserved ({reserved}...)")
         tags[key] = doc.string(entry, empty_ok=True)
     return MappingProxyType(tags)
 
@@ -202,8 +225,7 @@ def _read_user_data(doc: Document, value: Value, base_dir: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise doc.error(value, f"cannot read {str(path)!r}: {reason}") from exc
+        raise doc.error(value, f"cannot read {str(path)!r}: {_reason(exc)}") from exc
 
 
 #: How each optional group key is read (``name`` and ``user_data_file`` are handled apart).

@@ -64,7 +64,9 @@ def test_vm_info_fields_and_tags() -> None:
     # Name is the name; the security-group bookkeeping tag is internal.
     assert dict(info.tags) == {"app": "web", "unicompute:managed": "true"}
     assert info.spot is False
+    assert info.key_name is None  # launched without a key pair
     assert info.raw is raw
+    assert convert.vm_info(instance(KeyName="deploy")).key_name == "deploy"
 
 
 def test_vm_without_tags_or_ips() -> None:

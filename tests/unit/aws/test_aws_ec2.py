@@ -578,15 +578,37 @@ def test_new_group_not_yet_known_is_retried(
     assert len(instances_tagged(ec2_client, "unicompute:sg", group["id"])) == 1
 
 
-def test_missing_extra_group_is_the_callers_mistake(
+def test_missing_extra_group_is_rejected_before_anything_exists(
     compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
 ) -> None:
-    from unicompute.providers.aws.errors import translate_error
-
     attempts: list[str] = []
     on("before-call.ec2.RunInstances", lambda **kw: attempts.append(kw["event_name"]))
     name = f"badsg-{run_id}"
     options = Options(security_group_ids=("sg-0123456789abcdef0",))
+    with pytest.raises(errors.InvalidRequest) as caught:
+        compute.launch(plan(ubuntu, name=name, options=options))
+    assert caught.value.field == "options.security_group_ids"
+    assert attempts == []
+    assert groups_named(ec2_client, name) == []
+
+
+def test_extra_group_gone_at_run_instances_is_the_callers_mistake(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    from unicompute.providers.aws.errors import translate_error
+
+    extra = ec2_client.create_security_group(GroupName=f"gone-{run_id}", Description="x")
+    attempts: list[str] = []
+
+    def group_deleted_meanwhile(**kw: Any) -> None:
+        attempts.append(kw["event_name"])
+        message = f"The security group '{extra['GroupId']}' does not exist"
+        error = {"Code": "InvalidGroup.NotFound", "Message": message}
+        raise ClientError({"Error": error}, "RunInstances")
+
+    on("before-call.ec2.RunInstances", group_deleted_meanwhile)
+    name = f"badsg-{run_id}"
+    options = Options(security_group_ids=(extra["GroupId"],))
     with pytest.raises(ClientError) as caught:
         compute.launch(plan(ubuntu, name=name, options=options))
     assert len(attempts) == 1  # not retried as if EC2 were catching up
@@ -790,3 +812,72 @@ def test_one_size_is_read_without_the_catalog(drivers: ProviderDrivers) -> None:
     with pytest.raises(errors.NotFound):
         fresh.compute.get_size("t3.enormous")
     fresh.close()
+
+
+def test_check_launch_only_reads_and_names_the_field(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    calls: list[str] = []
+    on("before-call.ec2.*", lambda model, **_: calls.append(model.name))
+    root = ec2_client.describe_images(ImageIds=[ubuntu.id])["Images"][0]["BlockDeviceMappings"][0]
+    in_1b = ec2_client.describe_subnets(
+        Filters=[
+            {"Name": "availability-zone", "Values": ["us-east-1b"]},
+            {"Name": "default-for-az", "Values": ["true"]},
+        ]
+    )["Subnets"][0]["SubnetId"]
+    other_vpc = ec2_client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    foreign = ec2_client.create_security_group(
+        GroupName=f"foreign-{run_id}", Description="x", VpcId=other_vpc
+    )["GroupId"]
+    name = f"chk-{run_id}"
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"disk_gib": root["Ebs"]["VolumeSize"] - 1}, "disk_gib"),
+        ({"options": {"subnet_id": in_1b}}, "options"),
+        ({"zone": "us-east-1a", "options": Options(subnet_id=in_1b)}, "zone"),
+        ({"options": Options(subnet_id="subnet-0")}, "options.subnet_id"),
+        ({"options": Options(security_group_ids=("sg-0123456789abcdef0",))},
+         "options.security_group_ids"),
+        ({"options": Options(security_group_ids=(foreign,))}, "options.security_group_ids"),
+    ]
+    calls.clear()
+    for spec, field in bad:
+        with pytest.raises(errors.InvalidRequest) as caught:
+            compute.check_launch(plan(ubuntu, name=name, **spec))
+        assert caught.value.field == field, spec
+    good = plan(ubuntu, name=name, zone="us-east-1b", options=Options(subnet_id=in_1b))
+    compute.check_launch(good)
+    assert calls and all(call.startswith("Describe") for call in calls), calls
+    assert groups_named(ec2_client, name) == []
+    assert instances_tagged(ec2_client, "Name", name) == []
+
+
+def test_launch_reuses_the_check_of_the_same_plan(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    calls: list[str] = []
+    on("before-call.ec2.DescribeSubnets", lambda model, **_: calls.append(model.name))
+    checked = plan(ubuntu, name=f"once-{run_id}", zone="us-east-1a")
+    compute.check_launch(checked)
+    assert calls == ["DescribeSubnets"]
+    compute.launch(checked)
+    assert calls == ["DescribeSubnets"]  # the checked placement was used, not looked up again
+    compute.launch(plan(ubuntu, name=f"twice-{run_id}", zone="us-east-1a"))
+    assert calls == ["DescribeSubnets"] * 2  # another plan is checked before it is launched
+    compute.launch(checked)
+    assert calls == ["DescribeSubnets"] * 3  # a check is used once
+
+
+def test_launched_vm_carries_its_key_name(
+    drivers: ProviderDrivers, compute: Ec2Compute, ubuntu: Image, run_id: str
+) -> None:
+    public_key = (
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbOUXPPn2D3dkzqbpHwpEXkR1xNuAFrZoDrNRLTsr6R t@uc"
+    )
+    assert drivers.keys is not None
+    key = drivers.keys.import_key(f"key-{run_id}", public_key).name
+    (vm,) = compute.launch(plan(ubuntu, name=f"keyed-{run_id}", key_name=key))
+    assert vm.key_name == key
+    assert compute.get_vm(vm.id).key_name == key
+    (bare,) = compute.launch(plan(ubuntu, name=f"bare-{run_id}"))
+    assert bare.key_name is None and compute.get_vm(bare.id).key_name is None

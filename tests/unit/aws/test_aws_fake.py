@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 from moto.ec2.models import amis
@@ -164,3 +166,30 @@ def test_ec2_behaviour_moto_lacks_comes_and_goes_with_the_fake() -> None:
         )["NetworkInterfaces"]
         assert [i["TagSet"] for i in interfaces] == [[{"Key": "k", "Value": "v"}]] * 2
     assert "client-token" not in utils.filter_dict_attribute_mapping
+
+
+def test_fake_hides_the_users_aws_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unicompute._models import LaunchPlan, VMSpec
+
+    # A profile the fake cannot find made moto (and connecting) fail with ProfileNotFound.
+    monkeypatch.setenv("AWS_PROFILE", "nonexistent")
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "nonexistent-too")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE", raising=False)
+    names = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+    before = {name: os.environ.get(name) for name in names}
+    fake = AwsFake().start()
+    try:
+        assert "AWS_PROFILE" not in os.environ and "AWS_DEFAULT_PROFILE" not in os.environ
+        assert os.environ["AWS_CONFIG_FILE"] == os.environ["AWS_SHARED_CREDENTIALS_FILE"]
+        assert not os.path.isfile(os.environ["AWS_CONFIG_FILE"])  # no settings to read
+        drivers = open_provider("us-east-1", {"poll_interval": 0})
+        size = drivers.compute.get_size("t3.micro")
+        image = drivers.compute.resolve_image("debian-12", arch=size.arch)
+        spec = VMSpec(name="hidden", size=size, image=image)
+        (vm,) = drivers.compute.launch(LaunchPlan(spec=spec, size=size, image=image, count=1))
+        assert drivers.compute.get_vm(vm.id).name == "hidden"
+        drivers.close()
+    finally:
+        fake.stop()
+    assert {name: os.environ.get(name) for name in names} == before

@@ -130,6 +130,33 @@ def test_volume_lifecycle(volumes: Ec2Volumes, ec2_client: Any, vm_id: str, run_
     assert code_of(gone.value) == "InvalidVolume.NotFound"
 
 
+def test_create_attach_detach_return_without_waiting(
+    volumes: Ec2Volumes, vm_id: str, run_id: str
+) -> None:
+    # The portable layer polls get_volume with the caller's timeout; the driver must not wait.
+    calls: list[str] = []
+    events = volumes._client.meta.events
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events.register("before-call.ec2.*", record)
+    try:
+        volume = volumes.create_volume(name="nowait", size_gib=1, zone="us-east-1a",
+                                       tags={"run": run_id})
+        assert calls == ["CreateVolume"]
+        assert volume.name == "nowait" and dict(volume.tags)["run"] == run_id
+        calls.clear()
+        volumes.attach_volume(volume.id, vm_id, "/dev/sdh")
+        assert calls == ["DescribeInstances", "AttachVolume"]
+        calls.clear()
+        volumes.detach_volume(volume.id)
+        assert calls == ["DescribeVolumes", "DetachVolume"]
+    finally:
+        events.unregister("before-call.ec2.*", record)
+    volumes.delete_volume(volume.id)
+
+
 def test_attach_to_a_terminated_vm_is_not_found(
     volumes: Ec2Volumes, drivers: ProviderDrivers, vm_id: str, run_id: str
 ) -> None:

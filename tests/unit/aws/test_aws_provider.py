@@ -119,6 +119,8 @@ def test_limits() -> None:
     assert (LIMITS.max_tag_key_length, LIMITS.max_tag_value_length) == (127, 256)
     # EC2 rejects aws: keys; the others are the provider's bookkeeping (terminate_vm reads them).
     assert LIMITS.reserved_tag_prefixes == ("aws:", "unicompute:sg", "unicompute:root")
+    # Name holds the VM name: a user's Name tag would silently rename the VM.
+    assert LIMITS.reserved_tag_keys == ("Name",)
     assert LIMITS.max_disk_gib == 16384
     assert isinstance(LIMITS.names.pattern, re.Pattern)
 
@@ -166,11 +168,14 @@ def test_options_import_without_the_sdk() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
 
 
-def test_missing_sdk_is_a_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_sdk_propagates_the_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # unicompute.connect (the registry) turns it into MissingDependency naming the extra.
     import unicompute.providers.aws as package
 
     monkeypatch.delitem(sys.modules, "unicompute.providers.aws._session", raising=False)
     monkeypatch.delattr(package, "_session", raising=False)
-    monkeypatch.setitem(sys.modules, "botocore.session", None)  # import fails
-    with pytest.raises(errors.MissingDependency, match=r"pip install 'unicompute\[aws\]'"):
+    monkeypatch.setitem(sys.modules, "botocore", None)  # import fails
+    with pytest.raises(ImportError) as caught:
         open_provider("us-east-1", {})
+    assert not isinstance(caught.value, errors.UnicomputeError)
+    assert caught.value.name == "botocore"

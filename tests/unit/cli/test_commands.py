@@ -171,6 +171,42 @@ def test_launch_failing_part_way_names_what_was_launched(
     assert len(json_of(cli("status", EXAMPLE, "--json", *REGION))) == 2
 
 
+def interrupt_launch_call(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """Ctrl-C arrives during the ``number``-th ``VMs.launch`` call of the next command."""
+    real = uc.VMs.launch
+    calls: list[str] = []
+
+    def launch(self: uc.VMs, spec: uc.VMSpec, **kwargs: Any) -> Any:
+        calls.append(spec.name)
+        if len(calls) == number:
+            raise KeyboardInterrupt
+        return real(self, spec, **kwargs)
+
+    monkeypatch.setattr(uc.VMs, "launch", launch)
+
+
+@pytest.mark.usefixtures("fake")
+def test_ctrl_c_during_launch_lists_what_was_launched(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interrupt_launch_call(monkeypatch, 2)
+    stopped = cli("launch", EXAMPLE, *REGION)
+    assert stopped.exit_code == 130, stopped.output
+    assert "Aborted!" not in stopped.output and "Traceback" not in stopped.output
+    (vm,) = json_of(cli("status", EXAMPLE, "--json", *REGION))
+    assert f"Interrupted after launching 1 VM(s):\n  web-demo-web-1 ({vm['id']})" in stopped.stderr
+    assert f"`unicompute launch {EXAMPLE}` again" in stopped.stderr
+    assert f"`unicompute destroy {EXAMPLE}`" in stopped.stderr
+
+    interrupt_launch_call(monkeypatch, 1)  # web-2 is interrupted before any launch completes
+    again = cli("launch", EXAMPLE, *REGION)
+    assert again.exit_code == 130 and "before any VM launch had completed" in again.stderr
+
+    monkeypatch.undo()
+    completed = cli("launch", EXAMPLE, *REGION)
+    assert "Launched 1 VM(s); 2 in the workload" in completed.stderr
+
+
 @pytest.mark.usefixtures("fake")
 def test_vms_launch_with_user_data_file(cli: Cli, tmp_path: Path) -> None:
     script = tmp_path / "boot.sh"

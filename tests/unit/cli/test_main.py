@@ -23,6 +23,12 @@ Cli = Callable[..., Result]
 EXAMPLE = str(Path(__file__).parents[3] / "examples" / "web.yaml")
 
 
+class FakeCloud:
+    """What ``Settings.describe`` reads of a cloud."""
+
+    provider, region = "aws", "eu-west-1"
+
+
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     yield prefix
     for name, command in group.commands.items():
@@ -92,9 +98,23 @@ def test_mock_state_ends_with_the_command(cli: Cli) -> None:
 def test_bad_workload_file_fails_before_any_cloud_is_opened(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "web.yaml"
     bad.write_text("name: w\nvms:\n  - name: a\n    vcpus: 1\n    count: 0\n")
-    for command in ("plan", "launch", "status", "destroy"):
+    for command in ("plan", "launch"):
         result = cli(command, str(bad), "--cloud", "no-such-cloud")
         assert_one_error_line(result, 2, "web.yaml:5: vms[0].count: must be an integer")
+    bad.write_text("vms: []\nname: Web\n")
+    for command in ("status", "destroy"):
+        result = cli(command, str(bad), "--cloud", "no-such-cloud")
+        assert_one_error_line(result, 2, "web.yaml:2: name: 'Web' is not valid")
+
+
+def test_status_and_destroy_need_only_the_name(cli: Cli, tmp_path: Path) -> None:
+    stale = tmp_path / "web.yaml"
+    stale.write_text("name: w\nvms:\n  - name: a\n    vcpus: 1\n    user_data_file: gone.sh\n")
+    assert_one_error_line(cli("plan", str(stale), "--mock"), 2, "cannot read")
+    for command in ("status", "destroy"):
+        result = cli(command, str(stale), "--mock")
+        assert result.exit_code == 0, result.output
+        assert "No VMs of w." in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -150,15 +170,32 @@ def test_settings_hide_secrets_when_described() -> None:
     )
     assert settings.secrets() == ["abc", "pw"]
 
-    class FakeCloud:
-        provider, region = "aws", "eu-west-1"
-
     text = settings.describe(FakeCloud())  # type: ignore[arg-type]
     assert text == (
         "aws eu-west-1 (profile=dev, secret_access_key=***, Password=***, "
         "endpoint_url=http://127.0.0.1:5000)"
     )
     assert redact("abc and pw and abcd", settings.secrets()) == "*** and *** and ***d"
+
+
+def test_endpoint_user_info_and_query_values_are_never_printed(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = "https://bob:pa%24s@api.example.com:8443/v1?token=HUNTER2&sig=a%2Bb"
+
+    def refuse(provider: str, **config: Any) -> uc.Cloud:
+        raise uc.Unauthenticated(
+            f"{config['endpoint_url']} said no to pa$s, a+b", provider=provider
+        )
+
+    monkeypatch.setattr(uc, "connect", refuse)
+    line = assert_one_error_line(cli("images", "--endpoint", endpoint), 1, "said no")
+    for secret in ("bob", "pa%24s", "pa$s", "HUNTER2", "a%2Bb", "a+b"):
+        assert secret not in line
+    assert "api.example.com:8443" in line
+
+    text = Settings(endpoint=endpoint).describe(FakeCloud())  # type: ignore[arg-type]
+    assert text == "aws eu-west-1 (endpoint_url=https://api.example.com:8443)"
 
 
 def test_later_connection_options_win(cli: Cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -112,7 +113,7 @@ def compute() -> Compute:
 
 
 @pytest.fixture
-def cloud(compute: Compute) -> uc.Cloud:
+def cloud(compute: Compute, monkeypatch: pytest.MonkeyPatch) -> Iterator[uc.Cloud]:
     sleeps: list[float] = []
 
     def factory(region: str | None, config: Any) -> ProviderDrivers:
@@ -120,10 +121,10 @@ def cloud(compute: Compute) -> uc.Cloud:
                                limits=LIMITS, translate_error=translate,
                                capabilities=frozenset({Capability.TAGS, Capability.USER_DATA}))
 
-    _registry.register("stub", factory)
-    opened = uc.connect("stub", region="r-1", secret_key="hunter2")
-    opened._ctx.poller = Poller(interval=0.01, sleep=sleeps.append)
-    return opened
+    monkeypatch.setitem(_registry._REGISTERED, "stub", factory)
+    with uc.connect("stub", region="r-1", secret_key="hunter2") as opened:
+        opened.poller = Poller(interval=0.01, sleep=sleeps.append)
+        yield opened
 
 
 def test_native_errors_are_wrapped_once_with_the_original(cloud: uc.Cloud,
@@ -249,8 +250,8 @@ def test_wait_until_times_out_on_the_injected_clock(cloud: uc.Cloud, compute: Co
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    cloud._ctx.poller = Poller(interval=1, backoff=2, max_interval=8, clock=lambda: now[0],
-                               sleep=sleep)
+    cloud.poller = Poller(interval=1, backoff=2, max_interval=8, clock=lambda: now[0],
+                          sleep=sleep)
     vm = cloud.vms.get("i-1")
     with pytest.raises(uc.Timeout, match="stopped"):
         vm.wait_until(uc.VMState.STOPPED, timeout=30)
@@ -316,11 +317,13 @@ def test_url_credentials_are_refused_without_echoing_them(cloud: uc.Cloud) -> No
     assert "s3cr3t" not in str(caught.value) and "AKIDEXAMPLE" not in str(caught.value)
 
 
-def test_provider_open_failures_are_wrapped_without_their_message() -> None:
+def test_provider_open_failures_are_wrapped_without_their_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def factory(region: str | None, config: Any) -> ProviderDrivers:
         raise ValueError(f"bad token {config['token']}")
 
-    _registry.register("broken", factory)
+    monkeypatch.setitem(_registry._REGISTERED, "broken", factory)
     with pytest.raises(uc.ProviderError) as caught:
         uc.connect("broken", token="hunter2")
     assert isinstance(caught.value.original, ValueError)
@@ -340,3 +343,65 @@ def test_reserved_tags_are_refused_at_launch_and_set_tags(cloud: uc.Cloud) -> No
 def test_spec_repr_hides_user_data() -> None:
     spec = uc.VMSpec(name="web", size="s", image="i", user_data="PASSWORD=hunter2")
     assert "hunter2" not in repr(spec)
+
+
+def test_driver_errors_get_the_call_context(cloud: uc.Cloud, compute: Compute) -> None:
+    compute.fail["get_vm"] = [uc.NotFound("gone")]
+    with pytest.raises(uc.NotFound) as caught:
+        cloud.vms.get("i-9")
+    assert (caught.value.provider, caught.value.operation, caught.value.resource) == (
+        "stub", "vms.get", "i-9")
+
+
+@pytest.mark.parametrize("timeout", [-1, "5", True])
+def test_bad_timeouts_are_invalid_requests(cloud: uc.Cloud, timeout: object) -> None:
+    with pytest.raises(uc.InvalidRequest) as caught:
+        cloud.vms.get("i-1").wait_until(uc.VMState.STOPPED, timeout=timeout)  # type: ignore[arg-type]
+    assert caught.value.field == "timeout"
+
+
+def test_timeouts_name_the_provider_operation_and_vm(cloud: uc.Cloud) -> None:
+    now = [0.0]
+    cloud.poller = Poller(clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    with pytest.raises(uc.Timeout) as caught:
+        cloud.vms.get("i-1").wait_until("stopped", timeout=5)
+    assert (caught.value.provider, caught.value.operation, caught.value.resource) == (
+        "stub", "vms.wait_until", "i-1")
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda c: c.vms.get(""), "vm_id"),
+    (lambda c: c.vms.size(None), "name"),
+    (lambda c: c.vms.image(""), "ref"),
+    (lambda c: c.vms.sizes(family=3), "family"),
+    (lambda c: list(c.vms.list(states="r")), "states"),
+])
+def test_ids_and_filters_are_checked_before_any_call(
+    cloud: uc.Cloud, compute: Compute, call: Any, field: str
+) -> None:
+    with pytest.raises(uc.InvalidRequest) as caught:
+        call(cloud)
+    assert caught.value.field == field
+    assert compute.calls == []
+
+
+def test_states_may_be_given_by_value(cloud: uc.Cloud) -> None:
+    assert [vm.id for vm in cloud.vms.list(states=["running"])] == ["a", "b", "c"]
+    assert [vm.id for vm in cloud.vms.list(states="running")] == ["a", "b", "c"]
+
+
+def test_error_classes_agree_with_their_codes() -> None:
+    assert isinstance(uc.ClosedError("x"), uc.InvalidRequest)
+    assert isinstance(uc.MissingDependency("x"), uc.Unsupported)
+    for code in uc.ErrorCode:
+        assert uc.errors.error_class(code).code is code
+
+
+def test_the_driver_check_runs_in_vms_check(cloud: uc.Cloud, compute: Compute) -> None:
+    compute.fail["check_launch"] = [uc.InvalidRequest("too small", field="disk_gib")]
+    with pytest.raises(uc.InvalidRequest) as caught:
+        cloud.vms.launch(uc.VMSpec(name="web", size="small", image="ubuntu-24.04", disk_gib=1))
+    assert caught.value.field == "disk_gib"
+    assert caught.value.provider == "stub"
+    assert "launch" not in compute.calls

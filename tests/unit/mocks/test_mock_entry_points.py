@@ -56,6 +56,13 @@ def test_reset_forgets_everything_and_unknown_providers_are_named() -> None:
     assert caught.value.field == "providers"
 
 
-def test_mock_cloud_is_not_reentrant() -> None:
-    with mock_cloud() as fakes, pytest.raises(uc.InvalidRequest):
-        fakes.start()
+def test_mock_clouds_do_not_nest_and_a_failed_nesting_leaves_the_outer_one_working() -> None:
+    with mock_cloud() as fakes, uc.connect("aws", region="us-east-1") as cloud:
+        cloud.vms.launch(_spec("outer"))
+        with pytest.raises(uc.InvalidRequest, match="already active"):
+            fakes.start()
+        with pytest.raises(uc.InvalidRequest, match="already active"), mock_cloud():
+            pass
+        assert [vm.name for vm in cloud.vms.list()] == ["outer"]
+    with mock_cloud(), uc.connect("aws", region="us-east-1") as cloud:
+        assert list(cloud.vms.list()) == []

@@ -10,7 +10,14 @@ import pytest
 
 import unicompute as uc
 from unicompute import workloads
-from unicompute.workloads import GROUP_TAG, WORKLOAD_TAG, LaunchIncomplete, Progress, Step
+from unicompute.workloads import (
+    GROUP_TAG,
+    WORKLOAD_TAG,
+    LaunchIncomplete,
+    LaunchInterrupted,
+    Progress,
+    Step,
+)
 
 WEB = """\
 name: shop
@@ -106,30 +113,48 @@ def test_other_workloads_are_left_alone(aws: uc.Cloud) -> None:
             id="unknown-image",
         ),
         pytest.param(
-            ("size: {aws: t3.micro}", "size: {gcp: e2-small}"),
+            ("size: {aws: t3.micro}", "size: {other: small}"),
             "vms[0].size",
             id="no-size-for-this-cloud",
+        ),
+        pytest.param(
+            ("tags: {team: demo}", "tags: {'aws:team': demo}"),
+            "vms[0].tags",
+            id="tag-the-cloud-reserves",
+        ),
+        pytest.param(
+            ("tags: {team: demo}", "tags: {'unicompute:sg': sg-1}"),
+            "vms[0].tags",
+            id="tag-the-provider-reserves",
         ),
     ],
 )
 def test_bad_group_is_rejected_before_anything_is_launched(
-    aws: uc.Cloud, change: tuple[str, str], field: str
+    aws: uc.Cloud, change: tuple[str, str], field: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from unicompute.workloads import spec
+
+    monkeypatch.setattr(spec, "available_providers", lambda: ["aws", "other"])
     with pytest.raises(uc.InvalidRequest) as info:
         workloads.launch(workload(WEB.replace(*change)), aws)
     assert info.value.field == field
     assert tagged(aws) == []
 
 
-def fail_on_call(cloud: uc.Cloud, monkeypatch: pytest.MonkeyPatch, number: int) -> None:
-    """Make the ``number``-th ``cloud.vms.launch`` call fail with QuotaExceeded."""
+def fail_on_call(
+    cloud: uc.Cloud,
+    monkeypatch: pytest.MonkeyPatch,
+    number: int,
+    error: BaseException | None = None,
+) -> None:
+    """Make the ``number``-th ``cloud.vms.launch`` call raise ``error`` (QuotaExceeded)."""
     real: Callable[..., Any] = cloud.vms.launch
     calls = []
 
     def launch(spec: uc.VMSpec, **kwargs: Any) -> Any:
         calls.append(spec.name)
         if len(calls) == number:
-            raise uc.QuotaExceeded("instance limit reached", provider="aws")
+            raise error or uc.QuotaExceeded("instance limit reached", provider="aws")
         return real(spec, **kwargs)
 
     monkeypatch.setattr(cloud.vms, "launch", launch)
@@ -154,6 +179,67 @@ def test_failure_part_way_says_what_was_launched_and_launch_completes_it(
     assert len(tagged(aws)) == 3
     workloads.destroy("shop", aws)
     assert tagged(aws) == []
+
+
+def test_launch_incomplete_keeps_the_cause_retryable(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cause = uc.ProviderError(
+        "InternalError", provider="aws", operation="vms.launch", transient=True
+    )
+    fail_on_call(aws, monkeypatch, 2, cause)
+    with pytest.raises(LaunchIncomplete) as info:
+        workloads.launch(workload(), aws, wait=False)
+    error = info.value
+    assert (error.transient, error.retryable) == (True, True)
+    assert (error.provider, error.operation, error.code) == (
+        "aws",
+        "vms.launch",
+        uc.ErrorCode.PROVIDER_ERROR,
+    )
+
+
+def test_interrupt_after_a_launch_lists_what_was_launched(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interrupt = KeyboardInterrupt()
+    fail_on_call(aws, monkeypatch, 3, interrupt)
+    with pytest.raises(KeyboardInterrupt) as info:  # not swallowed by `except Exception`
+        workloads.launch(workload(), aws)
+    assert isinstance(info.value, LaunchInterrupted) and not isinstance(info.value, Exception)
+    assert names(info.value.launched) == ["shop-web-1", "shop-web-2"]
+    assert info.value.__cause__ is interrupt
+    assert "shop-web-2 (i-" in str(info.value)
+    assert sorted(names(tagged(aws))) == ["shop-web-1", "shop-web-2"]
+
+
+def test_interrupt_while_waiting_lists_every_launched_vm(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(self: uc.VM, *args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(uc.VM, "wait_until", interrupt)
+    with pytest.raises(KeyboardInterrupt) as info:
+        workloads.launch(workload(), aws)
+    assert isinstance(info.value, LaunchInterrupted)
+    assert names(info.value.launched) == ["shop-web-1", "shop-web-2", "shop-db-1"]
+
+
+def test_interrupt_before_the_first_launch_passes_unchanged(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_call(aws, monkeypatch, 1, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt) as info:
+        workloads.launch(workload(), aws)
+    assert type(info.value) is KeyboardInterrupt
+
+
+def test_user_data_is_not_in_plan_reprs(aws: uc.Cloud) -> None:
+    plan = workloads.plan(workload(), aws)
+    assert plan.groups[0].group.user_data == "#!/bin/sh\necho web\n"
+    for value in (plan, plan.groups[0], plan.workload):
+        assert "echo web" not in repr(value)
 
 
 def test_failure_on_the_first_vm_passes_unchanged(

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
 import unicompute as uc
-from unicompute.workloads import VMGroup, Workload, WorkloadError, load, parse, schema
+from unicompute.workloads import (
+    DEFAULT_IMAGE,
+    VMGroup,
+    Workload,
+    WorkloadError,
+    load,
+    parse,
+    read_name,
+    schema,
+)
 from unicompute.workloads.spec import (
     GROUP_KEYS,
     GROUP_REQUIRED,
-    KNOWN_CLOUDS,
     WORKLOAD_KEYS,
     WORKLOAD_REQUIRED,
 )
@@ -190,11 +200,25 @@ def test_null_optional_value_counts_as_absent() -> None:
             id="tag-number",
         ),
         pytest.param(
-            "name: w\nvms:\n  - name: a\n    vcpus: 1\n    tags: {'unicompute:x': y}\n",
-            "vms[0].tags.unicompute:x",
+            "name: w\nvms:\n  - name: a\n    vcpus: 1\n    tags: {'unicompute:workload': y}\n",
+            "vms[0].tags.unicompute:workload",
             5,
-            "set by unicompute",
-            id="tag-reserved",
+            "is reserved (unicompute:workload...)",
+            id="tag-reserved-by-workloads",
+        ),
+        pytest.param(
+            "name: w\nvms:\n  - name: a\n    vcpus: 1\n    tags: {'unicompute:managed': y}\n",
+            "vms[0].tags.unicompute:managed",
+            5,
+            "is reserved (unicompute:managed...)",
+            id="tag-reserved-by-the-core",
+        ),
+        pytest.param(
+            "name: w\nvms:\n  - name: a\n    vcpus: 1\n    size: {gcp: e2-small}\n",
+            "vms[0].size.gcp",
+            5,
+            "unknown key; expected one of aws",
+            id="size-for-a-provider-not-available",
         ),
         pytest.param(
             "name: w\nvms:\n  - name: a\n    vcpus: 1\n    size: {asw: t3.micro}\n",
@@ -318,6 +342,70 @@ def test_schema_and_validator_agree_on_keys() -> None:
     group = document["$defs"]["group"]
     assert set(group["properties"]) == GROUP_KEYS
     assert set(group["required"]) == GROUP_REQUIRED
-    assert tuple(group["properties"]["size"]["properties"]) == KNOWN_CLOUDS
+    assert group["properties"]["size"]["propertyNames"] == {"enum": uc.available_providers()}
+    assert group["properties"]["image"]["default"] == DEFAULT_IMAGE
     assert document["additionalProperties"] is False and group["additionalProperties"] is False
     assert all("description" in spec for spec in group["properties"].values())
+
+
+def test_size_keys_are_the_available_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unicompute.workloads import spec
+
+    monkeypatch.setattr(spec, "available_providers", lambda: ["aws", "other"])
+    text = "name: w\nvms:\n  - name: a\n    size: {aws: t3.micro, other: small}\n"
+    assert dict(parse(text).groups[0].size) == {"aws": "t3.micro", "other": "small"}
+    assert schema()["$defs"]["group"]["properties"]["size"]["propertyNames"] == {
+        "enum": ["aws", "other"]
+    }
+
+
+def test_validating_a_file_imports_no_cloud_sdk() -> None:
+    code = (
+        "import sys\n"
+        "from unicompute import workloads\n"
+        f"workloads.load({str(EXAMPLE)!r})\n"
+        "sdks = [m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 'azure', 'google', 'libcloud')]\n"
+        "assert not sdks, sdks\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_user_data_is_not_in_reprs() -> None:
+    workload = parse("name: w\nvms:\n  - name: a\n    vcpus: 1\n    user_data: HUNTER2-script\n")
+    assert workload.groups[0].user_data == "HUNTER2-script"
+    assert "HUNTER2" not in repr(workload) and "HUNTER2" not in repr(workload.groups[0])
+    assert "user_data" not in repr(workload)
+
+
+def test_read_name_checks_only_the_name(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("name: web\nvms:\n  - name: a\n    vcpus: 1\n    user_data_file: gone.sh\n")
+    with pytest.raises(WorkloadError, match="cannot read"):
+        load(path)
+    assert read_name(path) == "web"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        pytest.param("vms: []\n", 1, "name: required key is missing", id="no-name"),
+        pytest.param("vms: []\nname: Web\n", 2, "name: 'Web' is not valid", id="bad-name"),
+        pytest.param("name:\n", 1, "must be a string, not null", id="null-name"),
+        pytest.param("- name: w\n", 1, "must be a mapping", id="not-a-mapping"),
+        pytest.param("name: [w\n", 2, "invalid YAML", id="syntax"),
+    ],
+)
+def test_read_name_errors_name_file_and_line(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(text)
+    with pytest.raises(WorkloadError) as info:
+        read_name(path)
+    assert str(info.value).startswith(f"{path}:{line}: ") and words in str(info.value)
+
+
+def test_read_name_of_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(WorkloadError, match="cannot read the workload file"):
+        read_name(tmp_path / "missing.yaml")

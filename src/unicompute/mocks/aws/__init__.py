@@ -8,7 +8,9 @@ image look-ups written for real AWS work unchanged. Lambda runs without Docker. 
 catalog, which never changes, is serialized once instead of on every call (see ``_catalog``).
 Where moto answers differently from EC2 in ways unicompute relies on (filter wildcards and the
 ``client-token`` filter, tags on network interfaces), it is patched to answer like EC2 (see
-``_fidelity``).
+``_fidelity``). While the fake runs, the user's AWS configuration is hidden from this process
+(see :data:`HIDDEN_CONFIG`): a profile named in the environment that the fake cannot find would
+otherwise break moto, and the fake must not depend on, or read, the user's real setup.
 
 This module never imports ``unicompute.providers``.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from importlib import resources
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -31,6 +34,15 @@ if TYPE_CHECKING:
 #: moto configuration for every fake: Lambda functions are recorded, not run in Docker.
 MOTO_CONFIG: DefaultConfig = {"lambda": {"use_docker": False}}
 
+#: Environment variables set (``None``: removed) while a fake runs, so that neither moto nor the
+#: clients it answers read the user's AWS profile, config file or shared credentials file.
+HIDDEN_CONFIG: dict[str, str | None] = {
+    "AWS_PROFILE": None,
+    "AWS_DEFAULT_PROFILE": None,
+    "AWS_CONFIG_FILE": os.devnull,  # not a regular file: botocore reads no config at all
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
 
 def seed_images() -> list[dict[str, Any]]:
     """Fresh copies of the public AMIs the fake adds (moto's ``amis.json`` entry shape)."""
@@ -44,7 +56,9 @@ class AwsFake:
 
     ``start()``/``stop()`` patch boto3 in this process (``moto.mock_aws``) starting from empty
     state; ``serve()``/``shutdown_server()`` run a moto server for other processes. ``reset()``
-    forgets every resource. The added images exist while either mode runs. Not re-entrant.
+    forgets every resource. The added images exist, and the user's AWS configuration is hidden
+(:data:`HIDDEN_CONFIG`; the variables get their exact values back afterwards), while either
+mode runs. Not re-entrant.
     """
 
     def __init__(self) -> None:
@@ -54,6 +68,8 @@ class AwsFake:
         self._seeded: list[dict[str, Any]] = []
         self._catalog_patch: Any = None
         self._fidelity_patches: list[Any] = []
+        #: The values :data:`HIDDEN_CONFIG` replaced (``None``: unset), while the fake runs.
+        self._saved_env: dict[str, str | None] | None = None
         self.endpoint_url: str | None = None
 
     # -- in-process ------------------------------------------------------------------------
@@ -67,11 +83,11 @@ class AwsFake:
         :meth:`serve` already runs: then both share the server's state)."""
         if self._mock is not None:
             raise RuntimeError("this AwsFake is already started")
-        from moto import mock_aws
-
-        self._acquire()
-        self._mock = mock_aws(config=MOTO_CONFIG)
         try:
+            self._acquire()
+            from moto import mock_aws
+
+            self._mock = mock_aws(config=MOTO_CONFIG)
             self._mock.start(reset=self._server is None)
         except BaseException:
             self._mock = None
@@ -106,20 +122,21 @@ class AwsFake:
         """
         if self._server is not None:
             raise RuntimeError(f"this AwsFake already serves {self.endpoint_url}")
-        from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
-
-        self._acquire()
-        if self._mock is None:
-            self.reset()
-        self._server_config = mock.patch.dict(default_user_config, MOTO_CONFIG)
-        self._server_config.start()
-        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         try:
+            self._acquire()
+            from moto.core.config import default_user_config
+            from moto.server import ThreadedMotoServer
+
+            if self._mock is None:
+                self.reset()
+            self._server_config = mock.patch.dict(default_user_config, MOTO_CONFIG)
+            self._server_config.start()
+            server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
             server.start()
         except BaseException:
-            self._server_config.stop()
-            self._server_config = None
+            if self._server_config is not None:
+                self._server_config.stop()
+                self._server_config = None
             self._release()
             raise
         self._server = server
@@ -146,10 +163,14 @@ class AwsFake:
 
     # -- what both modes share -----------------------------------------------------------
     def _acquire(self) -> None:
-        """Add the public images and the catalog cache, unless the other mode already did."""
+        """Hide the user's AWS configuration, add the public images and the catalog cache,
+        unless the other mode already did."""
+        if self._saved_env is None:
+            self._saved_env = {name: os.environ.get(name) for name in HIDDEN_CONFIG}
+            _set_env(HIDDEN_CONFIG)
         if self._seeded:
             return
-        from moto.ec2.models import amis
+        from moto.ec2.models import amis  # reads the AWS configuration on first import
 
         # moto creates each region's AMIs from this list when the region is first used.
         self._seeded = seed_images()
@@ -162,20 +183,27 @@ class AwsFake:
             patch.start()
 
     def _release(self) -> None:
-        """Undo :meth:`_acquire` once neither mode runs."""
-        if not self._seeded or self._mock is not None or self._server is not None:
+        """Undo :meth:`_acquire` once neither mode runs; the environment variables get back
+        exactly the values they had before."""
+        if self._mock is not None or self._server is not None:
             return
-        from moto.ec2.models import amis
+        try:
+            if self._seeded:
+                from moto.ec2.models import amis
 
-        mine = {id(entry) for entry in self._seeded}
-        amis.AMIS[:] = [entry for entry in amis.AMIS if id(entry) not in mine]
-        self._seeded = []
-        if self._catalog_patch is not None:
-            self._catalog_patch.stop()
-            self._catalog_patch = None
-        for patch in reversed(self._fidelity_patches):
-            patch.stop()
-        self._fidelity_patches = []
+                mine = {id(entry) for entry in self._seeded}
+                amis.AMIS[:] = [entry for entry in amis.AMIS if id(entry) not in mine]
+                self._seeded = []
+            if self._catalog_patch is not None:
+                self._catalog_patch.stop()
+                self._catalog_patch = None
+            for patch in reversed(self._fidelity_patches):
+                patch.stop()
+            self._fidelity_patches = []
+        finally:
+            if self._saved_env is not None:
+                saved, self._saved_env = self._saved_env, None
+                _set_env(saved)
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> AwsFake:
@@ -190,4 +218,13 @@ class AwsFake:
         self.stop()
 
 
-__all__ = ["MOTO_CONFIG", "AwsFake", "seed_images"]
+def _set_env(values: dict[str, str | None]) -> None:
+    """Set each variable to its value; remove those whose value is ``None``."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+__all__ = ["HIDDEN_CONFIG", "MOTO_CONFIG", "AwsFake", "seed_images"]

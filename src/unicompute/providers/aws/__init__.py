@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..._errors import MissingDependency
 from ...driver import Capability, Limits, NamingRules, ProviderDrivers
 from .options import Options
 
@@ -42,6 +41,8 @@ LIMITS = Limits(
     # EC2 rejects user tags starting with aws:; the others are the provider's bookkeeping, which
     # terminate_vm and volume listing read.
     reserved_tag_prefixes=("aws:", "unicompute:sg", "unicompute:root"),
+    # Name holds the VM's name: a user's Name tag would silently rename the VM.
+    reserved_tag_keys=("Name",),
 )
 
 CAPABILITIES = frozenset(
@@ -59,19 +60,13 @@ CAPABILITIES = frozenset(
 
 
 def open_provider(region: str | None, config: Mapping[str, object]) -> ProviderDrivers:
-    """The AWS drivers for ``region``; ``MissingDependency`` if botocore is not installed."""
-    try:
-        from . import _session
-    except ImportError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        if missing not in ("boto3", "botocore"):
-            raise
-        raise MissingDependency(
-            f"the aws provider needs {missing}, which is not installed: "
-            "pip install 'unicompute[aws]'",
-            provider="aws",
-            original=exc,
-        ) from exc
+    """The AWS drivers for ``region``.
+
+    Without botocore the ``ImportError`` propagates; ``unicompute.connect`` turns it into
+    ``MissingDependency`` naming ``pip install 'unicompute[aws]'``.
+    """
+    from . import _session
+
     return _session.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES)
 
 

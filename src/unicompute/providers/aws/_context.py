@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,11 +17,7 @@ from .convert import PROVIDER, tag_list
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.literals import ResourceTypeType
-    from mypy_boto3_ec2.type_defs import (
-        InstanceTypeDef,
-        TagSpecificationTypeDef,
-        WaiterConfigTypeDef,
-    )
+    from mypy_boto3_ec2.type_defs import InstanceTypeDef, TagSpecificationTypeDef
 
 T = TypeVar("T")
 
@@ -86,15 +81,6 @@ class Context:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     consistency_timeout: float = DEFAULT_CONSISTENCY_TIMEOUT
     group_delete_timeout: float = DEFAULT_GROUP_DELETE_TIMEOUT
-
-    def waiter_config(self) -> WaiterConfigTypeDef:
-        """boto3 ``WaiterConfig``: poll every ``poll_interval`` for up to ``wait_timeout``."""
-        if self.poll_interval > 0:
-            attempts = max(1, math.ceil(self.wait_timeout / self.poll_interval))
-        else:
-            attempts = _ZERO_DELAY_ATTEMPTS
-        # botocore sleeps ``Delay`` seconds with time.sleep, so a float is fine at runtime.
-        return {"Delay": self.poll_interval, "MaxAttempts": attempts}  # type: ignore[typeddict-item]
 
     def live_instance(self, vm_id: str) -> InstanceTypeDef:
         """The instance ``vm_id``; ``NotFound`` if it is unknown or terminated.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         SnapshotResponseTypeDef,
         SnapshotTypeDef,
         TagTypeDef,
+        VolumeResponseTypeDef,
         VolumeTypeDef,
     )
 
@@ -84,7 +85,8 @@ def tag_filters(tags: Mapping[str, str]) -> list[FilterTypeDef]:
 
 
 def vm_info(instance: InstanceTypeDef) -> VMInfo:
-    """An EC2 instance as a :class:`VMInfo`; spot from ``InstanceLifecycle``, name from ``Name``."""
+    """An EC2 instance as a :class:`VMInfo`; spot from ``InstanceLifecycle``, name from ``Name``,
+    key pair from ``KeyName``."""
     tags = tags_of(instance)
     state = instance.get("State", {}).get("Name", "")
     return VMInfo(
@@ -99,6 +101,7 @@ def vm_info(instance: InstanceTypeDef) -> VMInfo:
         tags={key: value for key, value in tags.items() if key not in INTERNAL_TAGS},
         launched_at=instance.get("LaunchTime"),
         spot=instance.get("InstanceLifecycle") == "spot",
+        key_name=instance.get("KeyName") or None,
         raw=instance,
     )
 
@@ -108,8 +111,9 @@ def is_root_volume(item: VolumeTypeDef) -> bool:
     return tags_of(item).get(ROOT_TAG) == "true"
 
 
-def volume(item: VolumeTypeDef) -> Volume:
-    """An EBS volume; ``attached_to`` is the instance of an attaching or attached attachment."""
+def volume(item: VolumeTypeDef | VolumeResponseTypeDef) -> Volume:
+    """An EBS volume (as listed, or as CreateVolume answers); ``attached_to`` is the instance of
+    an attaching or attached attachment."""
     tags = tags_of(item)
     attached = [
         a["InstanceId"]

@@ -12,7 +12,7 @@ import base64
 import uuid
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from botocore.exceptions import ClientError
 
@@ -48,6 +48,14 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100
 
 
+class _Prepared(NamedTuple):
+    """What the launch checks found: the options, the image's root device, the subnet."""
+
+    options: Options
+    root: images.RootDevice
+    place: network.Placement
+
+
 class Ec2Compute:
     """EC2 instances, types, AMIs and locations of one region."""
 
@@ -57,6 +65,8 @@ class Ec2Compute:
         self._sizes: list[Size] | None = None
         self._looked_up: dict[str, Size] = {}
         self._root_devices: dict[str, images.RootDevice] = {}
+        #: The plan :meth:`check_launch` last accepted, and what it found (used once).
+        self._prepared: tuple[LaunchPlan, _Prepared] | None = None
 
     @property
     def client(self) -> EC2Client:
@@ -102,17 +112,19 @@ class Ec2Compute:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def launch(self, plan: LaunchPlan) -> list[VMInfo]:
-        """Create ``plan.count`` instances and their security group, or nothing.
+    def check_launch(self, plan: LaunchPlan) -> None:
+        """What only EC2 can tell about ``plan``, read-only; ``InvalidRequest`` naming the field.
 
-        RunInstances carries a fresh ``ClientToken``, so that a call whose answer was lost (a
-        read timeout) can still be undone: instances made with that token are found and
-        terminated. On any failure after the group exists, instances already created are
-        terminated and the group is deleted; then the original exception propagates. Before
-        returning, it waits (up to ``consistency_timeout``) until DescribeInstances lists every
-        new instance, so that calls on their ids straight away do not fail with
-        ``InvalidInstanceID.NotFound``.
+        ``options`` of another type; ``disk_gib`` smaller than the image's root snapshot;
+        ``options.subnet_id`` that does not exist or lies in another zone than ``zone``; no
+        default VPC (or none of its subnets in ``zone``) when no subnet is given;
+        ``options.security_group_ids`` that do not exist or belong to another VPC than the
+        subnet. What the checks found is kept for a ``launch`` of this very plan.
         """
+        self._prepared = (plan, self._prepare(plan))
+
+    def _prepare(self, plan: LaunchPlan) -> _Prepared:
+        """The checks of :meth:`check_launch`, and what ``launch`` needs from them."""
         spec = plan.spec
         options = spec.options if spec.options is not None else Options()
         if not isinstance(options, Options):
@@ -136,6 +148,28 @@ class Ec2Compute:
         place = network.choose_subnet(
             self._ctx, subnet_id=options.subnet_id, zone=spec.zone, size=plan.size.name
         )
+        network.check_groups(self._ctx, options.security_group_ids, vpc_id=place.vpc_id)
+        return _Prepared(options, root, place)
+
+    def launch(self, plan: LaunchPlan) -> list[VMInfo]:
+        """Create ``plan.count`` instances and their security group, or nothing.
+
+        The checks of :meth:`check_launch` come first (their result is reused when the portable
+        layer has just run them on this plan), so nothing is created for a plan they reject.
+        RunInstances carries a fresh ``ClientToken``, so that a call whose answer was lost (a
+        read timeout) can still be undone: instances made with that token are found and
+        terminated. On any failure after the group exists, instances already created are
+        terminated and the group is deleted; then the original exception propagates. Before
+        returning, it waits (up to ``consistency_timeout``) until DescribeInstances lists every
+        new instance, so that calls on their ids straight away do not fail with
+        ``InvalidInstanceID.NotFound``.
+        """
+        checked, self._prepared = self._prepared, None
+        if checked is not None and checked[0] is plan:
+            options, root, place = checked[1]
+        else:
+            options, root, place = self._prepare(plan)
+        spec = plan.spec
         tags = managed_tags(spec.name if plan.count == 1 else None, spec.tags)
         group_id = network.create_launch_group(
             self._ctx,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -87,6 +87,36 @@ def choose_subnet(ctx: Context, *, subnet_id: str | None, zone: str | None, size
         subnets = [s for s in subnets if s["AvailabilityZone"] in offered] or subnets
     chosen = subnets[0]
     return Placement(chosen["SubnetId"], vpc_id, chosen["AvailabilityZone"])
+
+
+def check_groups(ctx: Context, group_ids: Sequence[str], *, vpc_id: str) -> None:
+    """``InvalidRequest`` (field ``options.security_group_ids``) unless every group exists and
+    belongs to ``vpc_id``, the VPC of the subnet the instances go into."""
+    if not group_ids:
+        return
+    try:
+        found = ctx.client.describe_security_groups(GroupIds=list(group_ids))["SecurityGroups"]
+    except ClientError as exc:
+        if error_code(exc) in ("InvalidGroup.NotFound", "InvalidGroupId.Malformed"):
+            which = "security group" if len(group_ids) == 1 else "one of the security groups"
+            raise InvalidRequest(
+                f"{which} {', '.join(group_ids)} does not exist in {ctx.region}",
+                field="options.security_group_ids",
+            ) from exc
+        raise
+    vpcs = {group.get("GroupId", ""): group.get("VpcId") for group in found}
+    for group_id in group_ids:
+        if group_id not in vpcs:
+            raise InvalidRequest(
+                f"security group {group_id} does not exist in {ctx.region}",
+                field="options.security_group_ids",
+            )
+        if vpcs[group_id] != vpc_id:
+            raise InvalidRequest(
+                f"security group {group_id} is in {vpcs[group_id]}, not in the subnet's VPC "
+                f"{vpc_id}",
+                field="options.security_group_ids",
+            )
 
 
 def _zones_offering(ctx: Context, size: str) -> set[str]:

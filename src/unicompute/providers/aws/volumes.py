@@ -1,8 +1,9 @@
 """EBS volumes and snapshots: the :class:`~unicompute.driver.VolumeDriver`.
 
 Volumes are gp3. Listing leaves out the root volumes ``launch`` created with instances. Creating,
-attaching and detaching wait until EC2 reports the new state; snapshots are returned as soon as
-EC2 accepted them (``state`` ``pending``), since copying a volume can take hours.
+attaching, detaching and snapshotting return as soon as EC2 accepted the request (a volume may
+still be ``creating``, a snapshot ``pending``): the portable layer polls ``get_volume`` with the
+caller's timeout.
 """
 
 from __future__ import annotations
@@ -33,24 +34,14 @@ class Ec2Volumes:
     def create_volume(
         self, *, name: str, size_gib: int, zone: str, tags: Mapping[str, str]
     ) -> Volume:
-        """A gp3 volume, once ``available``; deleted again if it never gets there."""
-        volume_id = self._client.create_volume(
+        """A gp3 volume, as CreateVolume answered (usually still ``creating``)."""
+        answer = self._client.create_volume(
             AvailabilityZone=zone,
             Size=size_gib,
             VolumeType="gp3",
             TagSpecifications=[tag_spec("volume", managed_tags(name, tags))],
-        )["VolumeId"]
-        try:
-            self._client.get_waiter("volume_available").wait(
-                VolumeIds=[volume_id], WaiterConfig=self._ctx.waiter_config()
-            )
-        except BaseException as exc:
-            try:
-                self._client.delete_volume(VolumeId=volume_id)
-            except Exception as cleanup:  # the wait error is the one to report
-                exc.add_note(f"unicompute: deleting volume {volume_id} also failed: {cleanup!r}")
-            raise
-        return self.get_volume(volume_id)
+        )
+        return convert.volume(answer)
 
     def get_volume(self, volume_id: str) -> Volume:
         found = self._client.describe_volumes(VolumeIds=[volume_id])["Volumes"]
@@ -74,18 +65,16 @@ class Ec2Volumes:
         ]
 
     def attach_volume(self, volume_id: str, vm_id: str, device: str | None) -> None:
-        """Attach as ``device`` (default: the first free of ``/dev/sdf``…``/dev/sdp``), then wait
-        until the volume is ``in-use``."""
+        """Attach as ``device`` (default: the first free of ``/dev/sdf``…``/dev/sdp``); the
+        volume may still be ``attaching`` when this returns."""
         instance = self._ctx.live_instance(vm_id)
         if device is None:
             device = _free_device(instance)
         self._client.attach_volume(VolumeId=volume_id, InstanceId=vm_id, Device=device)
-        self._client.get_waiter("volume_in_use").wait(
-            VolumeIds=[volume_id], WaiterConfig=self._ctx.waiter_config()
-        )
 
     def detach_volume(self, volume_id: str) -> None:
-        """Detach, then wait until the volume is ``available``; ``Conflict`` if not attached.
+        """Start detaching (the volume may still be ``detaching`` when this returns);
+        ``Conflict`` if not attached.
 
         The instance and device are named explicitly (EC2 accepts them; moto requires them).
         """
@@ -107,9 +96,6 @@ class Ec2Volumes:
             )
         else:
             self._client.detach_volume(VolumeId=volume_id, InstanceId=attachment["InstanceId"])
-        self._client.get_waiter("volume_available").wait(
-            VolumeIds=[volume_id], WaiterConfig=self._ctx.waiter_config()
-        )
 
     def delete_volume(self, volume_id: str) -> None:
         self._client.delete_volume(VolumeId=volume_id)
