@@ -11,6 +11,8 @@ Where moto answers differently from EC2 in ways unicompute relies on (filter wil
 ``_fidelity``). While the fake runs, the user's AWS configuration is hidden from this process
 (see :data:`HIDDEN_CONFIG`): a profile named in the environment that the fake cannot find would
 otherwise break moto, and the fake must not depend on, or read, the user's real setup.
+:attr:`AwsFake.faults` injects EC2 errors, throttling and latency into the in-process fake and
+logs its calls (see ``_faults``).
 
 This module never imports ``unicompute.providers``.
 """
@@ -27,6 +29,7 @@ from unittest import mock
 
 from . import _fidelity
 from ._catalog import cached_catalog
+from ._faults import Call, Faults
 
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
@@ -59,6 +62,10 @@ class AwsFake:
     forgets every resource. The added images exist, and the user's AWS configuration is hidden
 (:data:`HIDDEN_CONFIG`; the variables get their exact values back afterwards), while either
 mode runs. Not re-entrant.
+
+    :attr:`faults` (:class:`~unicompute.mocks.aws._faults.Faults`) fails, throttles or delays
+    the EC2 calls of clients answered in-process, and logs every call; it is emptied by
+    ``stop()`` and ``reset()``. The HTTP server mode (``serve()``) has no faults.
     """
 
     def __init__(self) -> None:
@@ -68,6 +75,9 @@ mode runs. Not re-entrant.
         self._seeded: list[dict[str, Any]] = []
         self._catalog_patch: Any = None
         self._fidelity_patches: list[Any] = []
+        #: Failures, throttling and latency for in-process clients, and their call log.
+        self.faults = Faults()
+        self._faults_patch: Any = None
         #: The values :data:`HIDDEN_CONFIG` replaced (``None``: unset), while the fake runs.
         self._saved_env: dict[str, str | None] | None = None
         self.endpoint_url: str | None = None
@@ -87,10 +97,16 @@ mode runs. Not re-entrant.
             self._acquire()
             from moto import mock_aws
 
+            faults_patch = self.faults.patch()
+            faults_patch.start()
+            self._faults_patch = faults_patch
             self._mock = mock_aws(config=MOTO_CONFIG)
             self._mock.start(reset=self._server is None)
         except BaseException:
             self._mock = None
+            if self._faults_patch is not None:
+                self._faults_patch.stop()
+                self._faults_patch = None
             self._release()
             raise
         return self
@@ -102,12 +118,18 @@ mode runs. Not re-entrant.
         mock_ = self._mock
         self._mock = None
         try:
+            if self._faults_patch is not None:
+                patch, self._faults_patch = self._faults_patch, None
+                patch.stop()
+            self.faults.clear()
             mock_.stop(remove_data=self._server is None)
         finally:
             self._release()
 
     def reset(self) -> None:
-        """Forget every resource in every region and account; the added images come back."""
+        """Forget every resource in every region and account, and every fault and logged
+        call; the added images come back."""
+        self.faults.clear()
         from moto.core.base_backend import BackendDict
         from moto.core.model_instances import reset_model_data
 
@@ -227,4 +249,4 @@ def _set_env(values: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-__all__ = ["HIDDEN_CONFIG", "MOTO_CONFIG", "AwsFake", "seed_images"]
+__all__ = ["HIDDEN_CONFIG", "MOTO_CONFIG", "AwsFake", "Call", "Faults", "seed_images"]
