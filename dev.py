@@ -53,7 +53,7 @@ def demo(args: list[str]) -> None:
 
 
 def test(args: list[str]) -> None:
-    run(BIN / "ruff", "check", "src", "tests", "benchmarks")
+    run(BIN / "ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py")
     run(BIN / "mypy", "--strict", "src")
     run(BIN / "python", "-m", "pytest", "-q", *args)
 
