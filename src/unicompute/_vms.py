@@ -117,16 +117,20 @@ class VM:
         return self
 
     def start(self) -> VM:
+        """Start a stopped VM; returns once the cloud accepted it."""
         self._ctx.call("vms.start", lambda: self._ctx.drivers.compute.start_vm(self.id),
                        resource=self.id)
         return self
 
     def stop(self) -> VM:
+        """Stop the VM, keeping its disks; returns once accepted. ``Unsupported`` where the
+        cloud cannot stop it (a one-time spot VM, an instance-store root on EC2)."""
         self._ctx.call("vms.stop", lambda: self._ctx.drivers.compute.stop_vm(self.id),
                        resource=self.id)
         return self
 
     def reboot(self) -> VM:
+        """Reboot a running VM in place; returns once accepted."""
         self._ctx.require(Capability.REBOOT, "vms.reboot")
         self._ctx.call("vms.reboot", lambda: self._ctx.drivers.compute.reboot_vm(self.id),
                        resource=self.id)
