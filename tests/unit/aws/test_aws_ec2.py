@@ -18,6 +18,7 @@ from unicompute.driver import MANAGED_TAG, ProviderDrivers
 from unicompute.mocks.aws import AwsFake
 from unicompute.providers.aws import Options, ec2, open_provider
 from unicompute.providers.aws.ec2 import Ec2Compute
+from unicompute.providers.aws.errors import translate_error
 
 T3_MICRO = Size(name="t3.micro", vcpus=2, memory_gib=1.0, arch="x86_64", provider="aws")
 
@@ -276,9 +277,11 @@ def test_terminate_deletes_the_group_and_get_is_not_found(
     assert groups_named(ec2_client, name) == []
     # moto (like EC2) still lists the terminated instance; the driver must not.
     assert ec2_client.describe_instances(InstanceIds=[vm.id])["Reservations"]
-    for call in (compute.get_vm, compute.terminate_vm, compute.stop_vm, compute.inbound_rules):
+    for call in (compute.get_vm, compute.stop_vm, compute.inbound_rules):
         with pytest.raises(errors.NotFound):
             call(vm.id)
+    # Terminating again is resumable, not an error: there is nothing left to do.
+    compute.terminate_vm(vm.id)
 
 
 def test_stop_start_reboot_and_tags(compute: Ec2Compute, ubuntu: Image, run_id: str) -> None:
@@ -881,3 +884,164 @@ def test_launched_vm_carries_its_key_name(
     assert compute.get_vm(vm.id).key_name == key
     (bare,) = compute.launch(plan(ubuntu, name=f"bare-{run_id}"))
     assert bare.key_name is None and compute.get_vm(bare.id).key_name is None
+
+
+# -- resumable terminate ---------------------------------------------------------------------
+
+
+def group_exists(client: Any, group_id: str) -> bool:
+    try:
+        return bool(client.describe_security_groups(GroupIds=[group_id])["SecurityGroups"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "InvalidGroup.NotFound":
+            return False
+        raise
+
+
+def test_launch_group_carries_the_client_token_of_run_instances(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    sent: dict[str, Any] = {}
+    on("provide-client-params.ec2.RunInstances", lambda params, **_: sent.update(params))
+    name = f"tok-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name))
+    (group,) = groups_named(ec2_client, name)
+    token = tags_dict(group)["unicompute:client-token"]
+    assert token == sent["ClientToken"] == compute.get_vm(vm.id).raw["ClientToken"]
+    assert "unicompute:client-token" not in compute.get_vm(vm.id).tags
+    compute.terminate_vm(vm.id)
+    assert groups_named(ec2_client, name) == []
+
+
+def test_interrupted_terminate_is_resumed_and_deletes_the_group(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    name = f"resume-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name, open_ports=(22,)))
+    (group,) = groups_named(ec2_client, name)
+    terminations: list[str] = []
+    interrupt = {"armed": False}
+
+    def accepted(**kw: Any) -> None:
+        terminations.append(kw["event_name"])
+        interrupt["armed"] = True
+
+    def ctrl_c(**_: Any) -> None:  # in wait_terminated, after EC2 accepted TerminateInstances
+        if interrupt["armed"]:
+            interrupt["armed"] = False
+            raise KeyboardInterrupt
+
+    on("after-call.ec2.TerminateInstances", accepted)
+    on("before-call.ec2.DescribeInstances", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        compute.terminate_vm(vm.id)
+    assert len(terminations) == 1
+    assert group_exists(ec2_client, group["GroupId"])  # leaked, for now
+    state = ec2_client.describe_instances(InstanceIds=[vm.id])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] in ("shutting-down", "terminated")
+
+    compute.terminate_vm(vm.id)  # the instance is terminated: resumes, no NotFound
+    assert len(terminations) == 1  # not terminated twice
+    assert not group_exists(ec2_client, group["GroupId"])
+
+
+def test_terminate_timeout_is_resumed_and_deletes_the_group(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    name = f"late-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name))
+    (group,) = groups_named(ec2_client, name)
+    terminations: list[str] = []
+    lagging = {"left": 0}  # how many more DescribeInstances answers show shutting-down
+
+    def accepted(**kw: Any) -> None:
+        terminations.append(kw["event_name"])
+        lagging["left"] = 10**6
+
+    def shutting_down(parsed: dict[str, Any], **_: Any) -> None:
+        if lagging["left"]:
+            lagging["left"] -= 1
+            for reservation in parsed.get("Reservations", []):
+                for instance in reservation["Instances"]:
+                    instance["State"] = {"Code": 32, "Name": "shutting-down"}
+
+    on("after-call.ec2.TerminateInstances", accepted)
+    on("after-call.ec2.DescribeInstances", shutting_down)
+    with pytest.raises(errors.Timeout):
+        with_context(compute, poll_interval=0.001, wait_timeout=0.02).terminate_vm(vm.id)
+    assert group_exists(ec2_client, group["GroupId"])
+    lagging["left"] = 3  # still shutting-down when the next call looks, then terminated
+    compute.terminate_vm(vm.id)
+    assert lagging["left"] == 0
+    assert len(terminations) == 1  # EC2 had accepted it: not sent again
+    assert not group_exists(ec2_client, group["GroupId"])
+
+
+def test_client_token_proves_the_group_when_the_instance_lists_no_groups(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    name = f"bare-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name, options=Options(associate_public_ip=True)))
+    (group,) = groups_named(ec2_client, name)
+    stripped: list[str] = []
+
+    def terminated_view(parsed: dict[str, Any], **_: Any) -> None:
+        # Real EC2 may drop a terminated instance's groups and network interfaces.
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                instance.pop("SecurityGroups", None)
+                instance.pop("NetworkInterfaces", None)
+                stripped.append(instance["InstanceId"])
+
+    on("after-call.ec2.DescribeInstances", terminated_view)
+    compute.terminate_vm(vm.id)
+    assert vm.id in stripped
+    assert not group_exists(ec2_client, group["GroupId"])
+
+
+def test_group_of_another_launch_is_not_deleted(
+    compute: Ec2Compute,
+    ubuntu: Image,
+    ec2_client: Any,
+    run_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (vm,) = compute.launch(plan(ubuntu, name=f"own-{run_id}"))
+    token = compute.get_vm(vm.id).raw["ClientToken"]
+
+    def group(name: str, client_token: str) -> str:
+        tags = [
+            {"Key": MANAGED_TAG, "Value": "true"},
+            {"Key": "unicompute:client-token", "Value": client_token},
+        ]
+        return str(
+            ec2_client.create_security_group(
+                GroupName=name,
+                Description="another launch's",
+                TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
+            )["GroupId"]
+        )
+
+    other_launch = group(f"uc-other-{run_id}", str(uuid.uuid4()))  # managed, wrong token
+    not_ours = group(f"db-{run_id}", token)  # right token, but not a uc- group
+    for target in (other_launch, not_ours):
+        (vm,) = compute.launch(plan(ubuntu, name=f"own-{run_id}"))
+        if target == not_ours:
+            ec2_client.create_tags(
+                Resources=[not_ours],
+                Tags=[{"Key": "unicompute:client-token",
+                       "Value": compute.get_vm(vm.id).raw["ClientToken"]}],
+            )
+        ec2_client.create_tags(Resources=[vm.id], Tags=[{"Key": "unicompute:sg", "Value": target}])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="unicompute.providers.aws"):
+            compute.terminate_vm(vm.id)
+        assert group_exists(ec2_client, target)
+        assert any(target in r.getMessage() for r in caplog.records)
+
+
+def test_terminate_of_an_unknown_id_is_not_found(compute: Ec2Compute) -> None:
+    with pytest.raises(ClientError) as caught:
+        compute.terminate_vm("i-0123456789abcdef0")
+    assert caught.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+    assert isinstance(translate_error(caught.value, "vms.terminate"), errors.NotFound)

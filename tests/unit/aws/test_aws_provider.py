@@ -118,7 +118,9 @@ def test_limits() -> None:
     assert (LIMITS.max_user_data_bytes, LIMITS.max_tags, LIMITS.max_count) == (16384, 45, 100)
     assert (LIMITS.max_tag_key_length, LIMITS.max_tag_value_length) == (127, 256)
     # EC2 rejects aws: keys; the others are the provider's bookkeeping (terminate_vm reads them).
-    assert LIMITS.reserved_tag_prefixes == ("aws:", "unicompute:sg", "unicompute:root")
+    assert LIMITS.reserved_tag_prefixes == (
+        "aws:", "unicompute:sg", "unicompute:root", "unicompute:client-token"
+    )
     # Name holds the VM name: a user's Name tag would silently rename the VM.
     assert LIMITS.reserved_tag_keys == ("Name",)
     assert LIMITS.max_disk_gib == 16384

@@ -40,7 +40,7 @@ LIMITS = Limits(
     max_count=100,
     # EC2 rejects user tags starting with aws:; the others are the provider's bookkeeping, which
     # terminate_vm and volume listing read.
-    reserved_tag_prefixes=("aws:", "unicompute:sg", "unicompute:root"),
+    reserved_tag_prefixes=("aws:", "unicompute:sg", "unicompute:root", "unicompute:client-token"),
     # Name holds the VM's name: a user's Name tag would silently rename the VM.
     reserved_tag_keys=("Name",),
 )

@@ -95,6 +95,17 @@ class Context:
                     return instance
         raise NotFound(f"VM {vm_id} does not exist", provider=PROVIDER, resource=vm_id)
 
+    def instance_including_terminated(self, vm_id: str) -> InstanceTypeDef:
+        """The instance ``vm_id`` in whatever state, ``terminated`` included, while EC2 still
+        lists it; EC2's ``InvalidInstanceID.NotFound`` (``NotFound``) when it does not know the
+        id. One call, no retry."""
+        answer = self.client.describe_instances(InstanceIds=[vm_id])
+        for reservation in answer["Reservations"]:
+            for instance in reservation.get("Instances", []):
+                if instance.get("InstanceId") == vm_id:
+                    return instance
+        raise NotFound(f"VM {vm_id} does not exist", provider=PROVIDER, resource=vm_id)
+
     def retry_while(
         self,
         codes: frozenset[str],

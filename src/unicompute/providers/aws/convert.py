@@ -32,8 +32,13 @@ SG_TAG = "unicompute:sg"
 #: Tag marking the root volume ``launch`` created with an instance (not a data volume).
 ROOT_TAG = "unicompute:root"
 
+#: Tag holding, on the security group ``launch`` created, the ``ClientToken`` of the launch's
+#: RunInstances call. EC2 shows that token on the instances and nobody can change it afterwards,
+#: so it proves which launch a group belongs to even when the instance no longer lists its groups.
+CLIENT_TOKEN_TAG = "unicompute:client-token"
+
 #: Tags unicompute uses for its own bookkeeping, hidden from the ``tags`` of records.
-INTERNAL_TAGS = frozenset({"Name", SG_TAG, ROOT_TAG})
+INTERNAL_TAGS = frozenset({"Name", SG_TAG, ROOT_TAG, CLIENT_TOKEN_TAG})
 
 #: EC2 instance state name → portable state.
 VM_STATES: dict[str, VMState] = {

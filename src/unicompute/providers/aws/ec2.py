@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 #: Instances per ``describe_instances`` page.
 PAGE_SIZE = 100
 
+#: States in which EC2 has accepted TerminateInstances already.
+_ENDING_STATES = frozenset({"shutting-down", "terminated"})
+
 
 class _Prepared(NamedTuple):
     """What the launch checks found: the options, the image's root device, the subnet."""
@@ -171,14 +174,16 @@ class Ec2Compute:
             options, root, place = self._prepare(plan)
         spec = plan.spec
         tags = managed_tags(spec.name if plan.count == 1 else None, spec.tags)
+        # The group carries the token too: that ties it to this launch's instances for good.
+        token = str(uuid.uuid4())
         group_id = network.create_launch_group(
             self._ctx,
             name=spec.name,
             vpc_id=place.vpc_id,
             ports=spec.open_ports,
             tags=managed_tags(None, spec.tags),
+            client_token=token,
         )
-        token = str(uuid.uuid4())
         created: list[str] = []
         try:
             request = _run_request(plan, options, place, root, group_id, tags, token)
@@ -338,13 +343,20 @@ class Ec2Compute:
         """Terminate, wait until ``terminated``, then delete the launch's security group unless
         another live instance still uses it.
 
-        Only a group that is attached to the instance, named ``uc-…`` and tagged managed is
-        deleted (see :func:`network.launch_group_of`); if EC2 still holds it after
-        ``group_delete_timeout``, a warning is logged and the call succeeds.
+        Resumable: an instance EC2 still lists as ``shutting-down`` or ``terminated`` (an earlier
+        call was interrupted after TerminateInstances) is not terminated again, but the wait
+        and the group cleanup are done, and the call succeeds. Only an id EC2 does not know is
+        ``InvalidInstanceID.NotFound``.
+
+        Only a group named ``uc-…``, tagged managed and proven to be the launch's (tagged with
+        the instance's ``ClientToken``, or attached to it) is deleted (see
+        :func:`network.launch_group_of`); if EC2 still holds it after ``group_delete_timeout``,
+        a warning is logged and the call succeeds.
         """
-        instance = self._ctx.live_instance(vm_id)
+        instance = self._ctx.instance_including_terminated(vm_id)
         group_id = network.launch_group_of(self._ctx, instance)
-        self._client.terminate_instances(InstanceIds=[vm_id])
+        if instance.get("State", {}).get("Name") not in _ENDING_STATES:
+            self._client.terminate_instances(InstanceIds=[vm_id])
         self._ctx.wait_terminated([vm_id])
         if group_id:
             network.release_group(self._ctx, group_id, vm_id=vm_id)

@@ -14,7 +14,7 @@ from ..._errors import InvalidRequest
 from ..._models import InboundRule
 from ...driver import MANAGED_TAG
 from ._context import LOG, Context, error_code, tag_spec
-from .convert import LIVE_STATES, SG_TAG, tags_of
+from .convert import CLIENT_TOKEN_TAG, LIVE_STATES, SG_TAG, tags_of
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import (
@@ -128,9 +128,18 @@ def _zones_offering(ctx: Context, size: str) -> set[str]:
 
 
 def create_launch_group(
-    ctx: Context, *, name: str, vpc_id: str, ports: Iterable[int], tags: Mapping[str, str]
+    ctx: Context,
+    *,
+    name: str,
+    vpc_id: str,
+    ports: Iterable[int],
+    tags: Mapping[str, str],
+    client_token: str,
 ) -> str:
     """A new security group ``uc-<name>-<8 hex>`` allowing exactly TCP ``ports`` from anywhere.
+
+    It is tagged with ``client_token``, the ``ClientToken`` the launch's RunInstances call
+    carries (see :func:`launch_group_of`).
 
     A new group has no inbound rules, so nothing else is allowed in. Adding the rules is retried
     while EC2 does not know the new group yet (``InvalidGroup.NotFound``, eventual consistency).
@@ -141,7 +150,12 @@ def create_launch_group(
         GroupName=group_name,
         Description=f"unicompute: inbound ports of {name}",
         VpcId=vpc_id,
-        TagSpecifications=[tag_spec("security-group", {**tags, "Name": group_name})],
+        TagSpecifications=[
+            tag_spec(
+                "security-group",
+                {**tags, "Name": group_name, CLIENT_TOKEN_TAG: client_token},
+            )
+        ],
     )["GroupId"]
     permissions = [_tcp_from_anywhere(port) for port in ports]
     if permissions:
@@ -217,36 +231,44 @@ def launch_group_of(ctx: Context, instance: InstanceTypeDef) -> str | None:
     """The security group ``launch`` created for ``instance``, or ``None``.
 
     The ``unicompute:sg`` tag only proposes a group (tags can be changed by anyone who can tag
-    the instance); it is accepted only if it is attached to the instance, its name starts with
-    ``uc-`` and it carries ``unicompute:managed=true``. Anything else is never deleted.
+    the instance). It is accepted only if its name starts with ``uc-``, it carries
+    ``unicompute:managed=true``, and it belongs to the instance's launch: either its
+    ``unicompute:client-token`` tag equals the instance's ``ClientToken`` (set by RunInstances,
+    unchangeable; this proof still holds once EC2 no longer lists a terminated instance's
+    groups), or it is attached to the instance (groups created before the token tag existed).
+    Anything else is never deleted. A proposed group that no longer exists gives ``None``.
     """
     proposed = tags_of(instance).get(SG_TAG)
     if not proposed:
         return None
     vm_id = instance.get("InstanceId", "")
-    if proposed not in group_ids(instance):
-        LOG.warning(
-            "not deleting security group %s named by VM %s's %s tag: it is not attached to the VM",
-            proposed,
-            vm_id,
-            SG_TAG,
-        )
-        return None
     try:
         found = ctx.client.describe_security_groups(GroupIds=[proposed])["SecurityGroups"]
     except ClientError as exc:
         if error_code(exc) in ("InvalidGroup.NotFound", "InvalidGroupId.Malformed"):
             return None
         raise
-    for group in found:
-        if (
-            group.get("GroupId") == proposed
-            and group.get("GroupName", "").startswith(GROUP_PREFIX)
-            and tags_of(group).get(MANAGED_TAG) == "true"
-        ):
-            return proposed
+    group = next((g for g in found if g.get("GroupId") == proposed), None)
+    if group is None:
+        return None
+    tags = tags_of(group)
+    named = group.get("GroupName", "").startswith(GROUP_PREFIX)
+    if not (named and tags.get(MANAGED_TAG) == "true"):
+        LOG.warning(
+            "not deleting security group %s named by VM %s's %s tag: unicompute did not create it",
+            proposed,
+            vm_id,
+            SG_TAG,
+        )
+        return None
+    token = instance.get("ClientToken", "")
+    if token and tags.get(CLIENT_TOKEN_TAG) == token:
+        return proposed
+    if proposed in group_ids(instance):
+        return proposed
     LOG.warning(
-        "not deleting security group %s named by VM %s's %s tag: unicompute did not create it",
+        "not deleting security group %s named by VM %s's %s tag: it is not attached to the VM "
+        "and was not created by the VM's launch",
         proposed,
         vm_id,
         SG_TAG,
