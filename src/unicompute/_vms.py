@@ -21,6 +21,7 @@ from ._models import (
     VMState,
     freeze_tags,
 )
+from ._waiting import check_timeout
 from .driver import Capability
 
 #: States a VM can no longer leave; waiting for any other state from one of them is pointless.
@@ -136,16 +137,20 @@ class VM:
                        resource=self.id)
         return self
 
-    def terminate(self) -> None:
+    def terminate(self, *, timeout: float = 900) -> None:
         """Terminate the VM and delete the plumbing unicompute launched with it (its firewall).
 
         Unlike the other actions this one waits: it returns once the cloud reports the VM
         terminated and the plumbing deleted (on EC2 a security group cannot be deleted before).
-        A VM that is already gone is not an error.
+        After ``timeout`` seconds it raises :class:`~unicompute.Timeout`; the VM keeps
+        terminating, and calling ``terminate()`` again finishes the cleanup. A VM that is
+        already gone is not an error.
         """
+        seconds = check_timeout(timeout)
         compute = self._ctx.drivers.compute
         with suppress(NotFound):
-            self._ctx.call("vms.terminate", lambda: compute.terminate_vm(self.id),
+            self._ctx.call("vms.terminate",
+                           lambda: compute.terminate_vm(self.id, timeout=seconds),
                            resource=self.id)
         self._info = _with_state(self._info, VMState.TERMINATED)
 

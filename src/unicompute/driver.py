@@ -151,8 +151,14 @@ class ComputeDriver(Protocol):
 
     def reboot_vm(self, vm_id: str) -> None: ...
 
-    def terminate_vm(self, vm_id: str) -> None:
-        """Terminate the VM and delete the plumbing ``launch`` created for it alone."""
+    def terminate_vm(self, vm_id: str, *, timeout: float | None = None) -> None:
+        """Terminate the VM, wait until it is terminated, and delete the plumbing ``launch``
+        created for it alone.
+
+        Waits at most ``timeout`` seconds (``None``: the driver's default) for the VM, then
+        raises ``TIMEOUT``; the VM keeps terminating and calling again finishes the cleanup, so
+        the call must accept a VM that is already terminating or terminated.
+        """
 
     def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
         """Add or overwrite ``tags`` on the VM; other tags are kept."""

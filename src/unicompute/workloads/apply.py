@@ -327,7 +327,7 @@ def destroy(
     report = _Reporter(progress, len(vms))
     for vm in vms:
         report(Step.TERMINATING, vm.name, vm.id)
-        vm.terminate()
+        vm.terminate(timeout=timeout)
     for vm in vms:
         vm.wait_until(VMState.TERMINATED, timeout=timeout)
         report(Step.TERMINATED, vm.name, vm.id)

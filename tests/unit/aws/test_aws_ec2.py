@@ -725,7 +725,7 @@ def test_terminate_that_never_finishes_is_a_timeout(
         lambda **_: on("after-call.ec2.DescribeInstances", stuck),
     )
     with pytest.raises(errors.Timeout) as caught:
-        with_context(compute, poll_interval=0.001, wait_timeout=0.02).terminate_vm(vm.id)
+        with_context(compute, poll_interval=0.001).terminate_vm(vm.id, timeout=0.02)
     assert vm.id in str(caught.value)
 
 
@@ -968,7 +968,7 @@ def test_terminate_timeout_is_resumed_and_deletes_the_group(
     on("after-call.ec2.TerminateInstances", accepted)
     on("after-call.ec2.DescribeInstances", shutting_down)
     with pytest.raises(errors.Timeout):
-        with_context(compute, poll_interval=0.001, wait_timeout=0.02).terminate_vm(vm.id)
+        with_context(compute, poll_interval=0.001).terminate_vm(vm.id, timeout=0.02)
     assert group_exists(ec2_client, group["GroupId"])
     lagging["left"] = 3  # still shutting-down when the next call looks, then terminated
     compute.terminate_vm(vm.id)

@@ -405,3 +405,16 @@ def test_the_driver_check_runs_in_vms_check(cloud: uc.Cloud, compute: Compute) -
     assert caught.value.field == "disk_gib"
     assert caught.value.provider == "stub"
     assert "launch" not in compute.calls
+
+
+def test_terminate_passes_its_timeout_and_checks_it(cloud: uc.Cloud, compute: Compute) -> None:
+    seen: list[float | None] = []
+    compute.terminate_vm = lambda vm_id, *, timeout=None: seen.append(timeout)  # type: ignore[attr-defined]
+    vm = cloud.vms.get("i-1")
+    vm.terminate(timeout=42)
+    assert seen == [42.0]
+    assert vm.state is uc.VMState.TERMINATED
+    with pytest.raises(uc.InvalidRequest) as caught:
+        cloud.vms.get("i-2").terminate(timeout=-1)
+    assert caught.value.field == "timeout"
+    assert seen == [42.0]

@@ -158,15 +158,18 @@ class Context:
                 )
             budget.pause()
 
-    def wait_terminated(self, instance_ids: Iterable[str]) -> None:
+    def wait_terminated(self, instance_ids: Iterable[str], *, timeout: float | None = None
+                        ) -> None:
         """Poll until every instance is ``terminated`` or no longer listed.
 
         Every other state (``pending``, ``stopping``, ``shutting-down`` ...) means "not yet":
         unlike boto3's ``instance_terminated`` waiter, which gives up at once on ``pending`` or
-        ``stopping``. ``Timeout`` naming the instances after ``wait_timeout``.
+        ``stopping``. ``Timeout`` naming the instances after ``timeout`` seconds (default
+        ``wait_timeout``).
         """
         ids = list(instance_ids)
-        budget = _Budget(self.wait_timeout, self.poll_interval)
+        limit = self.wait_timeout if timeout is None else timeout
+        budget = _Budget(limit, self.poll_interval)
         while True:
             pages = self.client.get_paginator("describe_instances").paginate(
                 Filters=[{"Name": "instance-id", "Values": ids}]
@@ -183,7 +186,7 @@ class Context:
             if budget.spent():
                 raise Timeout(
                     f"instance {', '.join(remaining)} did not reach 'terminated' within "
-                    f"{self.wait_timeout:g} s",
+                    f"{limit:g} s",
                     provider=PROVIDER,
                     resource=", ".join(remaining),
                 )

@@ -339,7 +339,7 @@ class Ec2Compute:
         self._ctx.live_instance(vm_id)
         self._client.reboot_instances(InstanceIds=[vm_id])
 
-    def terminate_vm(self, vm_id: str) -> None:
+    def terminate_vm(self, vm_id: str, *, timeout: float | None = None) -> None:
         """Terminate, wait until ``terminated``, then delete the launch's security group unless
         another live instance still uses it.
 
@@ -357,7 +357,7 @@ class Ec2Compute:
         group_id = network.launch_group_of(self._ctx, instance)
         if instance.get("State", {}).get("Name") not in _ENDING_STATES:
             self._client.terminate_instances(InstanceIds=[vm_id])
-        self._ctx.wait_terminated([vm_id])
+        self._ctx.wait_terminated([vm_id], timeout=timeout)
         if group_id:
             network.release_group(self._ctx, group_id, vm_id=vm_id)
 
