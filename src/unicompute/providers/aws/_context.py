@@ -88,12 +88,10 @@ class Context:
         EC2 keeps terminated instances listed for a while; the portable contract counts them as
         gone. One call, no retry: a missing id fails at once.
         """
-        answer = self.client.describe_instances(InstanceIds=[vm_id])
-        for reservation in answer["Reservations"]:
-            for instance in reservation.get("Instances", []):
-                if instance.get("State", {}).get("Name") != "terminated":
-                    return instance
-        raise NotFound(f"VM {vm_id} does not exist", provider=PROVIDER, resource=vm_id)
+        instance = self.instance_including_terminated(vm_id)
+        if instance.get("State", {}).get("Name") == "terminated":
+            raise NotFound(f"VM {vm_id} does not exist", provider=PROVIDER, resource=vm_id)
+        return instance
 
     def instance_including_terminated(self, vm_id: str) -> InstanceTypeDef:
         """The instance ``vm_id`` in whatever state, ``terminated`` included, while EC2 still
