@@ -28,6 +28,8 @@ class ProviderEntry:
 
 _BUILTIN: dict[str, ProviderEntry] = {
     "aws": ProviderEntry("unicompute.providers.aws:open_provider", "aws"),
+    "azure": ProviderEntry("unicompute.providers.azure:open_provider", "azure"),
+    "gcp": ProviderEntry("unicompute.providers.gcp:open_provider", "gcp"),
 }
 _REGISTERED: dict[str, ProviderFactory] = {}
 
