@@ -2,40 +2,60 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from .._errors import InvalidRequest
+from ._cloud import MOCKABLE_PROVIDERS, new_fake
+from ._fake import Fake
 
-if TYPE_CHECKING:
-    from .aws import AwsFake
+
+def _check_port(port: object, field: str) -> int:
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise InvalidRequest("must be a TCP port or 0 for any free port", field=field)
+    return port
 
 
 class MockServer:
-    """Serves the fakes on ``host`` (127.0.0.1 unless asked otherwise).
+    """Serves every cloud's fake on ``host`` (127.0.0.1 unless asked otherwise), each on its
+    own port: ``ports`` maps a provider to a port (0 or absent: any free port).
 
     :meth:`start` returns the endpoint of each provider; point a client at it, e.g.
     ``unicompute.connect("aws", region="us-east-1", endpoint_url=endpoints["aws"])``.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", aws_port: int = 0) -> None:
-        if not isinstance(aws_port, int) or not 0 <= aws_port <= 65535:
-            raise InvalidRequest("must be a TCP port or 0 for any free port", field="aws_port")
+    def __init__(self, *, host: str = "127.0.0.1", aws_port: int = 0,
+                 ports: Mapping[str, int] | None = None) -> None:
         self.host = host
-        self.aws_port = aws_port
-        self._aws: AwsFake | None = None
+        self.ports = {"aws": _check_port(aws_port, "aws_port")}
+        for provider, port in (ports or {}).items():
+            if provider not in MOCKABLE_PROVIDERS:
+                raise InvalidRequest(f"no fake for {provider!r}", field="ports")
+            self.ports[provider] = _check_port(port, f"ports.{provider}")
+        self._fakes: dict[str, Fake] = {}
         self.endpoints: dict[str, str] = {}
 
-    def start(self) -> dict[str, str]:
-        from .aws import AwsFake
+    def fake(self, provider: str) -> Fake:
+        """The served fake of ``provider`` (for seeding or faults from the serving process)."""
+        try:
+            return self._fakes[provider]
+        except KeyError:
+            raise InvalidRequest(f"the {provider} fake is not served", field="provider") from None
 
-        self._aws = AwsFake()
-        self.endpoints = {"aws": self._aws.serve(self.host, self.aws_port)}
+    def start(self) -> dict[str, str]:
+        try:
+            for provider in MOCKABLE_PROVIDERS:
+                fake = new_fake(provider)
+                self.endpoints[provider] = fake.serve(self.host, self.ports.get(provider, 0))
+                self._fakes[provider] = fake
+        except BaseException:
+            self.stop()
+            raise
         return dict(self.endpoints)
 
     def stop(self) -> None:
-        if self._aws is not None:
-            self._aws.shutdown_server()
-            self._aws = None
+        fakes, self._fakes = self._fakes, {}
+        for fake in fakes.values():
+            fake.shutdown_server()
         self.endpoints = {}
 
     def __enter__(self) -> MockServer:

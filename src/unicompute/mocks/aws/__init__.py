@@ -136,6 +136,10 @@ mode runs. Not re-entrant.
         BackendDict.reset()
         reset_model_data()
 
+    def routes(self) -> dict[str, Any]:
+        """URL prefixes answered in-process besides boto3's (moto patches botocore itself)."""
+        return {}
+
     # -- over HTTP -------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Start a moto server on ``host``:``port`` (0: any free port); its endpoint URL.
