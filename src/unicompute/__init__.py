@@ -1,4 +1,5 @@
-"""unicompute: one API for virtual machines on every cloud, with offline fakes.
+"""unicompute: one API for virtual machines and serverless functions on every cloud, with
+offline fakes.
 
 ``import unicompute`` imports no cloud SDK; :func:`connect` loads the provider it is asked for.
 Provider-only options live in ``unicompute.<provider>.Options`` (``unicompute.aws.Options``),
@@ -18,6 +19,7 @@ from ._errors import (
     ClosedError,
     Conflict,
     ErrorCode,
+    FunctionError,
     InvalidRequest,
     MissingDependency,
     NotFound,
@@ -30,6 +32,17 @@ from ._errors import (
     UnicomputeError,
     Unsupported,
 )
+from ._function_models import (
+    RUNTIMES,
+    FunctionSpec,
+    FunctionState,
+    HttpTrigger,
+    Invocation,
+    LogLine,
+    QueueTrigger,
+    ScheduleTrigger,
+)
+from ._functions import Function, Functions
 from ._keys import Keys
 from ._models import (
     IMAGE_ALIASES,
@@ -65,6 +78,7 @@ def __getattr__(name: str) -> ModuleType:
 
 __all__ = [
     "IMAGE_ALIASES",
+    "RUNTIMES",
     "VM",
     "AlreadyExists",
     "CapacityUnavailable",
@@ -72,19 +86,29 @@ __all__ = [
     "Cloud",
     "Conflict",
     "ErrorCode",
+    "Function",
+    "FunctionError",
+    "FunctionSpec",
+    "FunctionState",
+    "Functions",
+    "HttpTrigger",
     "Image",
     "InboundRule",
     "InvalidRequest",
+    "Invocation",
     "KeyPair",
     "Keys",
     "LaunchPlan",
+    "LogLine",
     "MissingDependency",
     "NotFound",
     "PermissionDenied",
     "Poller",
     "ProviderError",
+    "QueueTrigger",
     "QuotaExceeded",
     "Region",
+    "ScheduleTrigger",
     "Size",
     "Snapshot",
     "Throttled",

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import _registry
 from ._context import CloudContext
-from ._errors import InvalidRequest
+from ._errors import InvalidRequest, Unsupported
+from ._functions import Functions
 from ._keys import Keys
 from ._models import Region, Zone
 from ._vms import VMs
@@ -30,6 +31,16 @@ class Cloud:
         self.vms = VMs(ctx)
         self.keys = Keys(ctx)
         self.volumes = Volumes(ctx)
+        self._functions = Functions(ctx)
+
+    @property
+    def functions(self) -> Functions:
+        """Serverless functions; ``Unsupported`` when the provider has none."""
+        self._ctx.check_open("functions")
+        if self._ctx.drivers.functions is None:
+            raise Unsupported(f"{self.provider} has no serverless functions in unicompute",
+                              provider=self.provider, operation="functions")
+        return self._functions
 
     @property
     def provider(self) -> str:
@@ -99,18 +110,21 @@ class Cloud:
 def parse_target(target: str) -> tuple[str, str | None, dict[str, str]]:
     """Split ``"aws://us-east-1?profile=dev"`` into provider, region and config.
 
-    A plain provider name (``"aws"``) has no region or config.
+    A plain provider name (``"aws"``) has no region or config. The provider is everything before
+    ``://``, so a family member's name keeps its colon: ``"libcloud:ec2://us-east-1?port=5000"``.
     """
     if "://" not in target:
         return target, None, {}
-    parts = urlsplit(target)
+    name, _, rest = target.partition("://")
+    # urlsplit would take "libcloud:ec2" apart; only what follows the name is a URL.
+    parts = urlsplit("provider://" + rest)
     # The target is never echoed: its query may hold credentials.
     if "@" in parts.netloc:
         raise InvalidRequest("credentials do not belong in the URL; use the provider's own "
                              "credential sources (profiles, environment)", field="provider")
     if parts.path not in ("", "/") or parts.fragment:
-        raise InvalidRequest(f"expected {parts.scheme}://region?key=value", field="provider")
-    return parts.scheme, parts.netloc or None, dict(parse_qsl(parts.query))
+        raise InvalidRequest(f"expected {name}://region?key=value", field="provider")
+    return name, parts.netloc or None, dict(parse_qsl(parts.query))
 
 
 def connect(provider: str, *, region: str | None = None, **config: Any) -> Cloud:

@@ -8,7 +8,10 @@ classes and reaches the native exception through :attr:`UnicomputeError.original
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ._function_models import Invocation
 
 T = TypeVar("T", bound=BaseException)
 
@@ -27,6 +30,7 @@ class ErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     UNSUPPORTED = "UNSUPPORTED"
     CONFLICT = "CONFLICT"
+    FUNCTION_ERROR = "FUNCTION_ERROR"
     PROVIDER_ERROR = "PROVIDER_ERROR"
 
 
@@ -152,6 +156,32 @@ class ProviderError(UnicomputeError):
     code = ErrorCode.PROVIDER_ERROR
 
 
+class FunctionError(UnicomputeError):
+    """A function invocation failed: the handler raised, timed out, could not be imported,
+    crashed or ran out of memory. ``error_type`` is one of ``Unhandled``, ``Timeout``,
+    ``ImportError``, ``OutOfMemory``, ``Crashed``; ``native_type`` is the cloud's own name for it
+    (the exception class for ``Unhandled``); ``remote_traceback`` the handler's stack as the
+    cloud reported it; ``invocation`` the :class:`~unicompute.Invocation` with its logs."""
+
+    code = ErrorCode.FUNCTION_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        invocation: Invocation | None = None,
+        error_type: str = "Unhandled",
+        native_type: str | None = None,
+        remote_traceback: str = "",
+        **kwargs: object,
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.invocation = invocation
+        self.error_type = error_type
+        self.native_type = native_type or error_type
+        self.remote_traceback = remote_traceback
+
+
 class ClosedError(InvalidRequest):
     """A call on a :class:`~unicompute.Cloud` after ``close()``."""
 
@@ -174,6 +204,7 @@ _BY_CODE: dict[ErrorCode, type[UnicomputeError]] = {
         Timeout,
         Unsupported,
         Conflict,
+        FunctionError,
         ProviderError,
     )
 }

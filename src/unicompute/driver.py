@@ -25,6 +25,14 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from ._errors import UnicomputeError
+from ._function_models import (
+    FunctionInfo,
+    FunctionLimits,
+    FunctionPlan,
+    InvocationInfo,
+    InvokeMode,
+    LogLine,
+)
 from ._models import (
     Image,
     InboundRule,
@@ -55,6 +63,7 @@ class Capability(StrEnum):
     REBOOT = "reboot"
     USER_DATA = "user_data"
     TAGS = "tags"
+    FUNCTIONS = "functions"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +99,8 @@ class Limits:
     reserved_tag_prefixes: tuple[str, ...] = ()
     #: Exact tag keys users may not set (EC2's ``Name``, which holds the VM name).
     reserved_tag_keys: tuple[str, ...] = ()
+    #: Limits of serverless functions; ``None`` when the provider has none.
+    functions: FunctionLimits | None = None
 
 
 @runtime_checkable
@@ -217,6 +228,61 @@ class VolumeDriver(Protocol):
     def delete_snapshot(self, snapshot_id: str) -> None: ...
 
 
+@runtime_checkable
+class FunctionDriver(Protocol):
+    """Serverless functions (``Capability.FUNCTIONS``).
+
+    The portable layer validates the spec, builds the code package, waits between steps (a
+    function that is still being created or updated cannot be changed or invoked) and raises
+    :class:`~unicompute.FunctionError` for a failed invocation. Drivers do not wait for state
+    changes; they may retry a call the cloud rejects only for eventual consistency.
+
+    Everything a driver creates for a function (the function, its execution role, trigger
+    plumbing) carries ``plan.tags`` plus ``unicompute:managed=true``, and ``delete_function``
+    removes all of it.
+    """
+
+    def get_function(self, name: str) -> FunctionInfo:
+        """One function with its triggers; ``NOT_FOUND`` if there is none called ``name``."""
+
+    def list_functions(self, *, page_token: str | None) -> Page[FunctionInfo]:
+        """One page of the region's functions, with their tags but not their triggers
+        (``triggers=None``)."""
+
+    def create_function(self, plan: FunctionPlan) -> FunctionInfo:
+        """Create the function (and, when the plan names none, an execution identity) without
+        its triggers; returns once the cloud accepted it, possibly still ``PENDING``.
+
+        ``ALREADY_EXISTS`` if the name is taken. On failure removes what it created.
+        """
+
+    def update_code(self, plan: FunctionPlan, current: FunctionInfo) -> bool:
+        """Replace the code if ``plan.package`` differs from what ``current`` runs; whether
+        anything was changed. Returns once accepted."""
+
+    def update_config(self, plan: FunctionPlan, current: FunctionInfo) -> bool:
+        """Bring runtime, handler, memory, timeout, environment, concurrency and tags to the
+        plan's values, changing only what differs; whether anything was changed."""
+
+    def sync_triggers(self, plan: FunctionPlan, current: FunctionInfo) -> None:
+        """Make the function's triggers exactly ``plan.spec.triggers``: create the missing,
+        delete the others, leave the identical ones alone. On failure deletes what this call
+        created."""
+
+    def delete_function(self, name: str) -> None:
+        """Delete the function and everything unicompute made for it (triggers, permissions,
+        the execution identity it created); ``NOT_FOUND`` if there is no such function."""
+
+    def invoke(self, name: str, payload: bytes, mode: InvokeMode) -> InvocationInfo:
+        """Invoke once with ``payload`` (JSON bytes). A handler failure is not an exception:
+        it is returned in ``InvocationInfo.error``. Platform refusals (throttling, not found)
+        raise as usual."""
+
+    def logs(self, name: str, *, since_ms: int | None, limit: int) -> list[LogLine]:
+        """Up to ``limit`` of the function's most recent log lines (oldest first), written at
+        or after ``since_ms`` (epoch milliseconds) when given; empty if it never logged."""
+
+
 @dataclass(kw_only=True)
 class ProviderDrivers:
     """What ``open_provider`` returns: the drivers of one provider and region, and its policies.
@@ -233,6 +299,7 @@ class ProviderDrivers:
     capabilities: frozenset[Capability] = frozenset()
     keys: KeyDriver | None = None
     volumes: VolumeDriver | None = None
+    functions: FunctionDriver | None = None
     options_type: type | None = None
     close: Callable[[], None] = field(default=lambda: None)
 
@@ -245,6 +312,7 @@ __all__ = [
     "MANAGED_TAG",
     "Capability",
     "ComputeDriver",
+    "FunctionDriver",
     "KeyDriver",
     "Limits",
     "NamingRules",

@@ -64,8 +64,17 @@ _NOT_FOUND = (
     "InvalidAttachment.NotFound",
     "InvalidNetworkInterfaceID.NotFound",
     "NoSuchEntity",  # an IAM instance profile that does not exist (moto's answer)
+    # Lambda, EventBridge, SQS
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
 )
-_ALREADY_EXISTS = ("InvalidKeyPair.Duplicate", "InvalidGroup.Duplicate")
+_ALREADY_EXISTS = (
+    "InvalidKeyPair.Duplicate",
+    "InvalidGroup.Duplicate",
+    "EntityAlreadyExists",  # IAM
+    "ResourceAlreadyExistsException",  # EventBridge
+)
 _INVALID_REQUEST = (
     "InvalidParameterValue",
     "InvalidParameterCombination",
@@ -82,6 +91,16 @@ _INVALID_REQUEST = (
     "InvalidVolume.ZoneMismatch",
     "InvalidIPAddress.InUse",
     "InvalidPermission.Malformed",
+    # Lambda, IAM, EventBridge
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "RequestTooLargeException",
+    "UnsupportedMediaTypeException",
+    "CodeVerificationFailedException",
+    "InvalidCodeSignatureException",
+    "MalformedPolicyDocument",
+    "InvalidInput",
+    "ValidationException",
 )
 _PERMISSION_DENIED = (
     "UnauthorizedOperation",
@@ -99,7 +118,14 @@ _UNAUTHENTICATED = (
     "MissingAuthenticationToken",
     "UnrecognizedClientException",
 )
-_THROTTLED = ("RequestLimitExceeded", "Throttling", "ThrottlingException")
+_THROTTLED = (
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    # Lambda: the account's or the function's (reserved) concurrency is used up
+    "TooManyRequestsException",
+    "EC2ThrottledException",
+)
 _QUOTA_EXCEEDED = (
     "InstanceLimitExceeded",
     "VcpuLimitExceeded",
@@ -112,6 +138,11 @@ _QUOTA_EXCEEDED = (
     "TagLimitExceeded",
     "AddressLimitExceeded",
     "KeyPairLimitExceeded",
+    # Lambda, IAM, EventBridge
+    "CodeStorageExceededException",
+    "ENILimitReachedException",
+    "LimitExceeded",
+    "LimitExceededException",
 )
 _CAPACITY_UNAVAILABLE = (
     "InsufficientInstanceCapacity",
@@ -130,10 +161,25 @@ _CONFLICT = (
     "InvalidPermission.Duplicate",
     "IdempotentParameterMismatch",
     "OperationNotPermitted",  # e.g. terminating an instance with termination protection
+    # Lambda: an update in progress, a function not ready (Pending, Inactive); IAM, EventBridge
+    "ResourceConflictException",
+    "ResourceInUseException",
+    "ResourceNotReadyException",
+    "PreconditionFailedException",
+    "DeleteConflict",
+    "ConcurrentModificationException",
 )
 _UNSUPPORTED = ("Unsupported", "UnsupportedOperation")
 #: EC2's server-side failures: worth repeating.
-_TRANSIENT = ("InternalError", "InternalFailure", "Unavailable", "ServiceUnavailable")
+_TRANSIENT = (
+    "InternalError",
+    "InternalFailure",
+    "Unavailable",
+    "ServiceUnavailable",
+    "ServiceException",  # Lambda
+    "ServiceFailure",  # IAM
+    "InternalException",  # EventBridge
+)
 
 #: EC2 error code → the portable error class raised for it. Unknown codes → ``ProviderError``.
 ERROR_CODES: dict[str, type[UnicomputeError]] = {
@@ -200,6 +246,9 @@ FIELDS_BY_CODE: dict[str, str] = {
     "InvalidVolume.ZoneMismatch": "zone",
     "InvalidInstanceType": "size",
     "InvalidBlockDeviceMapping": "disk_gib",
+    "RequestTooLargeException": "payload",
+    "CodeVerificationFailedException": "source",
+    "InvalidCodeSignatureException": "source",
 }
 
 #: RunInstances codes that can only be about ``Options.security_group_ids``: launch retries the
@@ -251,6 +300,8 @@ def _client_error(exc: ClientError, operation: str) -> UnicomputeError:
         # Valid credentials, no right to the resource: RunInstances answers
         # "AuthFailure: Not authorized for images: [ami-...]" without launch permission.
         cls = PermissionDenied
+    elif code == "ResourceConflictException" and exc.operation_name == "CreateFunction":
+        cls = AlreadyExists  # "Function already exist: <name>"
     elif exc.operation_name == "RunInstances":
         if code in _BAD_EXTRA_GROUP:
             cls, field = InvalidRequest, "options.security_group_ids"

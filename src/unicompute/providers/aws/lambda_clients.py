@@ -1,0 +1,108 @@
+"""The boto clients the Lambda driver uses (Lambda, IAM, EventBridge, SQS, CloudWatch Logs),
+created on first use from one botocore session, and its timing policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import botocore.session
+from botocore.exceptions import ClientError
+
+from ._context import error_code, error_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+
+T = TypeVar("T")
+
+#: How long a call is repeated while IAM has not yet propagated a new role or policy to Lambda.
+IAM_PROPAGATION_TIMEOUT = 60.0
+#: Attempts of such a retry when polling without delay (a fake answers at once).
+_ZERO_DELAY_ATTEMPTS = 3
+
+
+class FunctionClients:
+    """One region's clients, each created when first used and closed by :meth:`close`.
+
+    ``poll_interval`` is the pause between the attempts of :meth:`retry_propagation`.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: botocore.session.Session,
+        region: str,
+        endpoint_url: str | None,
+        config: Any,
+        poll_interval: float,
+    ) -> None:
+        self._session = session
+        self.region = region
+        self._endpoint_url = endpoint_url
+        self._config = config
+        self.poll_interval = poll_interval
+        self._made: list[Any] = []
+
+    def _client(self, service: str) -> Any:
+        placeholder = None
+        if self._endpoint_url is not None and self._session.get_credentials() is None:
+            placeholder = "unicompute"  # a local fake wants signed requests, not real keys
+        client = self._session.create_client(
+            service, region_name=self.region, endpoint_url=self._endpoint_url,
+            config=self._config, aws_access_key_id=placeholder,
+            aws_secret_access_key=placeholder)
+        self._made.append(client)
+        return client
+
+    @cached_property
+    def lambda_(self) -> LambdaClient:
+        return cast("LambdaClient", self._client("lambda"))
+
+    @cached_property
+    def iam(self) -> IAMClient:
+        return cast("IAMClient", self._client("iam"))
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return cast("EventBridgeClient", self._client("events"))
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return cast("SQSClient", self._client("sqs"))
+
+    @cached_property
+    def logs(self) -> Any:
+        return self._client("logs")
+
+    def close(self) -> None:
+        for client in self._made:
+            client.close()
+        self._made.clear()
+
+    def retry_propagation(self, call: Callable[[], T], *, hint: str) -> T:
+        """``call()``, repeated while Lambda rejects it with ``InvalidParameterValueException``
+        whose message contains ``hint`` (IAM is eventually consistent: a role created seconds
+        ago "cannot be assumed by Lambda", a policy just put is not yet seen), for at most
+        :data:`IAM_PROPAGATION_TIMEOUT` seconds; then the last error is raised."""
+        deadline = time.monotonic() + IAM_PROPAGATION_TIMEOUT
+        attempts = 0
+        while True:
+            try:
+                return call()
+            except ClientError as exc:
+                attempts += 1
+                if (error_code(exc) != "InvalidParameterValueException"
+                        or hint not in error_message(exc)):
+                    raise
+                if self.poll_interval <= 0:
+                    if attempts >= _ZERO_DELAY_ATTEMPTS:
+                        raise
+                elif time.monotonic() + self.poll_interval > deadline:
+                    raise
+            time.sleep(self.poll_interval)
