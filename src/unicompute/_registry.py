@@ -4,6 +4,10 @@
 of that provider is opened. A missing SDK gives :class:`~unicompute.MissingDependency` naming the
 ``pip install`` to run. Third-party providers register through the ``unicompute.providers`` entry
 point group (value ``"package.module:open_provider"``) or :func:`register`.
+
+A name with a prefix, ``"libcloud:ec2"``, names a provider family: the family's module has
+``provider_factory(name)``, which returns the factory for member ``name`` (``"ec2"``) or raises
+``InvalidRequest`` (field ``provider``) naming some members it knows.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ _BUILTIN: dict[str, ProviderEntry] = {
     "azure": ProviderEntry("unicompute.providers.azure:open_provider", "azure"),
     "gcp": ProviderEntry("unicompute.providers.gcp:open_provider", "gcp"),
 }
+#: Provider families, by the prefix of their names: ``target`` is ``"module:provider_factory"``.
+_FAMILIES: dict[str, ProviderEntry] = {
+    "libcloud": ProviderEntry("unicompute.providers.libcloud:provider_factory", "libcloud"),
+}
 _REGISTERED: dict[str, ProviderFactory] = {}
 
 
@@ -42,13 +50,32 @@ def register(name: str, factory: ProviderFactory) -> None:
 def available() -> list[str]:
     """Names of every known provider, installed or not."""
     plugins = {ep.name for ep in entry_points(group="unicompute.providers")}
-    return sorted(set(_BUILTIN) | set(_REGISTERED) | plugins)
+    families = {f"{prefix}:<name>" for prefix in _FAMILIES}
+    return sorted(set(_BUILTIN) | set(_REGISTERED) | plugins | families)
+
+
+def _load_member(name: str) -> ProviderFactory:
+    """The factory of ``"family:member"`` (``"libcloud:ec2"``)."""
+    prefix, _, member = name.partition(":")
+    entry = _FAMILIES.get(prefix)
+    if entry is None or not member:
+        raise InvalidRequest(
+            f"unknown provider {name!r}; known: {', '.join(available())}", field="provider"
+        )
+    module_name, _, attr = entry.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return cast(ProviderFactory, getattr(module, attr)(member))
+    except ImportError as exc:
+        raise _missing(name, exc) from exc
 
 
 def _load(name: str) -> ProviderFactory:
     if name in _REGISTERED:
         return _REGISTERED[name]
     entry = _BUILTIN.get(name)
+    if entry is None and ":" in name:
+        return _load_member(name)
     if entry is None:
         for ep in entry_points(group="unicompute.providers", name=name):
             return cast(ProviderFactory, ep.load())
@@ -64,7 +91,8 @@ def _load(name: str) -> ProviderFactory:
 
 
 def _missing(name: str, exc: ImportError) -> MissingDependency:
-    extra = _BUILTIN[name].extra if name in _BUILTIN else name
+    family = _FAMILIES.get(name.partition(":")[0]) if ":" in name else None
+    extra = _BUILTIN[name].extra if name in _BUILTIN else family.extra if family else name
     return MissingDependency(
         f"the {name} provider needs {exc.name or 'a dependency'}, which is not installed: "
         f"pip install 'unicompute[{extra}]'",

@@ -23,6 +23,13 @@ PROFILES: dict[str, Profile] = {
         missing_vm_id="i-0123456789abcdef0",
         missing_volume_id="vol-0123456789abcdef0",
     ),
+    # Libcloud's EC2 driver, tested against the AWS fake served by MockServer.
+    "libcloud:ec2": Profile(
+        provider="libcloud:ec2",
+        region="us-east-1",
+        missing_vm_id="i-0123456789abcdef0",
+        missing_volume_id="vol-0123456789abcdef0",
+    ),
 }
 
 

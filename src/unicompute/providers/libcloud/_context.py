@@ -1,0 +1,47 @@
+"""What the drivers of one open Libcloud cloud share: the ``NodeDriver``, names, the operations
+it supports, and how long waits poll."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..._errors import Unsupported
+from ..._waiting import Poller
+from ...driver import Capability
+
+
+@dataclass(kw_only=True)
+class Context:
+    """``provider`` is unicompute's name (``"libcloud:ec2"``), ``name`` Libcloud's (``"ec2"``).
+
+    ``operations`` are the keys of :data:`.capabilities.OPERATIONS` the driver implements.
+    """
+
+    provider: str
+    name: str
+    region: str
+    driver: Any
+    operations: frozenset[str]
+    capabilities: frozenset[Capability]
+    poller: Poller = field(default_factory=Poller)
+    #: VMs per page of ``list_vms``; Libcloud returns whole lists, which are sliced.
+    page_size: int = 100
+
+    def require(self, operation: str, portable_operation: str | None = None) -> None:
+        """``Unsupported`` naming the provider and operation unless the driver implements
+        ``operation``."""
+        if operation not in self.operations:
+            shown = portable_operation or operation
+            raise Unsupported(
+                f"the Libcloud {self.name} driver does not support {shown}",
+                provider=self.provider,
+                operation=shown,
+            )
+
+    def unsupported(self, what: str, operation: str) -> Unsupported:
+        return Unsupported(
+            f"unicompute cannot {what} on Libcloud's {self.name} driver",
+            provider=self.provider,
+            operation=operation,
+        )

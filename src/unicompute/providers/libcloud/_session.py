@@ -1,0 +1,191 @@
+"""Opening a Libcloud provider: the driver class, config checking, the drivers.
+
+Imported on first use, so that ``import unicompute.providers.libcloud`` does not import
+Libcloud.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ..._errors import InvalidRequest, MissingDependency
+from ..._waiting import Poller
+from ...driver import Limits, ProviderDrivers
+from . import capabilities as caps
+from ._context import Context
+from .compute import LibcloudCompute
+from .ec2 import Ec2Compute
+from .errors import make_translator
+from .keys import LibcloudKeys
+from .volumes import Ec2Volumes, LibcloudVolumes
+
+#: Config keys unicompute reads itself; every other key is a driver constructor argument.
+OWN_KEYS = frozenset({"poll_interval"})
+#: Substrings of argument names whose values are secrets: kept out of every error message.
+_SECRET_HINTS = ("key", "secret", "token", "password", "creds", "credential")
+#: Arguments an adapter sets unless the caller does. EC2: Signature Version 4, which every
+#: region accepts (Libcloud's table still says version 2 for some).
+ADAPTER_DEFAULTS: dict[str, dict[str, object]] = {"ec2": {"signature_version": "4"}}
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def provider_names() -> list[str]:
+    """Every Libcloud compute provider name (``"ec2"``, ``"openstack"``, ``"dummy"``...)."""
+    from libcloud.compute.providers import DRIVERS
+
+    return sorted(str(getattr(p, "value", p)) for p in DRIVERS)
+
+
+def driver_class(name: str) -> type:
+    """Libcloud's ``NodeDriver`` class for provider ``name``.
+
+    ``InvalidRequest`` (field ``provider``) for a name Libcloud does not know, listing some it
+    does; ``MissingDependency`` when the driver needs a package that is not installed.
+    """
+    from libcloud.compute.providers import get_driver
+
+    known = provider_names()
+    if name not in known:
+        raise InvalidRequest(
+            f"Libcloud has no compute provider {name!r}; known: {', '.join(known[:20])}, ... "
+            f"({len(known)} in all, e.g. libcloud:ec2, libcloud:openstack)",
+            field="provider",
+        )
+    try:
+        return get_driver(name)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"Libcloud's {name} driver needs {exc.name or 'a package'}, which is not installed",
+            provider=f"libcloud:{name}", original=exc,
+        ) from exc
+
+
+def driver_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """The named constructor parameters of ``cls`` and the bases its ``**kwargs`` reach."""
+    found: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters
+        for pname, param in params.items():
+            if pname != "self" and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                  param.KEYWORD_ONLY):
+                found.setdefault(pname, param)
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    return found
+
+
+def _coerce(name: str, value: object, param: inspect.Parameter) -> object:
+    """URL-form values are strings: turn them into the type the parameter's default has."""
+    if not isinstance(value, str):
+        return value
+    default = param.default
+    if isinstance(default, bool) or name == "secure":
+        if value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise InvalidRequest("must be true or false", field=name)
+    if isinstance(default, int) or name == "port":
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidRequest("must be an integer", field=name) from None
+    return value
+
+
+def is_secret(name: str) -> bool:
+    return any(hint in name.lower() for hint in _SECRET_HINTS)
+
+
+def driver_arguments(
+    name: str, cls: type, region: str | None, config: Mapping[str, object]
+) -> dict[str, object]:
+    """The constructor arguments for ``cls``: ``config`` checked against its signature, the
+    region added where the driver takes one, adapter defaults filled in."""
+    params = driver_parameters(cls)
+    accepted = sorted(set(params) - {"region"})
+    args: dict[str, object] = {}
+    for key, value in config.items():
+        if key in OWN_KEYS:
+            continue
+        if key not in params or key == "region":
+            raise InvalidRequest(
+                f"not an argument of Libcloud's {name} driver; it takes "
+                f"{', '.join(accepted) or 'nothing'} (and poll_interval)",
+                field=str(key),
+            )
+        args[key] = _coerce(key, value, params[key])
+    if region is not None:
+        if "region" not in params:
+            raise InvalidRequest(f"Libcloud's {name} driver has no regions; leave region unset",
+                                 field="region")
+        args["region"] = region
+    for key, value in ADAPTER_DEFAULTS.get(name, {}).items():
+        args.setdefault(key, value)
+    for pname, param in params.items():
+        if param.default is param.empty and pname not in args:
+            raise InvalidRequest(f"Libcloud's {name} driver needs this argument", field=pname)
+    return args
+
+
+def _poll_interval(config: Mapping[str, object]) -> float:
+    value = config.get("poll_interval", 2.0)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        0 <= value < math.inf
+    ):
+        raise InvalidRequest("must be a number of seconds >= 0", field="poll_interval")
+    return float(value)
+
+
+def open_provider(
+    name: str, cls: type, region: str | None, config: Mapping[str, object], *, limits: Limits
+) -> ProviderDrivers:
+    """The drivers of Libcloud provider ``name`` (driver class ``cls``)."""
+    provider = f"libcloud:{name}"
+    poll_interval = _poll_interval(config)
+    args = driver_arguments(name, cls, region, config)
+    secrets = [str(v) for k, v in args.items() if is_secret(k) and v is not None]
+    translate = make_translator(provider, secrets, ec2_messages=name in caps.ADAPTED)
+    try:
+        driver: Any = cls(**args)
+    except (ValueError, TypeError, AttributeError) as exc:
+        field = "region" if "region" in str(exc).lower() else "config"
+        message = str(exc)
+        for secret in secrets:
+            message = message.replace(secret, "***")
+        raise InvalidRequest(f"Libcloud's {name} driver refused its settings: {message}",
+                             field=field, provider=provider, operation="connect") from exc
+    except Exception as exc:
+        raise translate(exc, "connect") or exc from exc
+    region_name = region or str(getattr(driver, "region_name", "") or
+                                getattr(driver, "region", "") or "default")
+    ctx = Context(
+        provider=provider,
+        name=name,
+        region=region_name,
+        driver=driver,
+        operations=caps.operations(cls),
+        capabilities=caps.capabilities(name, cls),
+        poller=Poller(interval=poll_interval, max_interval=max(poll_interval, 15.0)),
+    )
+    compute: LibcloudCompute = Ec2Compute(ctx) if name == "ec2" else LibcloudCompute(ctx)
+    volumes_class = Ec2Volumes if name == "ec2" else LibcloudVolumes
+    return ProviderDrivers(
+        provider=provider,
+        region=region_name,
+        compute=compute,
+        limits=limits,
+        translate_error=translate,
+        capabilities=ctx.capabilities,
+        keys=LibcloudKeys(ctx) if "keys" in ctx.operations else None,
+        volumes=volumes_class(ctx, compute) if "volumes" in ctx.operations else None,
+    )

@@ -1,0 +1,213 @@
+"""The adapter for Libcloud's ``ec2`` driver: what the generic path cannot do, through the
+driver's ``ex_*`` extensions (see :data:`.capabilities.ADAPTED`).
+
+* Tags: ``ex_metadata`` at ``create_node`` (EC2 tags at creation), ``ex_create_tags`` after;
+  listing pushes tag filters down to ``DescribeInstances`` (values escaped: EC2 reads ``*`` and
+  ``?`` as wildcards) and filters again exactly.
+* States come from the raw EC2 state in ``node.extra["status"]``: Libcloud maps ``stopping``
+  and ``shutting-down`` to ``UNKNOWN``.
+* User data: ``ex_userdata``; read back with ``DescribeInstanceAttribute`` sent through the
+  driver's own signed connection.
+* Spot: ``ex_spot``; disk size: a root block-device mapping of the image's root device.
+* Image aliases: the AWS provider's alias table (publisher account + AMI name pattern), asked of
+  ``DescribeImages`` through ``list_images(ex_owner=, ex_filters=)``; newest image wins.
+* Zones are availability zones (``NodeLocation.name``), regions Libcloud's EC2 region list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from ..._errors import InvalidRequest, NotFound
+from ..._models import Image, LaunchPlan, Region, Size, VMInfo, VMState
+from ...driver import MANAGED_TAG
+from ..aws.images import ALIASES
+from . import convert
+from .compute import LibcloudCompute
+
+#: Raw EC2 instance states → portable states.
+EC2_STATES: dict[str, VMState] = {
+    "pending": VMState.PENDING,
+    "running": VMState.RUNNING,
+    "stopping": VMState.STOPPING,
+    "stopped": VMState.STOPPED,
+    "shutting-down": VMState.TERMINATING,
+    "terminated": VMState.TERMINATED,
+}
+#: Tags that are bookkeeping: ``Name`` holds the VM name.
+HIDDEN_TAGS = ("Name",)
+
+
+def escape_filter(value: str) -> str:
+    """``value`` as an EC2 filter value that matches only itself."""
+    return value.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
+def tag_params(tags: Mapping[str, str], prefix: str = "") -> dict[str, str]:
+    """``tags`` as EC2 Query parameters, numbered from 1 as EC2 documents (``Tag.1.Key``).
+
+    Libcloud's ``ex_create_tags`` numbers from 0, which the AWS fake (moto) rejects; unicompute
+    sends tags itself, through the driver's signed connection."""
+    params: dict[str, str] = {}
+    for i, (key, value) in enumerate(tags.items(), start=1):
+        params[f"{prefix}Tag.{i}.Key"] = key
+        params[f"{prefix}Tag.{i}.Value"] = value
+    return params
+
+
+def tag_specification(resource_type: str, tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags applied by the call that creates a ``resource_type`` (``TagSpecification.1``)."""
+    return {"TagSpecification.1.ResourceType": resource_type,
+            **tag_params(tags, "TagSpecification.1.")}
+
+
+def create_tags(driver: Any, resource_id: str, tags: Mapping[str, str]) -> None:
+    """``CreateTags`` on one resource."""
+    params = {"Action": "CreateTags", "ResourceId.1": resource_id, **tag_params(tags)}
+    driver.connection.request(driver.path, params=params)
+
+
+class Ec2Compute(LibcloudCompute):
+    """Libcloud's EC2 driver, with tags, user data, spot, aliases and disk size."""
+
+    def zone_name(self, location: Any) -> str:
+        return str(location.name)
+
+    def regions(self) -> list[Region]:
+        return [Region(name=r, provider=self._ctx.provider)
+                for r in sorted(self.driver.list_regions())]
+
+    def size_of(self, raw: Any) -> Size:
+        return convert.size(raw, provider=self._ctx.provider, family=str(raw.id).split(".")[0])
+
+    def fetch_nodes(self, tags: Mapping[str, str]) -> list[Any]:
+        filters = {f"tag:{k}": escape_filter(v) for k, v in tags.items()}
+        return list(self.driver.list_nodes(ex_filters=filters or None))
+
+    def fetch_node(self, vm_id: str) -> Any:
+        found = self.driver.list_nodes(ex_node_ids=[vm_id])
+        if not found:
+            raise NotFound(f"VM {vm_id} does not exist", provider=self._ctx.provider,
+                           resource=vm_id)
+        return found[0]
+
+    def info(self, node: Any) -> VMInfo:
+        extra = node.extra or {}
+        return convert.vm(
+            node,
+            state=EC2_STATES.get(str(extra.get("status")), VMState.UNKNOWN),
+            size_name=extra.get("instance_type"),
+            image_id=extra.get("image_id"),
+            zone=extra.get("availability"),
+            hidden_tags=HIDDEN_TAGS,
+        )
+
+    # -- images -----------------------------------------------------------------------------
+    def resolve_image(self, ref: str, *, arch: str) -> Image:
+        query = ALIASES.get(ref)
+        if query is None:
+            found = self.driver.list_images(ex_image_ids=[ref]) if ref.startswith("ami-") else []
+            if not found:
+                raise NotFound(f"image {ref} does not exist", provider=self._ctx.provider,
+                               resource=ref)
+            return convert.image(found[0], provider=self._ctx.provider)
+        pattern = query.patterns.get(arch)
+        if pattern is None:
+            raise NotFound(f"{ref} is not published for {arch}", provider=self._ctx.provider,
+                           resource=ref)
+        found = self.driver.list_images(
+            ex_owner=query.owner, ex_filters={"name": pattern, "state": "available"})
+        if not found:
+            raise NotFound(f"no image for {ref} ({arch}) in {self._ctx.region}",
+                           provider=self._ctx.provider, resource=ref)
+        newest = max(found, key=lambda i: (str((i.extra or {}).get("creation_date") or ""),
+                                           str(i.name)))
+        return convert.image(newest, provider=self._ctx.provider, alias=ref)
+
+    def list_images(self) -> list[Image]:
+        images: dict[str, Image] = {}
+        for alias, query in ALIASES.items():
+            for arch in query.patterns:
+                try:
+                    found = self.resolve_image(alias, arch=arch)
+                except NotFound:
+                    continue
+                images.setdefault(found.id, found)
+        for raw in self.driver.list_images(ex_owner="self"):
+            images.setdefault(str(raw.id), convert.image(raw, provider=self._ctx.provider))
+        return list(images.values())
+
+    def _root_device(self, image_id: str) -> tuple[str, int]:
+        """The image's root device name and size in GiB."""
+        found = self.driver.list_images(ex_image_ids=[image_id])
+        if not found:
+            raise NotFound(f"image {image_id} does not exist", provider=self._ctx.provider,
+                           resource=image_id)
+        extra = found[0].extra or {}
+        device = str(extra.get("root_device_name") or "/dev/sda1")
+        for mapping in extra.get("block_device_mapping") or []:
+            ebs = mapping.get("ebs") or {}
+            if mapping.get("device_name") == device or len(extra["block_device_mapping"]) == 1:
+                return str(mapping.get("device_name") or device), int(ebs.get("volume_size") or 0)
+        return device, 0
+
+    # -- launch -----------------------------------------------------------------------------
+    def check_extras(self, plan: LaunchPlan) -> None:
+        if plan.spec.disk_gib is not None:
+            _, needed = self._root_device(plan.image.id)
+            if plan.spec.disk_gib < needed:
+                raise InvalidRequest(
+                    f"{plan.spec.disk_gib} GiB is smaller than image {plan.image.id} "
+                    f"({needed} GiB)", field="disk_gib")
+
+    def create_node(self, name: str, plan: LaunchPlan) -> Any:
+        spec = plan.spec
+        kwargs: dict[str, Any] = {
+            "ex_metadata": {**spec.tags, MANAGED_TAG: "true"},
+        }
+        if spec.zone is not None:
+            kwargs["location"] = self.location(spec.zone)
+        if spec.key_name is not None:
+            kwargs["ex_keyname"] = spec.key_name
+        user_data = spec.user_data_bytes
+        if user_data:
+            kwargs["ex_userdata"] = user_data
+        if spec.spot:
+            kwargs["ex_spot"] = True
+        if spec.disk_gib is not None:
+            device, _ = self._root_device(plan.image.id)
+            kwargs["ex_blockdevicemappings"] = [{
+                "DeviceName": device,
+                "Ebs": {"VolumeSize": spec.disk_gib, "DeleteOnTermination": "true"},
+            }]
+        return self.driver.create_node(name, self._native_size(plan.size.name),
+                                       self._native_image(plan.image.id), **kwargs)
+
+    def _native_image(self, image_id: str) -> Any:
+        from libcloud.compute.base import NodeImage
+
+        return NodeImage(id=image_id, name=image_id, driver=self.driver)
+
+    # -- extras -----------------------------------------------------------------------------
+    def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
+        self.get_vm(vm_id)  # NOT_FOUND for a terminated VM
+        create_tags(self.driver, vm_id, tags)
+
+    def user_data(self, vm_id: str) -> bytes | None:
+        from libcloud.compute.drivers.ec2 import NAMESPACE
+
+        self.get_vm(vm_id)  # NOT_FOUND for a terminated VM, as for every other call
+        params = {"Action": "DescribeInstanceAttribute", "InstanceId": vm_id,
+                  "Attribute": "userData"}
+        body = self.driver.connection.request(self.driver.path, params=params).object
+        found = body.findtext(f"{{{NAMESPACE}}}userData/{{{NAMESPACE}}}value")
+        encoded = str(found) if found else ""
+        if not encoded:
+            return None
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            return encoded.encode()
