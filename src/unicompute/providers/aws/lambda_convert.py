@@ -122,8 +122,11 @@ def failure(payload: bytes, function_error: str) -> FunctionFailure:
         body = {}
     native = str(body.get("errorType") or function_error or "Unhandled")
     message = str(body.get("errorMessage") or payload.decode("utf-8", "replace"))
-    trace = body.get("stackTrace") or ()
-    lines = tuple(str(line) for line in trace) if isinstance(trace, list) else (str(trace),)
+    trace = body.get("stackTrace")
+    if isinstance(trace, list):
+        lines = tuple(str(line) for line in trace)
+    else:
+        lines = (str(trace),) if trace else ()
     return FunctionFailure(
         error_type=ERROR_TYPES.get(native, "Unhandled"),
         native_type=native,

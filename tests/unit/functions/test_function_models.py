@@ -1,0 +1,133 @@
+"""FunctionSpec, triggers and the limit checks: bad input is InvalidRequest naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import unicompute as uc
+from unicompute._function_models import check_spec, encode_payload
+from unicompute.providers.aws import FUNCTION_LIMITS
+from unicompute.providers.aws.options import Options
+
+
+def spec(**changes: object) -> uc.FunctionSpec:
+    fields: dict[str, object] = {"name": "fn", "runtime": "python3.12",
+                                 "handler": "app.handler", "source": "."}
+    fields.update(changes)
+    return uc.FunctionSpec(**fields)  # type: ignore[arg-type]
+
+
+def field_of(call: object) -> str | None:
+    assert callable(call)
+    with pytest.raises(uc.InvalidRequest) as info:
+        call()
+    return info.value.field
+
+
+def test_defaults_and_frozen_copies() -> None:
+    env = {"A": "1"}
+    made = spec(env=env, triggers=[uc.HttpTrigger()])
+    env["A"] = "2"
+    assert made.memory_mb == 128 and made.timeout_s == 30 and made.concurrency is None
+    assert made.env == {"A": "1"}
+    assert made.triggers == (uc.HttpTrigger(auth="none"),)
+    assert made.source == Path(".")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"runtime": "python2.7"}, "runtime"),
+        ({"runtime": "nodejs22.x"}, "runtime"),
+        ({"handler": "handler"}, "handler"),
+        ({"handler": "app.handler()"}, "handler"),
+        ({"source": ""}, "source"),
+        ({"memory_mb": 128.5}, "memory_mb"),
+        ({"timeout_s": True}, "timeout_s"),
+        ({"env": {"1BAD": "x"}}, "env"),
+        ({"env": {"OK": 1}}, "env"),
+        ({"triggers": [uc.HttpTrigger(), uc.HttpTrigger(auth="key")]}, "triggers"),
+        ({"triggers": ["http"]}, "triggers"),
+        ({"triggers": "http"}, "triggers"),
+        ({"tags": {"k": 1}}, "tags"),
+        ({"concurrency": 0}, "concurrency"),
+    ],
+)
+def test_bad_spec_fields_are_named(changes: dict[str, object], field: str) -> None:
+    assert field_of(lambda: spec(**changes)) == field
+
+
+def test_secret_env_values_are_not_echoed() -> None:
+    with pytest.raises(uc.InvalidRequest) as info:
+        spec(env={"TOKEN": 12345678})
+    assert "12345678" not in str(info.value)
+
+
+@pytest.mark.parametrize("expression", ["rate(1 minute)", "rate(5 minutes)", "rate(2 hours)",
+                                        "rate(1 day)", "cron(0 12 * * ? *)",
+                                        "cron(0/15 8-17 ? * MON-FRI *)"])
+def test_good_schedules(expression: str) -> None:
+    assert uc.ScheduleTrigger(expression).expression == expression
+
+
+@pytest.mark.parametrize("expression", ["rate(5 minute)", "rate(1 minutes)", "rate(0 minutes)",
+                                        "every 5 minutes", "cron(0 12 * * ?)", "rate(5 weeks)"])
+def test_bad_schedules(expression: str) -> None:
+    assert field_of(lambda: uc.ScheduleTrigger(expression)) == "triggers.expression"
+
+
+def test_trigger_fields() -> None:
+    assert field_of(lambda: uc.HttpTrigger(auth="iam")) == "triggers.auth"  # type: ignore[arg-type]
+    assert field_of(lambda: uc.QueueTrigger("")) == "triggers.queue"
+    assert field_of(lambda: uc.QueueTrigger("q", batch_size=11)) == "triggers.batch_size"
+    assert uc.QueueTrigger("q").batch_size == 10
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": "has space"}, "name"),
+        ({"name": "x" * 65}, "name"),
+        ({"memory_mb": 127}, "memory_mb"),
+        ({"memory_mb": 10241}, "memory_mb"),
+        ({"timeout_s": 0}, "timeout_s"),
+        ({"timeout_s": 901}, "timeout_s"),
+        ({"env": {"AWS_REGION": "x"}}, "env"),
+        ({"env": {"UNICOMPUTE_HANDLER": "x"}}, "env"),
+        ({"env": {"BIG": "x" * 4096}}, "env"),
+        ({"tags": {"aws:x": "1"}}, "tags"),
+        ({"tags": {"unicompute:role": "admin"}}, "tags"),
+        ({"tags": {f"k{i}": "v" for i in range(49)}}, "tags"),
+        ({"options": object()}, "options"),
+    ],
+)
+def test_lambda_limits(changes: dict[str, object], field: str) -> None:
+    checked = spec(**changes)
+    assert field_of(lambda: check_spec(checked, FUNCTION_LIMITS, Options)) == field
+
+
+def test_lambda_limits_accept_the_extremes() -> None:
+    for changes in ({"memory_mb": 128, "timeout_s": 1}, {"memory_mb": 10240, "timeout_s": 900},
+                    {"memory_mb": 1769}, {"name": "a_b-C9" + "x" * 58}):
+        made = spec(**changes)
+        assert check_spec(made, FUNCTION_LIMITS, Options) is made
+
+
+def test_payload_limits_per_mode() -> None:
+    six_mb = "x" * (6 * 1024 * 1024 - 2)  # the JSON string's quotes make it exactly 6 MiB
+    assert len(encode_payload(six_mb, "sync", FUNCTION_LIMITS)) == 6 * 1024 * 1024
+    assert field_of(lambda: encode_payload(six_mb + "x", "sync", FUNCTION_LIMITS)) == "payload"
+    one_mb = "x" * (1024 * 1024 - 2)
+    assert encode_payload(one_mb, "async", FUNCTION_LIMITS)
+    assert field_of(lambda: encode_payload(one_mb + "x", "async", FUNCTION_LIMITS)) == "payload"
+    assert field_of(lambda: encode_payload({1, 2}, "sync", FUNCTION_LIMITS)) == "payload"
+    assert field_of(lambda: encode_payload(float("nan"), "sync", FUNCTION_LIMITS)) == "payload"
+    assert field_of(lambda: encode_payload({}, "later", FUNCTION_LIMITS)) == "mode"  # type: ignore[arg-type]
+
+
+def test_role_arn_option_is_checked() -> None:
+    assert Options(role_arn="arn:aws:iam::123456789012:role/service/my-role").role_arn
+    assert field_of(lambda: Options(role_arn="my-role")) == "options.role_arn"
