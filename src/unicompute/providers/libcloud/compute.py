@@ -48,9 +48,12 @@ def decode_token(token: str) -> str:
     """The last id of the previous page; ``InvalidRequest`` (``page_token``) if ``token`` is not
     one this driver made."""
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        last_id = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidRequest("not a page token of this listing", field="page_token") from exc
+    if not last_id:
+        raise InvalidRequest("not a page token of this listing", field="page_token")
+    return last_id
 
 
 class LibcloudCompute:
