@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
-from libcloud.common.types import InvalidCredsError, MalformedResponseError, ProviderError
-from libcloud.common.types import ServiceUnavailableError
+from libcloud.common.types import (
+    InvalidCredsError,
+    MalformedResponseError,
+    ProviderError,
+    ServiceUnavailableError,
+)
 from libcloud.compute.providers import get_driver
 from libcloud.compute.types import KeyPairDoesNotExistError, NodeState
 
