@@ -88,3 +88,33 @@ def test_function_info_shows_the_users_handler_env_and_tags() -> None:
     assert changed.version != info.version
     same = function_info({"Configuration": dict(configuration)}, tags={})
     assert same.version == info.version
+
+
+@pytest.mark.parametrize(
+    ("code", "operation", "expected"),
+    [
+        ("ResourceNotFoundException", "GetFunction", "NotFound"),
+        ("ResourceConflictException", "CreateFunction", "AlreadyExists"),
+        ("ResourceConflictException", "UpdateFunctionCode", "Conflict"),
+        ("TooManyRequestsException", "Invoke", "Throttled"),
+        ("InvalidParameterValueException", "CreateFunction", "InvalidRequest"),
+        ("RequestTooLargeException", "Invoke", "InvalidRequest"),
+        ("CodeStorageExceededException", "CreateFunction", "QuotaExceeded"),
+        ("EntityAlreadyExists", "CreateRole", "AlreadyExists"),
+        ("AWS.SimpleQueueService.NonExistentQueue", "GetQueueUrl", "NotFound"),
+        ("ServiceException", "Invoke", "ProviderError"),
+    ],
+)
+def test_lambda_error_codes(code: str, operation: str, expected: str) -> None:
+    from botocore.exceptions import ClientError
+
+    from unicompute.providers.aws.errors import translate_error
+
+    exc = ClientError({"Error": {"Code": code, "Message": "m"},
+                       "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
+    error = translate_error(exc, "functions.deploy")
+    assert error is not None and type(error).__name__ == expected
+    if code == "RequestTooLargeException":
+        assert error.field == "payload"  # type: ignore[attr-defined]
+    if code == "ServiceException":
+        assert error.retryable
