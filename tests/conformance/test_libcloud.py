@@ -8,9 +8,6 @@ naming the capability.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,37 +17,10 @@ from unicompute.mocks import MockServer
 from unicompute.testing import VMConformance
 
 
-@contextmanager
-def ec2_xml_like_aws() -> Iterator[None]:
-    """Make moto's EC2 XML carry the namespaces real EC2 sends.
-
-    Real EC2 answers ``<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">``
-    (trailing slash; Libcloud's fixtures recorded from EC2 have it) and errors as
-    ``<Response><Errors>...`` with no namespace. moto 5 takes the namespace from botocore's model,
-    which lacks the slash, and puts it on errors too; botocore ignores namespaces, Libcloud does
-    not, so it would find nothing in moto's answers. This belongs in the AWS fake
-    (``mocks/aws/_fidelity.py``); until it is there, the module applies it around the server.
-    """
-    from moto.core.serialize import EC2Serializer
-
-    original = EC2Serializer._serialize_namespace_attribute
-
-    def like_ec2(self: Any, serialized: Any) -> None:
-        if "Errors" in serialized:
-            return
-        original(self, serialized)
-        namespace = serialized.get("@xmlns")
-        if isinstance(namespace, str) and not namespace.endswith("/"):
-            serialized["@xmlns"] = namespace + "/"
-
-    with mock.patch.object(EC2Serializer, "_serialize_namespace_attribute", like_ec2):
-        yield
-
-
 @pytest.fixture(scope="module")
 def ec2_endpoint() -> Iterator[tuple[str, int]]:
     """One mock server for the module; tests isolate themselves with their run tags."""
-    with ec2_xml_like_aws(), MockServer() as server:
+    with MockServer() as server:
         parts = urlsplit(server.endpoints["aws"])
         assert parts.hostname is not None and parts.port is not None
         yield parts.hostname, parts.port

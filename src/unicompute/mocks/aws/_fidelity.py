@@ -7,6 +7,9 @@
   character class and ``\\\\`` is not understood.
 * ``RunInstances`` ``TagSpecifications`` of type ``network-interface``: EC2 tags the instances'
   network interfaces; moto ignores them.
+* EC2 XML namespaces: results carry ``xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"`` (with
+  the slash), errors (``<Response><Errors>``) none; moto takes the slash-less namespace from
+  botocore's model and puts it on errors too. botocore ignores namespaces; Libcloud reads them.
 
 Each patch is a ``mock.patch`` that :class:`~unicompute.mocks.aws.AwsFake` starts and stops with
 its images. A patch whose target this moto version lacks is left out (moto then answers as it
@@ -64,4 +67,26 @@ def patches() -> list[Any]:
             return reservation
 
         found.append(mock.patch.object(backend, "run_instances", run_instances))
+    found.extend(_namespace_patches())
     return found
+
+
+def _namespace_patches() -> list[Any]:
+    try:
+        from moto.core.serialize import EC2Serializer
+    except ImportError:  # pragma: no cover - a moto without the serializer
+        return []
+    original = getattr(EC2Serializer, "_serialize_namespace_attribute", None)
+    if original is None:  # pragma: no cover
+        return []
+
+    def namespace_like_ec2(self: Any, serialized: Any) -> None:
+        if "Errors" in serialized:
+            return
+        original(self, serialized)
+        namespace = serialized.get("@xmlns")
+        if isinstance(namespace, str) and not namespace.endswith("/"):
+            serialized["@xmlns"] = namespace + "/"
+
+    return [mock.patch.object(EC2Serializer, "_serialize_namespace_attribute",
+                              namespace_like_ec2)]
