@@ -27,9 +27,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from .._kernel.clock import FakeClock
 from . import _fidelity
 from ._catalog import cached_catalog
 from ._faults import Call, Faults
+from ._functions import FunctionsHandle
+from ._lambda import LambdaRunner
 
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
@@ -81,6 +84,13 @@ mode runs. Not re-entrant.
         #: The values :data:`HIDDEN_CONFIG` replaced (``None``: unset), while the fake runs.
         self._saved_env: dict[str, str | None] | None = None
         self.endpoint_url: str | None = None
+        #: The fake's time: EventBridge schedules fire, and SQS messages a function failed on
+        #: become visible again, as it advances; idle function workers are reaped by it.
+        self.clock = FakeClock()
+        self._runner = LambdaRunner(self.clock)
+        self._lambda_patches: list[Any] = []
+        #: Lambda functions run locally: ``poll()`` SQS event sources, ``drain()`` async runs.
+        self.functions = FunctionsHandle(self._runner, self.clock)
 
     # -- in-process ------------------------------------------------------------------------
     @property
@@ -130,6 +140,7 @@ mode runs. Not re-entrant.
         """Forget every resource in every region and account, and every fault and logged
         call; the added images come back."""
         self.faults.clear()
+        self.functions.reset()
         from moto.core.base_backend import BackendDict
         from moto.core.model_instances import reset_model_data
 
@@ -207,6 +218,9 @@ mode runs. Not re-entrant.
         self._fidelity_patches = _fidelity.patches()
         for patch in self._fidelity_patches:
             patch.start()
+        self._lambda_patches = self.functions.patches()
+        for patch in self._lambda_patches:
+            patch.start()
 
     def _release(self) -> None:
         """Undo :meth:`_acquire` once neither mode runs; the environment variables get back
@@ -226,6 +240,10 @@ mode runs. Not re-entrant.
             for patch in reversed(self._fidelity_patches):
                 patch.stop()
             self._fidelity_patches = []
+            for patch in reversed(self._lambda_patches):
+                patch.stop()
+            self._lambda_patches = []
+            self.functions.reset()
         finally:
             if self._saved_env is not None:
                 saved, self._saved_env = self._saved_env, None
