@@ -1,0 +1,291 @@
+"""Opening the GCP provider: config checking, credentials, the ``compute_v1`` clients, and the
+:class:`Context` every driver shares.
+
+Imported by :func:`unicompute.providers.gcp.open_provider` on first use, so that importing the
+package (for ``Options``) does not import google-cloud-compute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import google.auth
+from google.api_core.client_options import ClientOptions
+from google.auth import exceptions as auth_exceptions
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import compute_v1
+
+from ..._errors import InvalidRequest, Unauthenticated
+from ...driver import Capability, Limits, ProviderDrivers
+from .convert import PROVIDER
+from .errors import translate_error
+from .options import Options
+
+DEFAULT_REGION = "us-central1"
+#: The shape of a GCE region (us-central1, europe-west1, northamerica-northeast2 ...); only the
+#: shape is checked, so regions newer than this code still work.
+_REGION_NAME = re.compile(r"[a-z]+-[a-z]+[0-9]{1,2}")
+_ZONE_NAME = re.compile(r"[a-z]+-[a-z]+[0-9]{1,2}-[a-z]")
+#: Project ids: 6-30 lower-case letters, digits and hyphens (plus legacy ``domain:`` prefixes).
+_PROJECT_ID = re.compile(r"(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+CONFIG_KEYS = frozenset({"project", "zone", "endpoint", "poll_interval"})
+
+#: Seconds between operation polls on real GCE.
+DEFAULT_POLL_INTERVAL = 2.0
+#: How long a driver waits for one GCE operation before giving up.
+DEFAULT_WAIT_TIMEOUT = 900.0
+#: Seconds one HTTP request may take; ``operations.wait`` holds a request for up to 2 minutes.
+REQUEST_TIMEOUT = 60.0
+WAIT_REQUEST_TIMEOUT = 130.0
+
+
+class Clients:
+    """The ``compute_v1`` REST clients of one provider, created on first use, all with the same
+    credentials and ``client_options`` (so operation polling reaches the same endpoint as the
+    call that started the operation — see ``operations.py``)."""
+
+    def __init__(self, credentials: Credentials, endpoint: str | None) -> None:
+        self._credentials = credentials
+        self._options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+        self._made: list[Any] = []
+
+    def _make(self, cls: type[Any]) -> Any:
+        client = cls(credentials=self._credentials, transport="rest",
+                     client_options=self._options)
+        self._made.append(client)
+        return client
+
+    @cached_property
+    def instances(self) -> compute_v1.InstancesClient:
+        client: compute_v1.InstancesClient = self._make(compute_v1.InstancesClient)
+        return client
+
+    @cached_property
+    def zone_operations(self) -> compute_v1.ZoneOperationsClient:
+        client: compute_v1.ZoneOperationsClient = self._make(compute_v1.ZoneOperationsClient)
+        return client
+
+    @cached_property
+    def region_operations(self) -> compute_v1.RegionOperationsClient:
+        client: compute_v1.RegionOperationsClient = self._make(
+            compute_v1.RegionOperationsClient)
+        return client
+
+    @cached_property
+    def global_operations(self) -> compute_v1.GlobalOperationsClient:
+        client: compute_v1.GlobalOperationsClient = self._make(
+            compute_v1.GlobalOperationsClient)
+        return client
+
+    @cached_property
+    def firewalls(self) -> compute_v1.FirewallsClient:
+        client: compute_v1.FirewallsClient = self._make(compute_v1.FirewallsClient)
+        return client
+
+    @cached_property
+    def networks(self) -> compute_v1.NetworksClient:
+        client: compute_v1.NetworksClient = self._make(compute_v1.NetworksClient)
+        return client
+
+    @cached_property
+    def subnetworks(self) -> compute_v1.SubnetworksClient:
+        client: compute_v1.SubnetworksClient = self._make(compute_v1.SubnetworksClient)
+        return client
+
+    @cached_property
+    def images(self) -> compute_v1.ImagesClient:
+        client: compute_v1.ImagesClient = self._make(compute_v1.ImagesClient)
+        return client
+
+    @cached_property
+    def machine_types(self) -> compute_v1.MachineTypesClient:
+        client: compute_v1.MachineTypesClient = self._make(compute_v1.MachineTypesClient)
+        return client
+
+    @cached_property
+    def regions(self) -> compute_v1.RegionsClient:
+        client: compute_v1.RegionsClient = self._make(compute_v1.RegionsClient)
+        return client
+
+    @cached_property
+    def disks(self) -> compute_v1.DisksClient:
+        client: compute_v1.DisksClient = self._make(compute_v1.DisksClient)
+        return client
+
+    @cached_property
+    def snapshots(self) -> compute_v1.SnapshotsClient:
+        client: compute_v1.SnapshotsClient = self._make(compute_v1.SnapshotsClient)
+        return client
+
+    def close(self) -> None:
+        made, self._made = self._made, []
+        for client in made:
+            with contextlib.suppress(Exception):
+                client.transport.close()
+
+
+@dataclass(kw_only=True)
+class Context:
+    """One project and region: the clients and the policy of every call and wait.
+
+    ``rpc`` holds the keyword arguments of every SDK call: ``retry=None`` (retries are the
+    portable layer's job; the SDK's default would repeat a 503 for 10 minutes) and a timeout.
+    """
+
+    clients: Clients
+    project: str
+    region: str
+    zone: str | None = None
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    _zones: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def rpc(self) -> dict[str, Any]:
+        return {"retry": None, "timeout": REQUEST_TIMEOUT}
+
+    def zone_names(self) -> list[str]:
+        """The region's zones, sorted (read once: from ``regions.get``)."""
+        if self._zones is None:
+            region = self.clients.regions.get(project=self.project, region=self.region,
+                                               **self.rpc)
+            self._zones = sorted(z.rstrip("/").rsplit("/", 1)[-1] for z in region.zones)
+        return list(self._zones)
+
+    def default_zone(self) -> str:
+        """The ``zone`` setting, else the region's first zone."""
+        if self.zone is not None:
+            if self.zone not in self.zone_names():
+                raise InvalidRequest(f"no zone {self.zone!r} in {self.region}", field="zone",
+                                     provider=PROVIDER)
+            return self.zone
+        return self.zone_names()[0]
+
+
+def open_provider(
+    region: str | None,
+    config: Mapping[str, object],
+    *,
+    limits: Limits,
+    capabilities: frozenset[Capability],
+) -> ProviderDrivers:
+    """The GCP drivers for ``region``; ``config`` as described in the package docstring."""
+    from .compute import GceCompute
+    from .disks import GceVolumes
+
+    settings = _check_config(config)
+    region = region or os.environ.get("CLOUDSDK_COMPUTE_REGION") or DEFAULT_REGION
+    if not _REGION_NAME.fullmatch(region):
+        raise InvalidRequest(f"{region!r} is not a GCE region name (e.g. us-central1)",
+                             field="region", provider=PROVIDER, operation="connect")
+    zone = settings.zone
+    if zone is not None and not zone.startswith(f"{region}-"):
+        raise InvalidRequest(f"zone {zone!r} is not in region {region}", field="zone",
+                             provider=PROVIDER, operation="connect")
+    credentials, project = _credentials(settings.endpoint, settings.project)
+    clients = Clients(credentials, settings.endpoint)
+    ctx = Context(clients=clients, project=project, region=region, zone=zone,
+                  poll_interval=settings.poll_interval)
+    return ProviderDrivers(
+        provider=PROVIDER,
+        region=region,
+        compute=GceCompute(ctx),
+        limits=limits,
+        translate_error=translate_error,
+        capabilities=capabilities,
+        volumes=GceVolumes(ctx),
+        options_type=Options,
+        close=clients.close,
+    )
+
+
+def _credentials(endpoint: str | None, project: str | None) -> tuple[Credentials, str]:
+    """Credentials and project: Application Default Credentials (``google.auth.default()``);
+    for a plain-http endpoint (a local fake) anonymous ones, so no token is ever sent in the
+    clear. The ``project`` setting wins over the one ADC found."""
+    found_project: str | None = None
+    credentials: Credentials
+    if endpoint is not None and endpoint.startswith("http://"):
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        found_project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+    else:
+        try:
+            credentials, found_project = google.auth.default(
+                scopes=["https://www.googleapis.com/auth/cloud-platform"])
+        except auth_exceptions.DefaultCredentialsError as exc:
+            error = translate_error(exc, "connect")
+            assert error is not None
+            raise error from exc
+    chosen = project or found_project
+    if not chosen:
+        raise Unauthenticated(
+            "no GCP project: pass connect('gcp', project=...), set GOOGLE_CLOUD_PROJECT, or "
+            "use credentials that name one", provider=PROVIDER, operation="connect")
+    if not _PROJECT_ID.fullmatch(chosen):
+        raise InvalidRequest(f"{chosen!r} is not a GCP project id", field="project",
+                             provider=PROVIDER, operation="connect")
+    return credentials, chosen
+
+
+@dataclass(frozen=True)
+class _Settings:
+    project: str | None
+    zone: str | None
+    endpoint: str | None
+    poll_interval: float
+
+
+def _check_endpoint(url: str) -> None:
+    """``InvalidRequest`` (never echoing ``url``) unless it is an http(s) URL with a host and
+    without user name or password."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise InvalidRequest("is not a valid URL", field="endpoint", provider=PROVIDER) from exc
+    if "@" in parts.netloc:
+        raise InvalidRequest("must not contain a user name or password", field="endpoint",
+                             provider=PROVIDER)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest("must be an http:// or https:// URL with a host", field="endpoint",
+                             provider=PROVIDER)
+
+
+def _check_config(config: Mapping[str, object]) -> _Settings:
+    for key in config:
+        if key not in CONFIG_KEYS:
+            raise InvalidRequest(
+                f"unknown GCP setting; expected one of {', '.join(sorted(CONFIG_KEYS))}",
+                field=str(key), provider=PROVIDER)
+    strings: dict[str, str | None] = {}
+    for key in ("project", "zone", "endpoint"):
+        value = config.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise InvalidRequest("must be a non-empty str", field=key, provider=PROVIDER)
+        strings[key] = value if isinstance(value, str) else None
+    if strings["endpoint"] is not None:
+        _check_endpoint(strings["endpoint"])
+    zone = strings["zone"]
+    if zone is not None and not _ZONE_NAME.fullmatch(zone):
+        raise InvalidRequest(f"{zone!r} is not a GCE zone name (e.g. us-central1-a)",
+                             field="zone", provider=PROVIDER)
+    poll_interval = config.get("poll_interval", DEFAULT_POLL_INTERVAL)
+    if isinstance(poll_interval, str):  # from the URL form, gcp://region?poll_interval=1
+        with contextlib.suppress(ValueError):
+            poll_interval = float(poll_interval)
+    if (
+        isinstance(poll_interval, bool)
+        or not isinstance(poll_interval, int | float)
+        or not 0 <= poll_interval < math.inf
+    ):
+        raise InvalidRequest("must be a number of seconds >= 0", field="poll_interval",
+                             provider=PROVIDER)
+    return _Settings(strings["project"], zone, strings["endpoint"], float(poll_interval))

@@ -1,0 +1,61 @@
+"""GCE-only launch knobs, passed as ``VMSpec(options=unicompute.gcp.Options(...))``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..._errors import InvalidRequest
+
+#: Persistent disk types a boot disk can have without further parameters (``hyperdisk-*`` and
+#: ``pd-extreme`` need provisioned IOPS or throughput, which Options does not offer).
+DISK_TYPES = frozenset({"pd-balanced", "pd-ssd", "pd-standard"})
+
+#: What GCE does with a Spot VM it preempts.
+SPOT_TERMINATION_ACTIONS = frozenset({"STOP", "DELETE"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Typed GCE options for a launch; every field has a safe default.
+
+    * ``network``: the VPC network (name or ``global/networks/...`` path) the VMs and the
+      firewall rule for ``open_ports`` go into; default ``default``.
+    * ``subnetwork``: the subnetwork (name in the region, or a path); default: GCE picks the
+      network's subnetwork in the region (auto-mode networks such as ``default``).
+    * ``disk_type``: persistent disk type of the boot disk: ``pd-balanced`` (default),
+      ``pd-ssd`` or ``pd-standard``.
+    * ``external_ip``: give each VM an ephemeral external IPv4 address (a ``ONE_TO_ONE_NAT``
+      access config); default ``True``.
+    * ``service_account``: e-mail of the service account the VMs run as; default none (the
+      VM gets no Google credentials).
+    * ``spot_termination_action``: what GCE does when it preempts a Spot VM (``spot=True``):
+      ``STOP`` (default; the VM and its disk stay, and it can be started again) or ``DELETE``.
+    """
+
+    network: str = "default"
+    subnetwork: str | None = None
+    disk_type: str = "pd-balanced"
+    external_ip: bool = True
+    service_account: str | None = None
+    spot_termination_action: str = "STOP"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.network, str) or not self.network:
+            raise InvalidRequest("must be a non-empty str", field="options.network")
+        for name in ("subnetwork", "service_account"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InvalidRequest("must be a non-empty str or None", field=f"options.{name}")
+        if self.disk_type not in DISK_TYPES:
+            raise InvalidRequest(
+                f"{self.disk_type!r} is not a boot disk type; use one of "
+                f"{', '.join(sorted(DISK_TYPES))}",
+                field="options.disk_type",
+            )
+        if not isinstance(self.external_ip, bool):
+            raise InvalidRequest("must be a bool", field="options.external_ip")
+        if self.spot_termination_action not in SPOT_TERMINATION_ACTIONS:
+            raise InvalidRequest(
+                f"{self.spot_termination_action!r} is not STOP or DELETE",
+                field="options.spot_termination_action",
+            )

@@ -1,0 +1,108 @@
+"""Opening the GCP provider: settings, credentials, limits; and Options. No API calls."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import unicompute
+from unicompute import _errors as errors
+from unicompute.providers.gcp import LIMITS, Options, open_provider
+from unicompute.providers.gcp.sizes import price_snapshot, region_prices
+
+FAKE_ENDPOINT = "http://127.0.0.1:9"
+
+
+def test_importing_unicompute_or_the_package_imports_no_google_sdk() -> None:
+    code = ("import sys, unicompute, unicompute.providers.gcp; "
+            "print(any(m.startswith('google') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_open_with_an_http_endpoint_needs_only_a_project() -> None:
+    drivers = open_provider("europe-west1", {"endpoint": FAKE_ENDPOINT, "project": "my-proj-1",
+                                             "poll_interval": "0"})
+    try:
+        assert (drivers.provider, drivers.region) == ("gcp", "europe-west1")
+        assert drivers.options_type is Options
+    finally:
+        drivers.close()
+
+
+@pytest.mark.parametrize(
+    ("region", "config", "field"),
+    [
+        ("us-central1", {"colour": "blue"}, "colour"),
+        ("us-central1", {"project": ""}, "project"),
+        ("us-central1", {"endpoint": "ftp://x"}, "endpoint"),
+        ("us-central1", {"endpoint": "http://user:secret@127.0.0.1:1"}, "endpoint"),
+        ("us-central1", {"zone": "us-central1"}, "zone"),
+        ("us-central1", {"zone": "europe-west1-b", "endpoint": FAKE_ENDPOINT,
+                         "project": "my-proj-1"}, "zone"),
+        ("us-central1", {"poll_interval": -1}, "poll_interval"),
+        ("Central US", {"endpoint": FAKE_ENDPOINT, "project": "my-proj-1"}, "region"),
+        ("us-central1", {"endpoint": FAKE_ENDPOINT, "project": "Not_A_Project"}, "project"),
+    ],
+)
+def test_bad_settings_are_rejected_naming_the_field(
+    region: str, config: dict[str, object], field: str
+) -> None:
+    with pytest.raises(errors.InvalidRequest) as caught:
+        open_provider(region, config)
+    assert caught.value.field == field
+    assert "secret" not in str(caught.value)
+
+
+def test_no_credentials_is_unauthenticated_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/key.json")
+    with pytest.raises(errors.Unauthenticated) as caught:
+        unicompute.connect("gcp", region="us-central1", project="my-proj-1")
+    assert "application-default login" in caught.value.message
+
+
+def test_no_project_is_unauthenticated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    with pytest.raises(errors.Unauthenticated, match="project"):
+        open_provider("us-central1", {"endpoint": FAKE_ENDPOINT})
+
+
+def test_limits_are_gce_rules() -> None:
+    assert LIMITS.names.check("web-1") is None
+    for bad in ("Web", "1web", "web-", "web_1", "a" * 64):
+        assert LIMITS.names.check(bad) is not None
+    assert LIMITS.names.check("a" * 63) is None
+    assert LIMITS.max_user_data_bytes == 256 * 1024
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"network": ""}, "options.network"),
+        ({"subnetwork": ""}, "options.subnetwork"),
+        ({"disk_type": "hyperdisk-extreme"}, "options.disk_type"),
+        ({"external_ip": "yes"}, "options.external_ip"),
+        ({"spot_termination_action": "HIBERNATE"}, "options.spot_termination_action"),
+    ],
+)
+def test_bad_options_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(errors.InvalidRequest) as caught:
+        Options(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_price_snapshot_is_dated_and_covers_two_regions() -> None:
+    snapshot = price_snapshot()
+    assert snapshot["date"] and "cloud.google.com" in str(snapshot["source"])
+    for region in ("us-central1", "europe-west1"):
+        prices = region_prices(region)
+        assert prices["e2-micro"] < prices["e2-standard-2"] < prices["n2-standard-4"]
+    # Europe costs more than Iowa for the same type.
+    assert region_prices("europe-west1")["n2-standard-2"] > region_prices("us-central1")[
+        "n2-standard-2"]
+    assert region_prices("mars-north1") == {}
