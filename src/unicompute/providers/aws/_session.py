@@ -10,7 +10,7 @@ import contextlib
 import math
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import botocore.loaders
@@ -39,11 +39,38 @@ CONFIG_KEYS = frozenset({"endpoint_url", "profile", "poll_interval"})
 
 #: Retries are the portable layer's job (``UnicomputeError.retryable``), so botocore makes one
 #: attempt per call; otherwise every throttled call would be retried twice over.
-_BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
+BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 #: Parsed botocore service models, shared by the sessions of every cloud this process opens, so
 #: that each ``connect`` does not parse EC2's multi-megabyte model again (~0.2 s).
 _LOADER = botocore.loaders.create_loader()
+
+
+def new_session(profile: str | None) -> botocore.session.Session:
+    """A botocore session sharing the parsed service models, on ``profile`` when given."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _LOADER)
+    if profile is not None:
+        session.set_config_variable("profile", profile)
+    return session
+
+
+def create_client(session: botocore.session.Session, service: str, region: str,
+                  endpoint_url: str | None) -> Any:
+    """A client of ``service`` making one attempt per call (:data:`BOTO_CONFIG`). Against an
+    endpoint override without credentials (a local fake), requests are signed with placeholder
+    keys: fakes want signed requests, never real keys."""
+    placeholder = None
+    if endpoint_url is not None and session.get_credentials() is None:
+        placeholder = "unicompute"
+    return session.create_client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=BOTO_CONFIG,
+        aws_access_key_id=placeholder,
+        aws_secret_access_key=placeholder,
+    )
 
 
 def open_provider(
@@ -54,17 +81,14 @@ def open_provider(
     capabilities: frozenset[Capability],
 ) -> ProviderDrivers:
     """The AWS drivers for ``region``; ``config`` as described in the package docstring."""
-    endpoint_url, profile, poll_interval = _check_config(config)
-    session = botocore.session.get_session()
-    session.register_component("data_loader", _LOADER)
-    if profile is not None:
-        session.set_config_variable("profile", profile)
+    endpoint_url, profile, poll_interval = check_config(config)
+    session = new_session(profile)
     try:
         session.get_scoped_config()  # reads the config files; fails for an unknown profile
         region = region or session.get_config_variable("region") or DEFAULT_REGION
         if not _REGION_NAME.fullmatch(region):
             raise InvalidRegionError(region_name=region)
-        client = _create_client(session, region, endpoint_url)
+        client = cast("EC2Client", create_client(session, "ec2", region, endpoint_url))
     except ProfileNotFound as exc:
         raise InvalidRequest(str(exc), field="profile", provider=PROVIDER, original=exc) from exc
     except (InvalidRegionError, NoRegionError) as exc:
@@ -102,25 +126,6 @@ def open_provider(
     )
 
 
-def _create_client(
-    session: botocore.session.Session, region: str, endpoint_url: str | None
-) -> EC2Client:
-    placeholder = None
-    if endpoint_url is not None and session.get_credentials() is None:
-        placeholder = "unicompute"  # a local fake wants signed requests, not real keys
-    return cast(
-        "EC2Client",
-        session.create_client(
-            "ec2",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=_BOTO_CONFIG,
-            aws_access_key_id=placeholder,
-            aws_secret_access_key=placeholder,
-        ),
-    )
-
-
 def _check_endpoint_url(url: str) -> None:
     """``InvalidRequest`` (never echoing ``url``, which may hold secrets) unless ``url`` is an
     http(s) URL with a host and without user name or password."""
@@ -144,7 +149,7 @@ def _check_endpoint_url(url: str) -> None:
         )
 
 
-def _check_config(config: Mapping[str, object]) -> tuple[str | None, str | None, float]:
+def check_config(config: Mapping[str, object]) -> tuple[str | None, str | None, float]:
     for key in config:
         if key not in CONFIG_KEYS:
             raise InvalidRequest(

@@ -47,17 +47,11 @@ def open_functions(region: str, config: Mapping[str, object]) -> LambdaFunctions
     """The Lambda driver of ``region`` for the provider ``config`` (already checked by
     ``open_provider``: ``endpoint_url``, ``profile``, ``poll_interval``). No client is created
     before the first function call."""
-    import botocore.session
+    from ._session import check_config, new_session
 
-    from ._session import _BOTO_CONFIG, _LOADER, _check_config
-
-    endpoint_url, profile, poll_interval = _check_config(config)
-    session = botocore.session.get_session()
-    session.register_component("data_loader", _LOADER)
-    if profile is not None:
-        session.set_config_variable("profile", profile)
-    clients = FunctionClients(session=session, region=region, endpoint_url=endpoint_url,
-                              config=_BOTO_CONFIG, poll_interval=poll_interval)
+    endpoint_url, profile, poll_interval = check_config(config)
+    clients = FunctionClients(session=new_session(profile), region=region,
+                              endpoint_url=endpoint_url, poll_interval=poll_interval)
     return LambdaFunctions(clients)
 
 

@@ -39,24 +39,18 @@ class FunctionClients:
         session: botocore.session.Session,
         region: str,
         endpoint_url: str | None,
-        config: Any,
         poll_interval: float,
     ) -> None:
         self._session = session
         self.region = region
         self._endpoint_url = endpoint_url
-        self._config = config
         self.poll_interval = poll_interval
         self._made: list[Any] = []
 
     def _client(self, service: str) -> Any:
-        placeholder = None
-        if self._endpoint_url is not None and self._session.get_credentials() is None:
-            placeholder = "unicompute"  # a local fake wants signed requests, not real keys
-        client = self._session.create_client(
-            service, region_name=self.region, endpoint_url=self._endpoint_url,
-            config=self._config, aws_access_key_id=placeholder,
-            aws_secret_access_key=placeholder)
+        from ._session import create_client
+
+        client = create_client(self._session, service, self.region, self._endpoint_url)
         self._made.append(client)
         return client
 
