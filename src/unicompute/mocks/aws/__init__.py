@@ -31,6 +31,8 @@ from .._kernel.clock import FakeClock
 from . import _fidelity
 from ._catalog import cached_catalog
 from ._faults import Call, Faults
+from ._function_urls import ROUTE as FUNCTION_URL_ROUTE
+from ._function_urls import function_url_app
 from ._functions import FunctionsHandle
 from ._lambda import LambdaRunner
 
@@ -88,7 +90,6 @@ mode runs. Not re-entrant.
         #: become visible again, as it advances; idle function workers are reaped by it.
         self.clock = FakeClock()
         self._runner = LambdaRunner(self.clock)
-        self._lambda_patches: list[Any] = []
         #: Lambda functions run locally: ``poll()`` SQS event sources, ``drain()`` async runs.
         self.functions = FunctionsHandle(self._runner, self.clock)
 
@@ -148,8 +149,9 @@ mode runs. Not re-entrant.
         reset_model_data()
 
     def routes(self) -> dict[str, Any]:
-        """URL prefixes answered in-process besides boto3's (moto patches botocore itself)."""
-        return {}
+        """URL prefixes answered in-process besides boto3's (moto patches botocore itself):
+        Lambda function URLs."""
+        return {FUNCTION_URL_ROUTE: function_url_app(self._runner)}
 
     # -- over HTTP -------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -218,9 +220,7 @@ mode runs. Not re-entrant.
         self._fidelity_patches = _fidelity.patches()
         for patch in self._fidelity_patches:
             patch.start()
-        self._lambda_patches = self.functions.patches()
-        for patch in self._lambda_patches:
-            patch.start()
+        self.functions.start()
 
     def _release(self) -> None:
         """Undo :meth:`_acquire` once neither mode runs; the environment variables get back
@@ -240,10 +240,7 @@ mode runs. Not re-entrant.
             for patch in reversed(self._fidelity_patches):
                 patch.stop()
             self._fidelity_patches = []
-            for patch in reversed(self._lambda_patches):
-                patch.stop()
-            self._lambda_patches = []
-            self.functions.reset()
+            self.functions.stop()
         finally:
             if self._saved_env is not None:
                 saved, self._saved_env = self._saved_env, None

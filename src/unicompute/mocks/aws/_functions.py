@@ -1,21 +1,38 @@
-"""``mock.aws.functions``: the handle on the Lambda functions the AWS fake runs locally."""
+"""``mock.aws.functions``: the handle on the Lambda functions the AWS fake runs locally, and
+the fake's clock-driven event sources (EventBridge schedules, SQS mappings)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .._kernel.clock import FakeClock
 from ..runtime import LocalRuntime
 from ._lambda import LambdaRunner
+from ._queues import QueuePoller, pull_model_patch
+from ._schedules import Scheduler, validation_patch
 
 
 class FunctionsHandle:
-    """What a test drives: :meth:`drain` waits for asynchronous invocations (``Event``
-    invokes, schedules), :attr:`runtime` is the local runtime running every function."""
+    """What a test drives.
+
+    * :meth:`drain` waits for asynchronous invocations (``Event`` invokes, schedules).
+    * :meth:`poll` delivers queued SQS messages to mapped functions (see ``_queues``).
+    * Each ``clock.advance(s)`` fires due EventBridge schedules (see ``_schedules``), then polls.
+    * :attr:`runtime` is the :class:`~unicompute.mocks.runtime.LocalRuntime` running them.
+    """
 
     def __init__(self, runner: LambdaRunner, clock: FakeClock) -> None:
         self._runner = runner
         self.clock = clock
+        self._scheduler = Scheduler(clock, self._fire)
+        self._poller = QueuePoller(runner, clock)
+        self._patches: list[Any] = []
+        clock.on_advance(self._on_advance)
+
+    @property
+    def active(self) -> bool:
+        return bool(self._patches)
 
     @property
     def runtime(self) -> LocalRuntime:
@@ -26,10 +43,56 @@ class FunctionsHandle:
         ``timeout`` seconds passed first."""
         return self._runner.drain(timeout)
 
-    def patches(self) -> list[Any]:
-        """The moto patches (not started) that make functions run."""
-        return self._runner.patches()
+    def poll(self) -> int:
+        """Deliver the visible messages of every SQS event source mapping (see ``_queues``);
+        the number of batches handled successfully."""
+        return self._poller.poll() if self.active else 0
+
+    # -- lifetime (AwsFake) ------------------------------------------------------------------
+    def start(self) -> None:
+        """Patch moto so functions run, schedules validate and SQS mappings are polled."""
+        if self._patches:
+            return
+        patches = [*self._runner.patches(), validation_patch(), pull_model_patch()]
+        started: list[Any] = []
+        try:
+            for patch in patches:
+                patch.start()
+                started.append(patch)
+        except BaseException:
+            for patch in reversed(started):
+                patch.stop()
+            raise
+        self._scheduler.reset()
+        self._patches = started
+
+    def stop(self) -> None:
+        """Undo :meth:`start` and kill every worker."""
+        patches, self._patches = self._patches, []
+        for patch in reversed(patches):
+            patch.stop()
+        self.reset()
 
     def reset(self) -> None:
-        """Kill every worker and forget every unpacked package."""
+        """Kill every worker, forget every unpacked package and schedule position."""
         self._runner.reset()
+        self._scheduler.reset()
+        self._poller.reset()
+
+    # -- event sources ------------------------------------------------------------------------
+    def _on_advance(self, now: float) -> None:
+        if not self.active:
+            return
+        self._scheduler.advance(now)
+        self._poller.poll()
+
+    def _fire(self, function_arn: str, event: bytes) -> None:
+        from moto.awslambda_simple.models import lambda_simple_backends
+
+        parts = function_arn.split(":")
+        region, account, name = parts[3], parts[4], parts[6]
+        qualifier = parts[7] if len(parts) > 7 else None
+        # A target whose function is gone is skipped, as EventBridge drops the event.
+        with contextlib.suppress(Exception):
+            fn = lambda_simple_backends[account][region].get_function(name, qualifier)
+            self._runner.run_async(fn, event)
