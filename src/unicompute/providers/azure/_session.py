@@ -1,0 +1,207 @@
+"""Opening the Azure provider: config checking, the credential, the three ARM clients, the drivers.
+
+Imported by :func:`unicompute.providers.azure.open_provider` on first use, so that importing the
+package (for ``Options``) does not import the Azure SDK.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from ..._errors import InvalidRequest
+from ...driver import Capability, Limits, ProviderDrivers
+from ._context import DEFAULT_POLL_INTERVAL, DEFAULT_RESOURCE_GROUP, Clients, Context
+from .compute import AzureCompute
+from .convert import PROVIDER
+from .disks import AzureDisks
+from .errors import translate_error
+from .keys import AzureKeys
+from .options import Options
+
+CONFIG_KEYS = frozenset({
+    "subscription_id", "resource_group", "create_resource_group", "credential", "endpoint",
+    "poll_interval", "retry_total",
+})
+#: The environment variable the Azure CLI and SDK samples use for the subscription.
+SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
+DEFAULT_RETRY_TOTAL = 3
+#: ARM location names: lower-case letters and digits ("eastus", "westus2", "germanywestcentral").
+_LOCATION = re.compile(r"[a-z][a-z0-9]{2,39}")
+#: Resource group names: 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending with '.'.
+_GROUP = re.compile(r"[\w\-.()]{0,89}[\w\-()]")
+_SUBSCRIPTION = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+#: Sent instead of a real token to a plain-http endpoint (a local fake).
+PLACEHOLDER_TOKEN = "unicompute-placeholder"
+
+
+class _PlaceholderBearer(SansIOHTTPPolicy[Any, Any]):
+    """``Authorization: Bearer <placeholder>`` for an ``http://`` endpoint: azure-core refuses
+    bearer tokens over http, and a real token must never travel in clear text anyway."""
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        request.http_request.headers["Authorization"] = f"Bearer {PLACEHOLDER_TOKEN}"
+
+
+def open_provider(
+    region: str | None,
+    config: Mapping[str, object],
+    *,
+    limits: Limits,
+    capabilities: frozenset[Capability],
+) -> ProviderDrivers:
+    """The Azure drivers for ``region``; ``config`` as described in the package docstring."""
+    settings = _check_config(region, config)
+    clients = _create_clients(settings)
+    ctx = Context(
+        clients=clients,
+        subscription_id=settings["subscription_id"],
+        resource_group=settings["resource_group"],
+        create_resource_group=settings["create_resource_group"],
+        region=settings["region"],
+        poll_interval=settings["poll_interval"],
+    )
+    return ProviderDrivers(
+        provider=PROVIDER,
+        region=ctx.region,
+        compute=AzureCompute(ctx),
+        limits=limits,
+        translate_error=translate_error,
+        capabilities=capabilities,
+        keys=AzureKeys(ctx),
+        volumes=AzureDisks(ctx),
+        options_type=Options,
+        close=clients.close,
+    )
+
+
+def _create_clients(settings: Mapping[str, Any]) -> Clients:
+    credential = settings["credential"]
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    kwargs: dict[str, Any] = {
+        "polling_interval": settings["poll_interval"],
+        "retry_total": settings["retry_total"],
+    }
+    endpoint = settings["endpoint"]
+    if endpoint is not None:
+        kwargs["base_url"] = endpoint
+        if endpoint.startswith("http://"):
+            kwargs["authentication_policy"] = _PlaceholderBearer()
+    subscription = settings["subscription_id"]
+    return Clients(
+        compute=ComputeManagementClient(credential, subscription, **kwargs),
+        network=NetworkManagementClient(credential, subscription, **kwargs),
+        resources=ResourceManagementClient(credential, subscription, **kwargs),
+    )
+
+
+def _check_config(region: str | None, config: Mapping[str, object]) -> dict[str, Any]:
+    for key in config:
+        if key not in CONFIG_KEYS:
+            raise InvalidRequest(
+                f"unknown Azure setting; expected one of {', '.join(sorted(CONFIG_KEYS))}",
+                field=str(key), provider=PROVIDER,
+            )
+    if region is None:
+        raise InvalidRequest("Azure needs a location, e.g. region='eastus'", field="region",
+                             provider=PROVIDER)
+    location = region.replace(" ", "").lower()
+    if not _LOCATION.fullmatch(location):
+        raise InvalidRequest(f"{region!r} is not an Azure location name (e.g. eastus)",
+                             field="region", provider=PROVIDER)
+    subscription = config.get("subscription_id") or os.environ.get(SUBSCRIPTION_ENV)
+    if not isinstance(subscription, str) or not _SUBSCRIPTION.fullmatch(subscription):
+        raise InvalidRequest(
+            f"must be a subscription id (a GUID), given as subscription_id= or in "
+            f"${SUBSCRIPTION_ENV}",
+            field="subscription_id", provider=PROVIDER,
+        )
+    group = config.get("resource_group", DEFAULT_RESOURCE_GROUP)
+    if not isinstance(group, str) or not _GROUP.fullmatch(group):
+        raise InvalidRequest(
+            "must be 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending with '.'",
+            field="resource_group", provider=PROVIDER,
+        )
+    return {
+        "region": location,
+        "subscription_id": subscription,
+        "resource_group": group,
+        "create_resource_group": _bool(config.get("create_resource_group", True),
+                                       "create_resource_group"),
+        "credential": _credential(config.get("credential")),
+        "endpoint": _endpoint(config.get("endpoint")),
+        "poll_interval": _seconds(config.get("poll_interval", DEFAULT_POLL_INTERVAL)),
+        "retry_total": _count(config.get("retry_total", DEFAULT_RETRY_TOTAL)),
+    }
+
+
+def _bool(value: object, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidRequest("must be a bool (or 'true'/'false')", field=field, provider=PROVIDER)
+
+
+def _credential(value: object) -> TokenCredential | None:
+    if value is None:
+        return None
+    if not callable(getattr(value, "get_token", None)):
+        raise InvalidRequest("must be an azure.core.credentials.TokenCredential",
+                             field="credential", provider=PROVIDER)
+    return value  # type: ignore[return-value]  # has get_token: a TokenCredential by protocol
+
+
+def _endpoint(value: object) -> str | None:
+    """``value`` if it is an http(s) URL with a host and no user name or password; the URL is
+    never echoed (it may hold secrets)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest("must be a str URL", field="endpoint", provider=PROVIDER)
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError as exc:
+        raise InvalidRequest("is not a valid URL", field="endpoint", provider=PROVIDER) from exc
+    if "@" in parts.netloc:
+        raise InvalidRequest("must not contain a user name or password", field="endpoint",
+                             provider=PROVIDER)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest("must be an http:// or https:// URL with a host", field="endpoint",
+                             provider=PROVIDER)
+    return value.rstrip("/")
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise InvalidRequest("must be a number of seconds >= 0", field="poll_interval",
+                             provider=PROVIDER)
+    return float(value)
+
+
+def _count(value: object) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise InvalidRequest("must be an int from 0 to 10", field="retry_total",
+                             provider=PROVIDER)
+    return value

@@ -1,0 +1,60 @@
+"""The VM size catalog of a location (``locations/{loc}/vmSizes``), priced from the dated snapshot
+in ``prices.json``.
+
+``vmSizes`` gives cores and memory only: the arch comes from the size name (``p`` among the
+feature letters means arm64) and GPU counts from :data:`GPUS`. A size the snapshot does not list
+gets ``hourly_price=None`` (unknown), never an estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..._models import Size
+from . import convert
+
+#: Whole GPUs per size, from Microsoft Learn's N-series size pages. Sizes that get a fraction of
+#: a GPU (NVadsA10 v5 below NV36ads: 1/6, 1/3, 1/2 of an A10) count 0 whole GPUs.
+GPUS: dict[str, int] = {
+    "Standard_NC4as_T4_v3": 1,
+    "Standard_NC8as_T4_v3": 1,
+    "Standard_NC16as_T4_v3": 1,
+    "Standard_NC64as_T4_v3": 4,
+    "Standard_NV36ads_A10_v5": 1,
+    "Standard_NV72ads_A10_v5": 2,
+    "Standard_NC24ads_A100_v4": 1,
+    "Standard_NC48ads_A100_v4": 2,
+    "Standard_NC96ads_A100_v4": 4,
+    "Standard_NC6s_v3": 1,
+    "Standard_NC12s_v3": 2,
+    "Standard_NC24s_v3": 4,
+    "Standard_ND96asr_v4": 8,
+    "Standard_ND96amsr_A100_v4": 8,
+}
+
+
+@cache
+def price_snapshot() -> dict[str, Any]:
+    """The parsed ``prices.json``: ``date``, ``source``, ``currency`` and ``regions``."""
+    text = (resources.files(__name__.rpartition(".")[0]).joinpath("prices.json")
+            .read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def region_prices(region: str) -> dict[str, float]:
+    """Hourly USD pay-as-you-go Linux prices of ``region`` by size name (empty if not in the
+    snapshot)."""
+    prices = price_snapshot().get("regions", {}).get(region, {})
+    return {str(name): float(price) for name, price in prices.items()}
+
+
+def to_sizes(items: list[Any], region: str) -> list[Size]:
+    """``vmSizes`` items as sizes, sorted by name."""
+    prices = region_prices(region)
+    result = [convert.size(item, prices.get(str(item.name)), GPUS.get(str(item.name), 0))
+              for item in items]
+    return sorted(result, key=lambda s: s.name)
