@@ -19,7 +19,8 @@ from botocore.exceptions import (
 )
 
 from unicompute import _errors as errors
-from unicompute.providers.aws.errors import ERROR_CODES, translate_error
+from unicompute.providers.aws.error_codes import ERROR_CODES
+from unicompute.providers.aws.errors import translate_error
 
 EXPECTED: dict[str, type[errors.UnicomputeError]] = {
     "InvalidInstanceID.NotFound": errors.NotFound,

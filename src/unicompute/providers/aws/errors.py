@@ -1,10 +1,10 @@
 """botocore exceptions → :mod:`unicompute` errors.
 
-:data:`ERROR_CODES` maps EC2 API error codes to portable error classes; :func:`translate_error`
-applies it (and handles botocore's own client-side exceptions). Every error it returns has
-``provider="aws"``, the ``operation`` it was given, ``original`` set to the botocore exception and
-the message AWS sent. Server-side failures (EC2's 5xx codes, any unknown code answered with a
-5xx status) and lost connections are ``transient``, hence ``retryable``.
+:data:`~.error_codes.ERROR_CODES` maps AWS error codes to portable error classes;
+:func:`translate_error` applies it (and handles botocore's own client-side exceptions). Every
+error it returns has ``provider="aws"``, the ``operation`` it was given, ``original`` set to the
+botocore exception and the message AWS sent. Server-side failures (EC2's 5xx codes, any unknown
+code answered with a 5xx status) and lost connections are ``transient``, hence ``retryable``.
 """
 
 from __future__ import annotations
@@ -28,184 +28,17 @@ from botocore.exceptions import (
 
 from ..._errors import (
     AlreadyExists,
-    CapacityUnavailable,
     Conflict,
     InvalidRequest,
-    NotFound,
     PermissionDenied,
     ProviderError,
-    QuotaExceeded,
-    Throttled,
     Timeout,
     Unauthenticated,
     UnicomputeError,
-    Unsupported,
 )
+from .error_codes import FIELDS_BY_CODE, TRANSIENT_CODES, error_class_for_code
 
 PROVIDER = "aws"
-
-_NOT_FOUND = (
-    "InvalidInstanceID.NotFound",
-    # A malformed id names nothing that exists; callers asked for a resource, not a format check.
-    "InvalidInstanceID.Malformed",
-    "InvalidVolume.NotFound",
-    "InvalidVolumeID.Malformed",
-    "InvalidSnapshot.NotFound",
-    "InvalidSnapshotID.Malformed",
-    "InvalidKeyPair.NotFound",
-    "InvalidGroup.NotFound",
-    "InvalidGroupId.Malformed",
-    "InvalidSecurityGroupID.NotFound",
-    "InvalidAMIID.NotFound",
-    "InvalidAMIID.Malformed",
-    "InvalidAMIID.Unavailable",
-    "InvalidSubnetID.NotFound",
-    "InvalidVpcID.NotFound",
-    "InvalidAttachment.NotFound",
-    "InvalidNetworkInterfaceID.NotFound",
-    "NoSuchEntity",  # an IAM instance profile that does not exist (moto's answer)
-    # Lambda, EventBridge, SQS
-    "ResourceNotFoundException",
-    "AWS.SimpleQueueService.NonExistentQueue",
-    "QueueDoesNotExist",
-)
-_ALREADY_EXISTS = (
-    "InvalidKeyPair.Duplicate",
-    "InvalidGroup.Duplicate",
-    "EntityAlreadyExists",  # IAM
-    "ResourceAlreadyExistsException",  # EventBridge
-)
-_INVALID_REQUEST = (
-    "InvalidParameterValue",
-    "InvalidParameterCombination",
-    "InvalidParameter",
-    "MissingParameter",
-    "UnknownParameter",
-    "ValidationError",
-    "InvalidInstanceType",
-    "InvalidBlockDeviceMapping",
-    "InvalidUserData.Malformed",
-    "InvalidKeyPair.Format",
-    "InvalidZone.NotFound",
-    "InvalidAvailabilityZone",
-    "InvalidVolume.ZoneMismatch",
-    "InvalidIPAddress.InUse",
-    "InvalidPermission.Malformed",
-    # Lambda, IAM, EventBridge
-    "InvalidParameterValueException",
-    "InvalidRequestContentException",
-    "RequestTooLargeException",
-    "UnsupportedMediaTypeException",
-    "CodeVerificationFailedException",
-    "InvalidCodeSignatureException",
-    "MalformedPolicyDocument",
-    "InvalidInput",
-    "ValidationException",
-)
-_PERMISSION_DENIED = (
-    "UnauthorizedOperation",
-    "AccessDenied",
-    "OptInRequired",
-    "Blocked",
-    "PendingVerification",  # a new account not yet verified for this region or service
-)
-_UNAUTHENTICATED = (
-    "AuthFailure",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "RequestExpired",
-    "SignatureDoesNotMatch",
-    "MissingAuthenticationToken",
-    "UnrecognizedClientException",
-)
-_THROTTLED = (
-    "RequestLimitExceeded",
-    "Throttling",
-    "ThrottlingException",
-    # Lambda: the account's or the function's (reserved) concurrency is used up
-    "TooManyRequestsException",
-    "EC2ThrottledException",
-)
-_QUOTA_EXCEEDED = (
-    "InstanceLimitExceeded",
-    "VcpuLimitExceeded",
-    "VolumeLimitExceeded",
-    "SnapshotLimitExceeded",
-    "MaxSpotInstanceCountExceeded",
-    "SecurityGroupLimitExceeded",
-    "RulesPerSecurityGroupLimitExceeded",
-    "ResourceLimitExceeded",
-    "TagLimitExceeded",
-    "AddressLimitExceeded",
-    "KeyPairLimitExceeded",
-    # Lambda, IAM, EventBridge
-    "CodeStorageExceededException",
-    "ENILimitReachedException",
-    "LimitExceeded",
-    "LimitExceededException",
-)
-_CAPACITY_UNAVAILABLE = (
-    "InsufficientInstanceCapacity",
-    "InsufficientCapacity",
-    "InsufficientHostCapacity",
-    "InsufficientReservedInstanceCapacity",
-    "InsufficientAddressCapacity",
-    "InsufficientFreeAddressesInSubnet",
-)
-_CONFLICT = (
-    "IncorrectState",
-    "IncorrectInstanceState",
-    "DependencyViolation",
-    "VolumeInUse",
-    "InvalidGroup.InUse",
-    "InvalidPermission.Duplicate",
-    "IdempotentParameterMismatch",
-    "OperationNotPermitted",  # e.g. terminating an instance with termination protection
-    # Lambda: an update in progress, a function not ready (Pending, Inactive); IAM, EventBridge
-    "ResourceConflictException",
-    "ResourceInUseException",
-    "ResourceNotReadyException",
-    "PreconditionFailedException",
-    "DeleteConflict",
-    "ConcurrentModificationException",
-)
-_UNSUPPORTED = ("Unsupported", "UnsupportedOperation")
-#: EC2's server-side failures: worth repeating.
-_TRANSIENT = (
-    "InternalError",
-    "InternalFailure",
-    "Unavailable",
-    "ServiceUnavailable",
-    "ServiceException",  # Lambda
-    "ServiceFailure",  # IAM
-    "InternalException",  # EventBridge
-)
-
-#: EC2 error code → the portable error class raised for it. Unknown codes → ``ProviderError``.
-ERROR_CODES: dict[str, type[UnicomputeError]] = {
-    **dict.fromkeys(_NOT_FOUND, NotFound),
-    **dict.fromkeys(_ALREADY_EXISTS, AlreadyExists),
-    **dict.fromkeys(_INVALID_REQUEST, InvalidRequest),
-    **dict.fromkeys(_PERMISSION_DENIED, PermissionDenied),
-    **dict.fromkeys(_UNAUTHENTICATED, Unauthenticated),
-    **dict.fromkeys(_THROTTLED, Throttled),
-    **dict.fromkeys(_QUOTA_EXCEEDED, QuotaExceeded),
-    **dict.fromkeys(_CAPACITY_UNAVAILABLE, CapacityUnavailable),
-    **dict.fromkeys(_CONFLICT, Conflict),
-    **dict.fromkeys(_UNSUPPORTED, Unsupported),
-    **dict.fromkeys(_TRANSIENT, ProviderError),
-}
-
-#: Codes whose errors are marked ``transient`` (server-side, may succeed when repeated).
-TRANSIENT_CODES = frozenset(_TRANSIENT)
-
-#: Fallback by suffix for codes the table does not list (EC2 names them ``Invalid<Thing>.<Kind>``).
-_SUFFIXES: dict[str, type[UnicomputeError]] = {
-    ".NotFound": NotFound,
-    ".Duplicate": AlreadyExists,
-    ".Malformed": InvalidRequest,
-    ".InUse": Conflict,
-}
 
 #: botocore's own (client-side) exceptions, checked in order.
 _BOTOCORE: tuple[tuple[type[BaseException], type[UnicomputeError]], ...] = (
@@ -237,33 +70,9 @@ _FIELDS: dict[type[BaseException], str] = {
     InvalidRegionError: "region",
 }
 
-#: Spec fields named by the InvalidRequest raised for these EC2 codes.
-FIELDS_BY_CODE: dict[str, str] = {
-    "InvalidKeyPair.Format": "public_key",
-    "InvalidUserData.Malformed": "user_data",
-    "InvalidZone.NotFound": "zone",
-    "InvalidAvailabilityZone": "zone",
-    "InvalidVolume.ZoneMismatch": "zone",
-    "InvalidInstanceType": "size",
-    "InvalidBlockDeviceMapping": "disk_gib",
-    "RequestTooLargeException": "payload",
-    "CodeVerificationFailedException": "source",
-    "InvalidCodeSignatureException": "source",
-}
-
 #: RunInstances codes that can only be about ``Options.security_group_ids``: launch retries the
 #: group it created itself until EC2 knows it.
 _BAD_EXTRA_GROUP = frozenset({"InvalidGroup.NotFound", "InvalidGroupId.Malformed"})
-
-
-def error_class_for_code(code: str) -> type[UnicomputeError]:
-    """The portable class for an EC2 error ``code`` (``ProviderError`` when unknown)."""
-    if code in ERROR_CODES:
-        return ERROR_CODES[code]
-    for suffix, cls in _SUFFIXES.items():
-        if code.endswith(suffix):
-            return cls
-    return ProviderError
 
 
 def translate_error(exc: BaseException, operation: str) -> UnicomputeError | None:

@@ -14,7 +14,8 @@ Libcloud reports a failed request in one of a few shapes, whatever the driver:
 
 Drivers built on the EC2 Query API (``ec2``, and Libcloud's EC2 look-alikes) put the API's error
 code first in the message (``"InvalidInstanceID.NotFound: The instance ID ... does not exist"``);
-:data:`EC2_CODES` refines the status-based class by that code.
+the AWS provider's table (:mod:`unicompute.providers.aws.error_codes`) refines the
+status-based class by that code.
 
 Every message is scrubbed of the credentials the cloud was opened with (a driver may echo its
 key in an error).
@@ -26,20 +27,18 @@ import re
 from collections.abc import Callable, Iterable
 
 from ..._errors import (
-    AlreadyExists,
-    CapacityUnavailable,
     Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
     ProviderError,
-    QuotaExceeded,
     Throttled,
     Timeout,
     Unauthenticated,
     UnicomputeError,
     Unsupported,
 )
+from ..aws.error_codes import FIELDS_BY_CODE, TRANSIENT_CODES, known_error_class
 
 #: HTTP status → portable class, for errors that carry no more precise code.
 HTTP_STATUS: dict[int, type[UnicomputeError]] = {
@@ -53,49 +52,6 @@ HTTP_STATUS: dict[int, type[UnicomputeError]] = {
     429: Throttled,
 }
 
-#: EC2 Query API error codes whose class differs from what their HTTP status (mostly 400) says.
-EC2_CODES: dict[str, type[UnicomputeError]] = {
-    **dict.fromkeys(
-        ("InvalidInstanceID.Malformed", "InvalidVolumeID.Malformed", "InvalidSnapshotID.Malformed",
-         "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable", "InvalidGroupId.Malformed"),
-        NotFound,
-    ),
-    **dict.fromkeys(("UnauthorizedOperation", "AccessDenied", "OptInRequired", "Blocked"),
-                    PermissionDenied),
-    **dict.fromkeys(("AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch",
-                     "RequestExpired", "ExpiredToken"), Unauthenticated),
-    **dict.fromkeys(("RequestLimitExceeded", "Throttling"), Throttled),
-    **dict.fromkeys(("InstanceLimitExceeded", "VcpuLimitExceeded", "VolumeLimitExceeded",
-                     "SnapshotLimitExceeded", "KeyPairLimitExceeded", "TagLimitExceeded",
-                     "MaxSpotInstanceCountExceeded"), QuotaExceeded),
-    **dict.fromkeys(("InsufficientInstanceCapacity", "InsufficientCapacity",
-                     "InsufficientHostCapacity"), CapacityUnavailable),
-    **dict.fromkeys(("IncorrectState", "IncorrectInstanceState", "VolumeInUse",
-                     "DependencyViolation", "IdempotentParameterMismatch",
-                     "OperationNotPermitted"), Conflict),
-    **dict.fromkeys(("Unsupported", "UnsupportedOperation"), Unsupported),
-    **dict.fromkeys(("InternalError", "InternalFailure", "Unavailable", "ServiceUnavailable"),
-                    ProviderError),
-}
-#: Fallback by suffix (EC2 names its codes ``Invalid<Thing>.<Kind>``).
-EC2_SUFFIXES: dict[str, type[UnicomputeError]] = {
-    ".NotFound": NotFound,
-    ".Duplicate": AlreadyExists,
-    ".Malformed": InvalidRequest,
-    ".InUse": Conflict,
-}
-#: EC2 codes that are the server's fault: worth repeating.
-EC2_TRANSIENT = frozenset({"InternalError", "InternalFailure", "Unavailable", "ServiceUnavailable"})
-#: Spec fields named by the ``InvalidRequest`` raised for these EC2 codes.
-EC2_FIELDS: dict[str, str] = {
-    "InvalidKeyPair.Format": "public_key",
-    "InvalidUserData.Malformed": "user_data",
-    "InvalidZone.NotFound": "zone",
-    "InvalidAvailabilityZone": "zone",
-    "InvalidInstanceType": "size",
-    "InvalidBlockDeviceMapping": "disk_gib",
-}
-
 _EC2_CODE = re.compile(r"^([A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)?): ")
 
 
@@ -103,16 +59,6 @@ def ec2_code(message: str) -> str | None:
     """The EC2 error code at the start of a Libcloud EC2 error message, if there is one."""
     match = _EC2_CODE.match(message)
     return match.group(1) if match else None
-
-
-def ec2_class(code: str) -> type[UnicomputeError] | None:
-    """The portable class for EC2 error ``code``; ``None`` if neither table knows it."""
-    if code in EC2_CODES:
-        return EC2_CODES[code]
-    for suffix, cls in EC2_SUFFIXES.items():
-        if code.endswith(suffix):
-            return cls
-    return None
 
 
 def make_translator(
@@ -190,9 +136,9 @@ def classify(
     field = None
     code = ec2_code(message) if ec2_messages else None
     if code is not None:
-        cls = ec2_class(code) or cls
-        field = EC2_FIELDS.get(code)
-        transient = transient or code in EC2_TRANSIENT
+        cls = known_error_class(code) or cls
+        field = FIELDS_BY_CODE.get(code)
+        transient = transient or code in TRANSIENT_CODES
         if code == "AuthFailure" and "not authorized" in message.lower():
             cls = PermissionDenied
     return cls, message, field, transient
