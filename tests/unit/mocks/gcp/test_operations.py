@@ -1,0 +1,85 @@
+"""Stepped operations: states move with polls and with the fake clock; the library's own
+``ExtendedOperation`` polling and explicit operation clients both reach the fake."""
+
+from __future__ import annotations
+
+import pytest
+from google.api_core import exceptions
+from google.cloud import compute_v1
+
+from unicompute.mocks.gcp import GcpFake
+
+from .conftest import ZONE, vm_resource
+
+
+def test_instant_mode_needs_no_poll(gcp: GcpFake, project: str) -> None:
+    operation = compute_v1.InstancesClient().insert(project=project, zone=ZONE,
+                                                    instance_resource=vm_resource("quick"))
+    assert operation.done()  # already DONE in the first response
+    operation.result()
+    endpoints = [r.endpoint for r in gcp.app.requests]
+    assert "zone_operations_get" not in endpoints and "zone_operations_wait" not in endpoints
+
+
+def test_stepped_insert_moves_through_gce_states_by_polls(gcp: GcpFake, project: str) -> None:
+    gcp.operations.mode = "stepped"
+    gcp.operations.polls_to_finish = 2
+    gcp.operations.step_seconds = 60
+    instances = compute_v1.InstancesClient()
+    operations = compute_v1.ZoneOperationsClient()
+    op = instances.insert_unary(project=project, zone=ZONE,
+                                instance_resource=vm_resource("slow"))
+    assert op.status == compute_v1.Operation.Status.RUNNING
+    assert instances.get(project=project, zone=ZONE, instance="slow").status == "PROVISIONING"
+    polled = operations.wait(project=project, zone=ZONE, operation=op.name)
+    assert polled.status == compute_v1.Operation.Status.RUNNING
+    assert instances.get(project=project, zone=ZONE, instance="slow").status == "STAGING"
+    done = operations.wait(project=project, zone=ZONE, operation=op.name)
+    assert done.status == compute_v1.Operation.Status.DONE and done.progress == 100
+    assert instances.get(project=project, zone=ZONE, instance="slow").status == "RUNNING"
+
+    stop = instances.stop_unary(project=project, zone=ZONE, instance="slow")
+    assert instances.get(project=project, zone=ZONE, instance="slow").status == "STOPPING"
+    gcp.clock.advance(60)  # time alone finishes it
+    assert instances.get(project=project, zone=ZONE, instance="slow").status == "TERMINATED"
+    final = operations.get(project=project, zone=ZONE, operation=stop.name)
+    assert final.status == compute_v1.Operation.Status.DONE
+    listed = [o.name for o in operations.list(project=project, zone=ZONE)]
+    assert sorted(listed) == sorted([op.name, stop.name])
+
+
+def test_extended_operation_result_polls_the_fake_in_process(gcp: GcpFake, project: str,
+                                                              ) -> None:
+    gcp.operations.mode = "stepped"
+    gcp.operations.polls_to_finish = 1
+    operation = compute_v1.InstancesClient().insert(project=project, zone=ZONE,
+                                                    instance_resource=vm_resource("polled"))
+    assert operation.status == compute_v1.Operation.Status.RUNNING  # the first response
+    operation.result(timeout=10)  # polls through the library's own ZoneOperationsClient
+    assert gcp.faults.calls("zone_operations_get") == 1
+    vm = compute_v1.InstancesClient().get(project=project, zone=ZONE, instance="polled")
+    assert vm.status == "RUNNING"
+
+
+def test_global_and_region_operations(gcp: GcpFake, project: str) -> None:
+    gcp.operations.mode = "stepped"
+    op = compute_v1.FirewallsClient().insert_unary(
+        project=project, firewall_resource=compute_v1.Firewall(
+            name="fw", allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])]))
+    global_ops = compute_v1.GlobalOperationsClient()
+    assert global_ops.wait(project=project, operation=op.name).status == (
+        compute_v1.Operation.Status.RUNNING)
+    assert global_ops.wait(project=project, operation=op.name).status == (
+        compute_v1.Operation.Status.DONE)
+    compute_v1.NetworksClient().insert_unary(project=project, network_resource=compute_v1.Network(
+        name="custom", auto_create_subnetworks=False))
+    gcp.operations.finish_all()
+    sub = compute_v1.SubnetworksClient().insert_unary(
+        project=project, region="us-east1", subnetwork_resource=compute_v1.Subnetwork(
+            name="s", network="global/networks/custom", ip_cidr_range="10.0.0.0/24"))
+    region_ops = compute_v1.RegionOperationsClient()
+    region_ops.wait(project=project, region="us-east1", operation=sub.name)
+    assert region_ops.get(project=project, region="us-east1", operation=sub.name).status == (
+        compute_v1.Operation.Status.DONE)
+    with pytest.raises(exceptions.NotFound):
+        region_ops.get(project=project, region="us-east1", operation="operation-nope")
