@@ -67,7 +67,10 @@ from ._waiting import Poller
 
 __version__ = "0.1.0"
 
-_PROVIDER_OPTIONS = {"aws": "unicompute.providers.aws.options"}
+_PROVIDER_OPTIONS = {
+    "aws": "unicompute.providers.aws.options",
+    "azure": "unicompute.providers.azure.options",
+}
 
 
 def __getattr__(name: str) -> ModuleType:

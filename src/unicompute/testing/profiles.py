@@ -30,6 +30,15 @@ PROFILES: dict[str, Profile] = {
         missing_vm_id="i-0123456789abcdef0",
         missing_volume_id="vol-0123456789abcdef0",
     ),
+    # ARM ids in the Azure fake's subscription and unicompute's default resource group.
+    "azure": Profile(
+        provider="azure",
+        region="eastus",
+        missing_vm_id="/subscriptions/00000000-0000-0000-0000-0000000fa4e2/resourceGroups/"
+        "unicompute/providers/Microsoft.Compute/virtualMachines/conformance-missing-vm",
+        missing_volume_id="/subscriptions/00000000-0000-0000-0000-0000000fa4e2/resourceGroups/"
+        "unicompute/providers/Microsoft.Compute/disks/conformance-missing-disk",
+    ),
 }
 
 

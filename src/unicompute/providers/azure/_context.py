@@ -80,7 +80,7 @@ class Context:
         if self._group_ready:
             return
         groups = self.clients.resources.resource_groups
-        if not groups.check_existence(self.resource_group):
+        if ignore_missing(lambda: groups.get(self.resource_group)) is None:
             if not self.create_resource_group:
                 raise InvalidRequest(
                     f"resource group {self.resource_group!r} does not exist in subscription "

@@ -315,9 +315,12 @@ class AzureCompute:
         disk_id = getattr(getattr(disk, "managed_disk", None), "id", None)
         if not disk_id:
             return
-        group = disk_id.strip("/").split("/")[3]
-        self._ctx.compute.disks.begin_update(group, convert.name_of(disk_id),
-                                             {"tags": dict(tags)}).result()
+        group, name = disk_id.strip("/").split("/")[3], convert.name_of(disk_id)
+        disks = self._ctx.compute.disks
+        found = disks.get(group, name)
+        found["tags"] = dict(tags)
+        # A PUT of the disk as read (the SDK leaves out read-only fields) updates its tags.
+        disks.begin_create_or_update(group, name, found).result()
 
     def _info_after_launch(self, vm: Any, nic: Any) -> VMInfo:
         view = self._ctx.compute.virtual_machines.instance_view(
@@ -460,8 +463,9 @@ class AzureCompute:
         if len(merged) > MAX_TAGS:
             raise InvalidRequest(f"the VM would have {len(merged)} tags; Azure allows {MAX_TAGS}",
                                  field="tags")
-        self._ctx.compute.virtual_machines.begin_update(
-            ref.group, ref.name, models.VirtualMachineUpdate({"tags": merged})).result()
+        vm["tags"] = merged
+        # The VM as read, PUT back with the new tags (the SDK leaves out read-only fields).
+        self._ctx.compute.virtual_machines.begin_create_or_update(ref.group, ref.name, vm).result()
 
     def user_data(self, vm_id: str) -> bytes | None:
         """The user data, read back from the VM's ``userData`` (``$expand=userData``)."""
