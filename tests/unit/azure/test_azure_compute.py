@@ -324,3 +324,30 @@ def test_volumes_attach_detach_snapshot_delete(cloud: Cloud, run_id: str) -> Non
     with pytest.raises(errors.NotFound):
         cloud.volumes.get(volume.id)
     vm.terminate()
+
+
+def test_long_running_operations_are_polled_to_the_end(
+    cloud: Cloud, drivers: ProviderDrivers, fake: Any, run_id: str
+) -> None:
+    """In the fake's stepped mode every PUT/DELETE answers 201/202 with Azure-AsyncOperation;
+    launch and terminate still finish, by polling through the SDK."""
+    fake.operations.mode = "stepped"
+    try:
+        start = len(fake.app.requests)
+        vm = cloud.vms.launch(spec(f"lro-{run_id}", run_id, open_ports=[22]))
+        polls = [r for r in requests_since(fake, start) if "/operations/" in r.path.lower()]
+        assert polls  # the SDK followed Azure-AsyncOperation
+        assert cloud.vms.get(vm.id).name == vm.name
+        vm.terminate()
+    finally:
+        fake.operations.mode = "instant"
+    assert managed_names(drivers, run_id) == {k: set() for k in
+                                              ("vms", "nics", "pips", "nsgs", "disks")}
+
+
+def test_throttling_is_throttled_and_reads_are_retried(cloud: Cloud, fake: Any) -> None:
+    fake.faults.throttle("sizes_list", times=1)
+    drivers_ctx = cloud._ctx.drivers.compute
+    drivers_ctx._sizes = None  # type: ignore[attr-defined]
+    assert cloud.vms.size("Standard_B1s").vcpus == 1  # retried once by the portable layer
+    assert fake.faults.calls("sizes_list") >= 2
