@@ -351,3 +351,42 @@ def test_throttling_is_throttled_and_reads_are_retried(cloud: Cloud, fake: Any) 
     drivers_ctx._sizes = None  # type: ignore[attr-defined]
     assert cloud.vms.size("Standard_B1s").vcpus == 1  # retried once by the portable layer
     assert fake.faults.calls("sizes_list") >= 2
+
+
+def test_the_resource_group_is_created_only_when_allowed(fake: Any, run_id: str) -> None:
+    from unicompute.providers.azure import open_provider
+
+    strict = open_provider("eastus", {"poll_interval": 0, "retry_total": 0,
+                                      "resource_group": f"absent-{run_id}",
+                                      "create_resource_group": "false"})
+    ctx = strict.compute._ctx  # type: ignore[attr-defined]
+    with pytest.raises(errors.InvalidRequest) as caught:
+        ctx.ensure_group()
+    assert caught.value.field == "resource_group"
+    groups = ctx.clients.resources.resource_groups
+    assert f"absent-{run_id}" not in {g.name for g in groups.list()}
+    assert strict.compute.list_vms(tags={}, states=None, page_token=None).items == []
+    eager = open_provider("eastus", {"poll_interval": 0, "retry_total": 0,
+                                     "resource_group": f"fresh-{run_id}"})
+    eager.compute._ctx.ensure_group()  # type: ignore[attr-defined]
+    made = groups.get(f"fresh-{run_id}")
+    assert made.location == "eastus" and made.tags == {"unicompute:managed": "true"}
+    eager.close()
+    strict.close()
+
+
+def test_an_http_endpoint_gets_a_placeholder_token(fake: Any) -> None:
+    """``endpoint=`` points the clients at ``unicompute mock-server``'s URL."""
+    from unicompute.providers.azure import open_provider
+
+    url = fake.serve()
+    try:
+        served = open_provider("eastus", {"endpoint": url, "poll_interval": 0,
+                                          "retry_total": 0})
+        sizes = served.compute.list_sizes()
+        assert any(s.name == "Standard_B1s" for s in sizes)
+        # the fake answers 401 AuthenticationFailed to a request without a bearer token
+        assert fake.app.requests[-1].status == 200
+        served.close()
+    finally:
+        fake.shutdown_server()
