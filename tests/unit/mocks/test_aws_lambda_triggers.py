@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import boto3
@@ -138,7 +139,9 @@ def test_cron_schedule_and_invalid_expressions(lam, mock):
     assert sorted(e["time"] for e in events_seen()) == [
         "2026-01-01T00:30:00Z", "2026-01-01T01:30:00Z", "2026-01-01T02:30:00Z"]
     for bad in ("rate(5 minute)", "rate(1 minutes)", "cron(0 12 * * *)",
-                "cron(0 12 * * MON *)", "cron(0 12 L * ? *)", "cron(61 * * * ? *)"):
+                "cron(0 12 * * MON *)", "cron(61 * * * ? *)", "cron(0 12 L * L *)",
+                "cron(0 12 ? * MON#6 *)", "cron(0 12 32W * ? *)", "cron(0 12 ? * 8L *)",
+                "cron(0 12 L-31 * ? *)", "cron(0 12 1-5W * ? *)"):
         with pytest.raises(ClientError) as caught:
             events.put_rule(Name="bad", ScheduleExpression=bad)
         assert caught.value.response["Error"]["Code"] == "ValidationException", bad
@@ -175,3 +178,38 @@ def test_sqs_mapping_delivers_batches_on_poll_and_keeps_failures(lam, mock):
     attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+@pytest.mark.parametrize(("field", "expected"), [
+    ("L * ? *", ["2026-01-31", "2026-02-28", "2026-03-31"]),
+    ("L-2 * ? *", ["2026-01-29", "2026-02-26", "2026-03-29"]),
+    ("LW * ? *", ["2026-01-30", "2026-02-27", "2026-03-31"]),
+    # The 15th of Feb and Mar 2026 is a Sunday: the nearest weekday is Monday the 16th.
+    ("15W * ? *", ["2026-01-15", "2026-02-16", "2026-03-16"]),
+    # 1 Feb 2026 is a Sunday (-> Monday 2nd); 1 Aug 2026 a Saturday (-> Monday 3rd, same month).
+    ("1W FEB,AUG ? *", ["2026-02-02", "2026-08-03"]),
+    # 31W only fires in months with a 31st; 31 May 2026 is a Sunday (-> Friday 29th).
+    ("31W 1-6 ? *", ["2026-01-30", "2026-03-31", "2026-05-29"]),
+    ("? * MON#2 *", ["2026-01-12", "2026-02-09", "2026-03-09"]),
+    ("? * 2#1,FRI#1 *", None),  # '#' takes one day, not a list
+    ("? * 6L *", ["2026-01-30", "2026-02-27", "2026-03-27"]),
+    ("? * FRIL *", ["2026-01-30", "2026-02-27", "2026-03-27"]),
+    ("? 1 L *", ["2026-01-03", "2026-01-10", "2026-01-17", "2026-01-24", "2026-01-31"]),
+])
+def test_cron_special_days_fire_on_the_days_eventbridge_picks(lam, mock, field, expected):
+    """EventBridge's L, W and # wildcards: accepted by PutRule and fired on the right days."""
+    arn = create(lam, {"app.py": RECORDER})["FunctionArn"]
+    events = boto3.client("events", region_name=REGION)
+    expression = f"cron(0 9 {field})"
+    if expected is None:
+        with pytest.raises(ClientError) as caught:
+            events.put_rule(Name="special", ScheduleExpression=expression)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        return
+    events.put_rule(Name="special", ScheduleExpression=expression)
+    events.put_targets(Rule="special", Targets=[{"Id": "1", "Arn": arn}])
+    last = expected[-1]
+    days = (date.fromisoformat(last) - date(2026, 1, 1)).days + 1
+    mock.aws.clock.advance(days * 86400)
+    assert mock.aws.functions.drain(10)
+    assert sorted(e["time"] for e in events_seen()) == [f"{d}T09:00:00Z" for d in expected]
