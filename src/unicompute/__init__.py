@@ -70,6 +70,7 @@ __version__ = "0.1.0"
 _PROVIDER_OPTIONS = {
     "aws": "unicompute.providers.aws.options",
     "azure": "unicompute.providers.azure.options",
+    "gcp": "unicompute.providers.gcp.options",
 }
 
 

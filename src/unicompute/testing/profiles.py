@@ -39,6 +39,13 @@ PROFILES: dict[str, Profile] = {
         missing_volume_id="/subscriptions/00000000-0000-0000-0000-0000000fa4e2/resourceGroups/"
         "unicompute/providers/Microsoft.Compute/disks/conformance-missing-disk",
     ),
+    # GCE ids are <zone>/<name>.
+    "gcp": Profile(
+        provider="gcp",
+        region="us-central1",
+        missing_vm_id="us-central1-a/conformance-missing-vm",
+        missing_volume_id="us-central1-a/conformance-missing-disk",
+    ),
 }
 
 

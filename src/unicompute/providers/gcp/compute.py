@@ -268,7 +268,7 @@ class GceCompute:
             if convert.label_problem(key, value) is not None:
                 return Page([])  # no label can carry this tag, so no VM has it
         request = compute_v1.AggregatedListInstancesRequest(
-            project=self._ctx.project, max_results=PAGE_SIZE, return_partial_success=True)
+            project=self._ctx.project, max_results=PAGE_SIZE)
         expression = convert.label_filter(tags)
         if expression:
             request.filter = expression

@@ -66,8 +66,7 @@ class GceVolumes:
         for key, value in tags.items():
             if convert.label_problem(key, value) is not None:
                 return []
-        request = compute_v1.AggregatedListDisksRequest(project=self._ctx.project,
-                                                        return_partial_success=True)
+        request = compute_v1.AggregatedListDisksRequest(project=self._ctx.project)
         expression = convert.label_filter(tags)
         if expression:
             request.filter = expression

@@ -141,8 +141,7 @@ def rule_in_use(ctx: Context, name: str, *, besides: str) -> bool:
     """Whether a VM other than ``besides`` (a portable id) still carries the launch label of
     rule ``name``."""
     request = compute_v1.AggregatedListInstancesRequest(
-        project=ctx.project, filter=f'labels.{label_key(FIREWALL_TAG)} = "{name}"',
-        return_partial_success=True)
+        project=ctx.project, filter=f'labels.{label_key(FIREWALL_TAG)} = "{name}"')
     for scope, scoped in ctx.clients.instances.aggregated_list(request=request, **ctx.rpc):
         for instance in scoped.instances:
             if vm_id(last_segment(instance.zone) or last_segment(scope), instance.name) != besides:
