@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from werkzeug.routing import Map
 
@@ -11,6 +11,10 @@ from . import _catalog_api, _disks, _instances, _networks, _operations
 from ._catalog_api import CatalogApi
 from ._instances import InstancesApi
 from ._operations import OperationsApi
+from ._router import Router
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 #: Top-level JSON fields of each resource kind (the Compute v1 schema), for list filters.
 _FIELDS = {
@@ -70,3 +74,7 @@ class ComputeApp(InstancesApi, CatalogApi, OperationsApi):
         kind: frozenset(names.split()) for kind, names in _FIELDS.items()}
     url_map = Map(_instances.RULES + _disks.RULES + _networks.RULES + _catalog_api.RULES
                   + _operations.RULES, strict_slashes=False)
+    _router = Router(url_map.iter_rules())
+
+    def match(self, environ: WSGIEnvironment) -> tuple[str, Mapping[str, Any]]:
+        return self._router.match(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"))

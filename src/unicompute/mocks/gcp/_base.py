@@ -128,6 +128,7 @@ class ComputeBase(EmulatorApp):
         #: Access tokens the token endpoint issued; the Google-hosted API accepts only these.
         self.tokens: set[str] = tokens if tokens is not None else set()
         self._nat_next = 0
+        self._now: tuple[float, str] = (-1.0, "")
         self.clock.on_advance(self._settle)
 
     # -- kernel hooks ------------------------------------------------------------------------
@@ -190,7 +191,11 @@ class ComputeBase(EmulatorApp):
             raise not_found(f"projects/{project}/regions/{region}")
 
     def now(self) -> str:
-        return timestamp(self.clock.now())
+        """The fake time as GCE prints it (formatted once per clock reading)."""
+        seconds = self.clock.time()
+        if self._now[0] != seconds:
+            self._now = (seconds, timestamp(self.clock.now()))
+        return self._now[1]
 
     def new_id(self) -> str:
         return self.ids.number(19)
