@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from google.cloud import compute_v1
 from werkzeug.test import Client
-from werkzeug.wrappers import Request, Response
 
 from unicompute.mocks import mock_cloud
 from unicompute.mocks._kernel import Interceptor
@@ -198,7 +197,8 @@ def bench_scaling(big: int, gets: int) -> tuple[float, float]:
         with Routed(fake, fake.app) as client:
             client.get(project=PROJECT, zone=ZONE, instance=picks[0])  # token fetched
 
-            def run(client: compute_v1.InstancesClient = client) -> None:
+            def run(client: compute_v1.InstancesClient = client,
+                    picks: list[str] = picks) -> None:
                 for name in picks:
                     client.get(project=PROJECT, zone=ZONE, instance=name)
 
@@ -237,9 +237,7 @@ def main() -> None:
     print(f"{'op':<8}{'fake':>10}{'floor':>10}{'moto':>10}{'fake/floor time':>18}"
           f"{'fake/moto ops/s':>18}")
     for op in (*OPS, "mix"):
-        count = args.n * (4 if op == "mix" else 1) if op != "list" else 1
-        if op == "mix":
-            count = args.n * 3 + 1
+        count = {"list": 1, "mix": args.n * 3 + 1}.get(op, args.n)
         f, c, m = (rate(count, medians[p][op]) for p in ("fake", "floor", "moto"))
         print(f"{op:<8}{f:>10.0f}{c:>10.0f}{m:>10.0f}"
               f"{medians['fake'][op] / medians['floor'][op]:>18.2f}{f / m:>18.1f}")
