@@ -21,7 +21,7 @@ import pytest
 
 from .. import _errors as errors
 from .._cloud import Cloud
-from .._models import Size, VMSpec, VMState
+from .._models import IMAGE_ALIASES, Size, VMSpec, VMState
 from .._vms import VM
 from ..driver import Capability
 from .profiles import Profile, profile_for
@@ -242,9 +242,16 @@ class VMConformance:
             cloud.vms.sizes(vcpus=-1)
         assert caught.value.field == "vcpus"
 
-    @pytest.mark.parametrize("alias", ["ubuntu-22.04", "ubuntu-24.04", "debian-12",
-                                       "amazon-linux-2023", "windows-2022"])
-    def test_image_aliases_resolve(self, cloud: Cloud, alias: str) -> None:
+    @pytest.mark.parametrize("alias", IMAGE_ALIASES)
+    def test_image_aliases_resolve(self, cloud: Cloud, profile: Profile, spec: VMSpec,
+                                   alias: str) -> None:
+        if alias not in profile.image_aliases:  # the cloud publishes no such image
+            with pytest.raises(errors.NotFound):
+                cloud.vms.image(alias)
+            with pytest.raises(errors.InvalidRequest) as caught:
+                cloud.vms.check(VMSpec(name="conf-vm", size=spec.size, image=alias))
+            assert caught.value.field == "image"
+            return
         image = cloud.vms.image(alias)
         assert image.alias == alias
         assert image.arch == "x86_64"

@@ -6,14 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._errors import InvalidRequest
+from .._models import IMAGE_ALIASES
 
 
 @dataclass(frozen=True, kw_only=True)
 class Profile:
+    """``image_aliases``: the portable aliases the cloud publishes an image for; resolving
+    another is ``NotFound`` and launching from it ``InvalidRequest`` naming ``image``."""
+
     provider: str
     region: str
     missing_vm_id: str
     missing_volume_id: str
+    image_aliases: tuple[str, ...] = IMAGE_ALIASES
 
 
 PROFILES: dict[str, Profile] = {
@@ -38,6 +43,7 @@ PROFILES: dict[str, Profile] = {
         "unicompute/providers/Microsoft.Compute/virtualMachines/conformance-missing-vm",
         missing_volume_id="/subscriptions/00000000-0000-0000-0000-0000000fa4e2/resourceGroups/"
         "unicompute/providers/Microsoft.Compute/disks/conformance-missing-disk",
+        image_aliases=tuple(a for a in IMAGE_ALIASES if a != "amazon-linux-2023"),
     ),
     # GCE ids are <zone>/<name>.
     "gcp": Profile(
@@ -45,6 +51,7 @@ PROFILES: dict[str, Profile] = {
         region="us-central1",
         missing_vm_id="us-central1-a/conformance-missing-vm",
         missing_volume_id="us-central1-a/conformance-missing-disk",
+        image_aliases=tuple(a for a in IMAGE_ALIASES if a != "amazon-linux-2023"),
     ),
 }
 
