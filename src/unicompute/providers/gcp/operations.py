@@ -76,7 +76,7 @@ def wait(ctx: Context, op: compute_v1.Operation, *, timeout: float | None = None
         if remaining <= 0:
             raise Timeout(
                 f"GCE operation {op.name} ({op.operation_type} "
-                f"{last_segment(op.target_link)}) is not done after {limit:g} s",
+                f"{last_segment(op.target_link)}) is not done after {round(limit, 2):g} s",
                 provider=PROVIDER, resource=last_segment(op.target_link))
         op = poll(ctx, op, remaining)
         if not is_done(op) and ctx.poll_interval > 0:
