@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 #: Where each cloud's fake lives (``module:class``).
 FAKES: dict[str, str] = {
     "aws": "unicompute.mocks.aws:AwsFake",
+    "azure": "unicompute.mocks.azure:AzureFake",
     "gcp": "unicompute.mocks.gcp:GcpFake",
 }
 #: Providers that have a fake.

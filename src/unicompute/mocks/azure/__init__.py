@@ -1,0 +1,147 @@
+"""The Azure fake: an Azure Resource Manager emulator the official SDKs talk to unchanged.
+
+``azure-mgmt-resource``, ``azure-mgmt-network`` and ``azure-mgmt-compute`` clients created inside
+``mock_cloud()`` keep their real ``https://management.azure.com`` endpoint; the kernel's
+:class:`~unicompute.mocks._kernel.Interceptor` answers it (and ``login.microsoftonline.com``)
+in-process. :meth:`AzureFake.start` sets a fake service principal in the environment
+(:data:`ENVIRONMENT`) and hides the user's own Azure identity settings, so::
+
+    with mock_cloud(["azure"]):
+        credential = DefaultAzureCredential()          # signs in to the fake AAD
+        compute = ComputeManagementClient(credential, os.environ["AZURE_SUBSCRIPTION_ID"])
+
+works with no network and no real secret. Any other ``TokenCredential`` works too: ARM accepts
+any bearer token and answers 401 ``AuthenticationFailed`` without one.
+
+Over HTTP (another process, ``unicompute mock-server``): :meth:`AzureFake.serve` returns
+``http://127.0.0.1:PORT``. azure-core refuses bearer tokens over plain HTTP, so replace the
+authentication policy with one that sets the header::
+
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class FakeBearer(SansIOHTTPPolicy):
+        def on_request(self, request):
+            request.http_request.headers["Authorization"] = "Bearer fake"
+
+    compute = ComputeManagementClient(AzureCliCredential(), SUBSCRIPTION_ID, base_url=url,
+                                      authentication_policy=FakeBearer())
+
+(the credential is never used, but the client requires one).
+
+What it emulates: resource groups (deleting one deletes its contents), VNets and subnets (CIDR
+checks), public IPs, NICs (private IPs from the subnet), NSGs and rules, VMs (create/update,
+get with ``$expand=instanceView``, ``instanceView``, lists, start/powerOff/deallocate/restart,
+delete), managed disks (Empty, FromImage, Copy; ``diskState`` follows the VM), snapshots, the
+``vmSizes`` catalog and marketplace images (``latest`` resolved at create). ARM semantics:
+case-insensitive names with case kept, ``api-version`` required, ``If-None-Match: *``, absolute
+``nextLink`` paging (:attr:`ArmApp.page_size`, 50), ARM's error bodies and codes.
+
+Handles for tests: :attr:`AzureFake.clock` (fake time), :attr:`AzureFake.faults` (keyed by
+endpoint name such as ``vm_put`` or ``vm_start``), :attr:`AzureFake.app` (``.requests`` is the
+request log), :attr:`AzureFake.operations` (``operations.mode = "stepped"`` makes long-running
+operations answer 201/202 with ``Azure-AsyncOperation``, ``Location`` and ``retry-after-ms: 1``
+and finish after ``polls_to_finish`` polls or ``step_seconds`` of fake time; the default
+``"instant"`` finishes everything in the first response, so SDK pollers never sleep) and
+:meth:`AzureFake.seed_vms` (many VMs straight into the store, for benchmarks).
+
+This package never imports ``unicompute.providers``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Operations, Served, serve
+from ._aad import AadApp
+from ._app import ArmApp
+from ._ids import AAD_HOST, ARM_HOST, CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION_ID, TENANT_ID
+from ._seed import seed_vms
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+#: Environment while the fake runs: the fake service principal and subscription are set; every
+#: other variable azure-identity (or azure-core's cloud choice) reads is removed.
+ENVIRONMENT: dict[str, str | None] = {
+    "AZURE_TENANT_ID": TENANT_ID,
+    "AZURE_CLIENT_ID": CLIENT_ID,
+    "AZURE_CLIENT_SECRET": CLIENT_SECRET,
+    "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
+    **dict.fromkeys((
+        "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+        "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_REGIONAL_AUTHORITY_NAME",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS",
+        "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "AZURE_KUBERNETES_SNI_NAME",
+        "AZURE_KUBERNETES_TOKEN_PROXY", "AZURE_KUBERNETES_CA_FILE", "AZURE_KUBERNETES_CA_DATA",
+        "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT",
+        "MSI_ENDPOINT", "MSI_SECRET", "AZURE_SDK_CLOUD_CONF"), None),
+}
+
+__all__ = ["CLIENT_ID", "ENVIRONMENT", "SUBSCRIPTION_ID", "TENANT_ID", "ArmApp", "AzureFake"]
+
+
+class AzureFake:
+    """One ARM emulator (plus its AAD), in-process or served; state is per instance.
+
+    ``start()``/``stop()`` set and restore :data:`ENVIRONMENT` and empty the state;
+    :meth:`routes` is what ``mock_cloud()`` intercepts. Not re-entrant.
+    """
+
+    def __init__(self, *, clock: FakeClock | None = None, seed: int = 0) -> None:
+        self.clock = clock or FakeClock()
+        self.faults = Faults(seed=seed)
+        self.app = ArmApp(clock=self.clock, ids=IdFactory(seed), faults=self.faults)
+        self.aad = AadApp(clock=self.clock, ids=IdFactory(seed + 1))
+        self._env = EnvOverride(ENVIRONMENT)
+        self._started = False
+        self._served: Served | None = None
+
+    @property
+    def operations(self) -> Operations:
+        """The long-running operations; set ``.mode = "stepped"`` to see them in progress."""
+        return self.app.operations
+
+    @property
+    def subscription_id(self) -> str:
+        return SUBSCRIPTION_ID
+
+    def start(self) -> AzureFake:
+        if self._started:
+            raise RuntimeError("this AzureFake is already started")
+        self.reset()
+        self._env.apply()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self._env.restore()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every resource, operation, fault and logged request."""
+        self.app.clear()
+        self.aad.requests.clear()
+        self.app.operations.mode = "instant"
+
+    def routes(self) -> dict[str, WSGIApplication]:
+        return {ARM_HOST: self.app, AAD_HOST: self.aad}
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve ARM over HTTP on ``host:port`` (0: any free port); returns its base URL."""
+        if self._served is not None:
+            raise RuntimeError(f"this AzureFake already serves {self._served.url}")
+        self._served = serve(self.app, host, port)
+        return self._served.url
+
+    def shutdown_server(self) -> None:
+        if self._served is not None:
+            served, self._served = self._served, None
+            served.shutdown()
+
+    def seed_vms(self, count: int, **kwargs: Any) -> list[str]:
+        """Create ``count`` running VMs directly in the store; see :func:`._seed.seed_vms`."""
+        return seed_vms(self.app, count, **kwargs)
