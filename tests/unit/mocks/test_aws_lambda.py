@@ -175,11 +175,38 @@ def test_event_and_dry_run(lam, mock):
         logs.filter_log_events(logGroupName="/aws/lambda/fn")
     response = lam.invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")
     assert response["StatusCode"] == 202 and response["Payload"].read() == b""
-    assert mock.aws.functions.drain(10)
-    events = logs.filter_log_events(logGroupName="/aws/lambda/fn")["events"]
     request_id = response["ResponseMetadata"]["RequestId"]
-    starts = [e for e in events if e["message"].startswith(f"START RequestId: {request_id}")]
-    assert len(starts) == 3  # the first attempt and two retries
+
+    def attempts() -> int:
+        assert mock.aws.functions.drain(10)
+        events = logs.filter_log_events(logGroupName="/aws/lambda/fn")["events"]
+        return sum(e["message"].startswith(f"START RequestId: {request_id}") for e in events)
+
+    # Lambda retries a failed Event invocation about 1 minute, then 2 minutes, later.
+    assert attempts() == 1 and mock.aws.functions.waiting_retries == 1
+    mock.aws.clock.advance(59)
+    assert attempts() == 1
+    mock.aws.clock.advance(1)
+    assert attempts() == 2
+    mock.aws.clock.advance(120)
+    assert attempts() == 3 and mock.aws.functions.waiting_retries == 0
+    mock.aws.clock.advance(3600)
+    assert attempts() == 3  # the first attempt and two retries, no more
+
+
+def test_event_retries_follow_maximum_retry_attempts(lam, mock):
+    create(lam, files={"app.py": (
+        "def handler(event, context):\n"
+        "    raise RuntimeError('always')\n")})
+    lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=0)
+    response = lam.invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert mock.aws.functions.drain(10) and mock.aws.functions.waiting_retries == 0
+    mock.aws.clock.advance(600)
+    assert mock.aws.functions.drain(10)
+    events = boto3.client("logs", region_name=REGION).filter_log_events(
+        logGroupName="/aws/lambda/fn")["events"]
+    assert sum(e["message"].startswith(f"START RequestId: {request_id}") for e in events) == 1
 
 
 def test_logs_reach_cloudwatch(lam):

@@ -16,7 +16,10 @@ from ._schedules import Scheduler, validation_patch
 class FunctionsHandle:
     """What a test drives.
 
-    * :meth:`drain` waits for asynchronous invocations (``Event`` invokes, schedules).
+    * :meth:`drain` waits for the asynchronous invocations that are due (``Event`` invokes,
+      schedules). A failed one is retried as Lambda does, about 1 minute and then 2 minutes
+      later: ``clock.advance(60)`` makes the first retry due, ``clock.advance(120)`` more the
+      second; :attr:`waiting_retries` counts those not yet due.
     * :meth:`poll` delivers queued SQS messages to mapped functions (see ``_queues``).
     * Each ``clock.advance(s)`` fires due EventBridge schedules (see ``_schedules``), then polls.
     * :attr:`runtime` is the :class:`~unicompute.mocks.runtime.LocalRuntime` running them.
@@ -39,9 +42,14 @@ class FunctionsHandle:
         return self._runner.runtime
 
     def drain(self, timeout: float | None = 30.0) -> bool:
-        """Wait until every asynchronous invocation finished, retries included; ``False`` if
-        ``timeout`` seconds passed first."""
+        """Wait until every asynchronous invocation that is due finished (retries wait for
+        the clock); ``False`` if ``timeout`` seconds passed first."""
         return self._runner.drain(timeout)
+
+    @property
+    def waiting_retries(self) -> int:
+        """Retries of failed asynchronous invocations waiting for the clock to reach them."""
+        return self._runner.runtime.waiting_retries if self.active else 0
 
     def poll(self) -> int:
         """Deliver the visible messages of every SQS event source mapping (see ``_queues``);

@@ -9,8 +9,10 @@ and runs it in the fake's :class:`~unicompute.mocks.runtime.LocalRuntime`, keyed
 function's ARN (a new code or configuration retires the old workers). Answers have Lambda's
 shape: 200 with ``X-Amz-Function-Error: Unhandled`` and the Python runtime's error document on
 failure, ``LogResult`` (last 4 KB of the log, ending in the ``REPORT`` line) for ``LogType=Tail``,
-202 for ``Event`` (run in the background, retried twice on error), 204 for ``DryRun`` (nothing
-runs), 429 ``TooManyRequestsException`` beyond reserved concurrency, and ``x-amzn-RequestId``.
+202 for ``Event`` (run in the background; on error retried after 1 and then 2 more minutes of
+``mock.aws.clock``, or as often as the function's ``MaximumRetryAttempts`` says), 204 for
+``DryRun`` (nothing runs), 429 ``TooManyRequestsException`` beyond reserved concurrency, and
+``x-amzn-RequestId``.
 The log lines also go to CloudWatch Logs group ``/aws/lambda/<name>``, one stream per worker.
 
 Only Python functions of ``PackageType`` Zip run (on the local interpreter, whatever runtime
@@ -111,7 +113,8 @@ class LambdaRunner:
             shutil.rmtree(root, ignore_errors=True)
 
     def drain(self, timeout: float | None = 30.0) -> bool:
-        """Wait for every asynchronous invocation (retries included)."""
+        """Wait for every asynchronous invocation that is due (a retry is due once the fake
+        clock reaches its time)."""
         with self._lock:
             runtime = self._runtime
         return True if runtime is None else runtime.drain(timeout)
@@ -126,13 +129,12 @@ class LambdaRunner:
             raise lambda_error("InvalidParameterValueException",
                                f"Unsupported invocation type {kind}", 400)
         event = body.encode() if isinstance(body, str) else bytes(body or b"")
-        key = self.ensure(fn)
+        self.ensure(fn)  # DryRun too: the function must be runnable
         response_headers["x-amz-executed-version"] = fn.version
         if kind == "DryRun":
             return b""
         if kind == "Event":
-            request_id = self.runtime.invoke_async(
-                key, event or b"{}", on_result=self._logger(fn), arn=fn.function_arn)
+            request_id = self.run_async(fn, event or b"{}")
             response_headers["x-amzn-requestid"] = request_id
             return b""
         result = self.run(fn, event or b"{}")
@@ -156,9 +158,11 @@ class LambdaRunner:
         return result
 
     def run_async(self, fn: LambdaFunction, event: bytes) -> str:
-        """Queue ``fn`` as an ``Event`` invocation (retried twice on error); its request id."""
-        return self.runtime.invoke_async(self.ensure(fn), event, on_result=self._logger(fn),
-                                         arn=fn.function_arn)
+        """Queue ``fn`` as an ``Event`` invocation; its request id. A failed one is retried
+        after 1 and 2 minutes of the fake clock, at most ``MaximumRetryAttempts`` times (the
+        function's event invoke configuration; 2 without one)."""
+        return self.runtime.invoke_async(self.ensure(fn), event, _max_retries(fn),
+                                         on_result=self._logger(fn), arn=fn.function_arn)
 
     def ensure(self, fn: LambdaFunction) -> str:
         """Register ``fn``'s current code and configuration; its runtime key."""
@@ -211,6 +215,16 @@ class LambdaRunner:
             write_logs(account, region, group, result)
 
         return write
+
+
+def _max_retries(fn: LambdaFunction) -> int:
+    """Retries of a failed ``Event`` invocation: ``MaximumRetryAttempts`` of the function's
+    event invoke configuration (``PutFunctionEventInvokeConfig``), else Lambda's 2."""
+    for config in getattr(fn, "event_invoke_config", None) or []:
+        value = getattr(config, "config", {}).get("MaximumRetryAttempts")
+        if value is not None:
+            return int(value)
+    return 2
 
 
 def write_logs(account: str, region: str, group: str, result: InvocationResult) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import os
 import shutil
@@ -29,8 +31,25 @@ DEFAULT_CONCURRENCY = 1000
 IDLE_TIMEOUT_S = 300.0
 #: Lambda's limit on the init phase of a sandbox.
 INIT_TIMEOUT_S = 10.0
+#: Seconds Lambda waits before retrying a failed asynchronous invocation: about one minute
+#: before the first retry and two before the second.
+ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 
 AsyncListener = Callable[[InvocationResult, int], None]
+
+
+@dataclass
+class _AsyncJob:
+    """One asynchronous invocation; ``due`` is when its next attempt may run (runtime time)."""
+
+    key: str
+    event: bytes
+    retries: int
+    on_result: AsyncListener | None
+    arn: str | None
+    request_id: str
+    due: float
+    attempt: int = 0
 
 
 @dataclass
@@ -100,6 +119,9 @@ class LocalRuntime:
     * A worker's environment is the declared ``env`` plus the platform's standard variables,
       nothing inherited from the caller. Its stdout and stderr (``print``, ``logging``, C code)
       are captured per invocation.
+    * :meth:`invoke_async` queues an invocation; a failed one is retried after
+      ``async_retry_delays_s`` (Lambda: about 1 then 2 minutes) of the runtime's time — the
+      ``clock`` when there is one (a test advances it to see the retries), else real time.
     * Workers idle for ``idle_timeout_s`` are reaped: on each advance of ``clock`` (a
       :class:`~unicompute.mocks._kernel.FakeClock`) or, with real time, whenever the runtime is
       used. :meth:`close` (and, as a safety net, garbage collection or interpreter exit) kills
@@ -112,8 +134,12 @@ class LocalRuntime:
     def __init__(self, clock: FakeClock | None = None, *,
                  idle_timeout_s: float = IDLE_TIMEOUT_S,
                  default_concurrency: int = DEFAULT_CONCURRENCY,
-                 async_threads: int = 4) -> None:
+                 async_threads: int = 4,
+                 async_retry_delays_s: tuple[float, ...] = ASYNC_RETRY_DELAYS_S) -> None:
+        if not async_retry_delays_s or any(d < 0 for d in async_retry_delays_s):
+            raise InvalidRequest("must be one or more delays >= 0", field="async_retry_delays_s")
         self.clock = clock
+        self.async_retry_delays_s = tuple(async_retry_delays_s)
         self.idle_timeout_s = idle_timeout_s
         self.default_concurrency = default_concurrency
         self._state = _State()
@@ -122,6 +148,11 @@ class LocalRuntime:
         self._executor: ThreadPoolExecutor | None = None
         self._pending = 0
         self._pending_cond = threading.Condition()
+        #: Retries waiting for their time: ``(due, sequence, job)``, soonest first.
+        self._waiting: list[tuple[float, int, _AsyncJob]] = []
+        self._sequence = itertools.count()
+        self._timers: set[threading.Timer] = set()
+        self._async_closed = False
         #: Results of finished asynchronous invocations (last attempt of each), newest last.
         self.async_results: deque[InvocationResult] = deque(maxlen=1000)
         if clock is not None:
@@ -131,6 +162,7 @@ class LocalRuntime:
                 runtime = state()
                 if runtime is not None and not runtime._state.closed:
                     runtime.reap_idle()
+                    runtime._dispatch_due()
 
             clock.on_advance(on_advance)
 
@@ -318,48 +350,88 @@ class LocalRuntime:
         """Queue ``key`` on ``event_json`` and return its request id at once.
 
         It runs on a background thread; a failed attempt is retried up to ``retries`` more
-        times (immediately: the fake does not wait Lambda's minutes), a throttled one until a
-        slot frees. ``on_result(result, attempt)`` hears every attempt; the last one is kept in
-        :attr:`async_results`. :meth:`drain` waits for all of them.
+        times, the n-th retry ``async_retry_delays_s[n-1]`` seconds (the last delay for later
+        ones) after the attempt before it, on the runtime's time (:attr:`clock` if set: the
+        retry runs when an advance reaches it). A throttled attempt waits for a free slot.
+        ``on_result(result, attempt)`` hears every attempt (with the same request id); the
+        last one is kept in :attr:`async_results`. :meth:`drain` waits for what is due.
         """
         self._pool(key)
         request_id = str(uuid.uuid4())
+        self._submit(_AsyncJob(key, event_json, retries, on_result, arn, request_id,
+                               due=self._now()))
+        return request_id
+
+    def _submit(self, job: _AsyncJob) -> None:
         with self._pending_cond:
+            if self._async_closed:
+                return  # closed meanwhile: the event is dropped
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._async_threads,
                                                     thread_name_prefix="unicompute-async")
             self._pending += 1
             executor = self._executor
         try:
-            executor.submit(self._run_async, key, event_json, retries, on_result, arn,
-                            request_id)
+            executor.submit(self._run_async, job)
         except BaseException:
             self._done_async()
             raise
-        return request_id
 
-    def _run_async(self, key: str, event_json: bytes, retries: int,
-                   on_result: AsyncListener | None, arn: str | None, request_id: str) -> None:
+    def _run_async(self, job: _AsyncJob) -> None:
         try:
-            attempt = 0
             throttled_wait = 0.001
             while True:
                 try:
-                    result = self.invoke(key, event_json, request_id=request_id, arn=arn)
+                    result = self.invoke(job.key, job.event, request_id=job.request_id,
+                                         arn=job.arn)
                 except RuntimeThrottled:
                     time.sleep(throttled_wait)
                     throttled_wait = min(throttled_wait * 2, 0.05)
                     continue
                 except (RuntimeError, InvalidRequest):
                     return  # unregistered or closed meanwhile: the event is dropped
-                if on_result is not None:
-                    on_result(result, attempt)
-                if result.ok or attempt >= retries:
+                if job.on_result is not None:
+                    job.on_result(result, job.attempt)
+                if result.ok or job.attempt >= job.retries:
                     self.async_results.append(result)
                     return
-                attempt += 1
+                delays = self.async_retry_delays_s
+                job.due += delays[min(job.attempt, len(delays) - 1)]
+                job.attempt += 1
+                if job.due > self._now():
+                    self._wait_for_retry(job)
+                    return
         finally:
             self._done_async()
+
+    def _wait_for_retry(self, job: _AsyncJob) -> None:
+        with self._pending_cond:
+            if self._async_closed:
+                return
+            heapq.heappush(self._waiting, (job.due, next(self._sequence), job))
+            if self.clock is None:
+                timer = threading.Timer(max(job.due - self._now(), 0.0), self._dispatch_due)
+                timer.daemon = True
+                self._timers.add(timer)
+                timer.start()
+        self._dispatch_due()  # the clock may have passed ``due`` meanwhile
+
+    def _dispatch_due(self) -> None:
+        """Start the waiting retries whose time has come."""
+        now = self._now()
+        due: list[_AsyncJob] = []
+        with self._pending_cond:
+            while self._waiting and self._waiting[0][0] <= now:
+                due.append(heapq.heappop(self._waiting)[2])
+            self._timers = {timer for timer in self._timers if timer.is_alive()}
+        for job in due:
+            self._submit(job)
+
+    @property
+    def waiting_retries(self) -> int:
+        """Retries of failed asynchronous invocations waiting for their time."""
+        with self._pending_cond:
+            return len(self._waiting)
 
     def _done_async(self) -> None:
         with self._pending_cond:
@@ -367,7 +439,8 @@ class LocalRuntime:
             self._pending_cond.notify_all()
 
     def drain(self, timeout: float | None = 30.0) -> bool:
-        """Wait until every queued asynchronous invocation finished (retries included);
+        """Wait until every asynchronous invocation that is due finished (a failed one's
+        retry waits for its time, see :meth:`invoke_async`, and is not waited for);
         ``False`` if ``timeout`` seconds passed first."""
         with self._pending_cond:
             return self._pending_cond.wait_for(lambda: self._pending == 0, timeout)
@@ -395,10 +468,15 @@ class LocalRuntime:
         return len(reaped)
 
     def close(self) -> None:
-        """Kill every worker, drop queued asynchronous invocations, remove the runtime's
-        files. Idempotent."""
+        """Kill every worker, drop queued and waiting asynchronous invocations, remove the
+        runtime's files. Idempotent."""
         with self._pending_cond:
+            self._async_closed = True
             executor, self._executor = self._executor, None
+            timers, self._timers = self._timers, set()
+            self._waiting.clear()
+        for timer in timers:
+            timer.cancel()
         self._finalizer()
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

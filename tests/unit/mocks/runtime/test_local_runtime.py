@@ -293,16 +293,59 @@ def test_re_register_with_new_config_restarts_workers(runtime, code_dir):
         call(runtime, {})
 
 
-def test_async_invocations_are_retried_twice_and_drained(runtime, code_dir):
-    runtime.register("fn", config(code_dir))
-    attempts: list[tuple[str, int]] = []
-    request_id = runtime.invoke_async(
-        "fn", b'{"do": "raise"}', on_result=lambda r, n: attempts.append((r.request_id, n)))
-    ok_id = runtime.invoke_async("fn", b"{}")
-    assert runtime.drain(timeout=10)
-    assert attempts == [(request_id, 0), (request_id, 1), (request_id, 2)]
-    finished = {r.request_id: r.ok for r in runtime.async_results}
-    assert finished == {request_id: False, ok_id: True}
+def test_async_retries_wait_one_then_two_minutes_of_the_clock(code_dir):
+    clock = FakeClock()
+    with LocalRuntime(clock) as runtime:
+        runtime.register("fn", config(code_dir))
+        attempts: list[tuple[str, int]] = []
+        request_id = runtime.invoke_async(
+            "fn", b'{"do": "raise"}', on_result=lambda r, n: attempts.append((r.request_id, n)))
+        ok_id = runtime.invoke_async("fn", b"{}")
+        assert runtime.drain(timeout=10)  # what is due ran; the retry waits for its minute
+        assert attempts == [(request_id, 0)] and runtime.waiting_retries == 1
+        clock.advance(59)
+        assert runtime.drain(timeout=10) and len(attempts) == 1
+        clock.advance(1)
+        assert runtime.drain(timeout=10)
+        assert attempts == [(request_id, 0), (request_id, 1)]
+        clock.advance(119)
+        assert runtime.drain(timeout=10) and len(attempts) == 2
+        clock.advance(1)
+        assert runtime.drain(timeout=10)
+        assert attempts == [(request_id, 0), (request_id, 1), (request_id, 2)]
+        assert runtime.waiting_retries == 0
+        finished = {r.request_id: r.ok for r in runtime.async_results}
+        assert finished == {request_id: False, ok_id: True}
+
+
+def test_one_long_advance_runs_every_retry_that_fell_due(code_dir):
+    clock = FakeClock()
+    with LocalRuntime(clock) as runtime:
+        runtime.register("fn", config(code_dir))
+        attempts: list[int] = []
+        runtime.invoke_async("fn", b'{"do": "raise"}', on_result=lambda r, n: attempts.append(n))
+        assert runtime.drain(timeout=10)
+        clock.advance(180)  # 60 s to the first retry, 120 s more to the second
+        assert runtime.drain(timeout=10) and attempts == [0, 1, 2]
+
+
+def test_without_a_clock_retries_wait_real_time_and_close_drops_them(code_dir):
+    with LocalRuntime(async_retry_delays_s=(0.2, 0.2)) as runtime:
+        runtime.register("fn", config(code_dir))
+        attempts: list[int] = []
+        runtime.invoke_async("fn", b'{"do": "raise"}', on_result=lambda r, n: attempts.append(n))
+        assert runtime.drain(timeout=10) and attempts == [0]
+        deadline = time.monotonic() + 10
+        while len(attempts) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runtime.drain(timeout=10) and attempts == [0, 1, 2]
+    with LocalRuntime(async_retry_delays_s=(60.0,)) as runtime:
+        runtime.register("fn", config(code_dir))
+        runtime.invoke_async("fn", b'{"do": "raise"}')
+        assert runtime.drain(timeout=10) and runtime.waiting_retries == 1
+    assert runtime.waiting_retries == 0
+    assert not [t for t in threading.enumerate()
+                if t.name.startswith("unicompute-async") or isinstance(t, threading.Timer)]
 
 
 def test_runtime_must_be_python():
