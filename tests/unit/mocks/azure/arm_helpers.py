@@ -26,7 +26,7 @@ LOCATION = "eastus"
 
 @dataclass
 class Clients:
-    mock: MockCloud
+    mock: MockCloud | None
     fake: Any
     resource: ResourceManagementClient
     network: NetworkManagementClient
@@ -34,10 +34,12 @@ class Clients:
     subscription: str
 
 
-def make_clients(mock: MockCloud, credential: Any, **kwargs: Any) -> Clients:
-    sub = os.environ["AZURE_SUBSCRIPTION_ID"]
+def make_clients(mock: MockCloud | None, credential: Any, *, subscription: str | None = None,
+                 **kwargs: Any) -> Clients:
+    """Resource, network and compute clients (no retries) for the fake's subscription."""
+    sub = subscription or os.environ["AZURE_SUBSCRIPTION_ID"]
     opts = {"retry_total": 0, **kwargs}
-    return Clients(mock=mock, fake=mock.fake("azure"),
+    return Clients(mock=mock, fake=mock.fake("azure") if mock else None,
                    resource=ResourceManagementClient(credential, sub, **opts),
                    network=NetworkManagementClient(credential, sub, **opts),
                    compute=ComputeManagementClient(credential, sub, **opts),
