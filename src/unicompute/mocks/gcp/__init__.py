@@ -68,11 +68,11 @@ import tempfile
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..._errors import InvalidRequest
 from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Served, serve
 from ._app import ComputeApp
 from ._base import FAKE_PROJECT
 from ._catalog import zone_regions
-from ._errors import invalid_field
 from ._token import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, TokenApp
 
 if TYPE_CHECKING:
@@ -197,10 +197,13 @@ class GcpFake:
         """Store ``count`` RUNNING instances named ``{name_prefix}-{i:06d}`` directly (no
         HTTP, no operations), each with a boot disk from debian-12 on the ``default`` network;
         ``labels`` is a mapping or a function of the index. Returns the names. The same
-        checks as ``instances.insert`` apply."""
+        checks as ``instances.insert`` apply (a rejected body raises the fake's
+        ``HttpError``); a bad ``zone`` or ``count`` raises ``InvalidRequest``."""
         region = zone_regions().get(zone)
         if region is None:
-            raise invalid_field("zone", zone, "Unknown zone.")
+            raise InvalidRequest(f"no such zone: {zone!r}", field="zone")
+        if not isinstance(count, int) or count < 0:
+            raise InvalidRequest("must be an int >= 0", field="count")
         names = []
         with self.app.lock:
             state = self.app.project(project)

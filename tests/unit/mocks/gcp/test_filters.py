@@ -102,3 +102,14 @@ def test_aggregated_list_groups_by_zone_and_warns_for_empty_ones(gcp: GcpFake, p
     page = client.aggregated_list(request=compute_v1.AggregatedListInstancesRequest(
         project=project, filter="name = eu-*"))._response
     assert page.items["zones/us-central1-a"].warning.code == "NO_RESULTS_ON_PAGE"
+
+
+def test_or_binds_tighter_than_and_as_in_aip_160() -> None:
+    from unicompute.mocks.gcp._filter import compile_filter
+
+    fields = ["name", "labels"]
+    match = compile_filter("name = a AND name = b OR labels.x = 1", fields)
+    # a AND (b OR x=1): true only for name a with label x=1
+    assert match({"name": "a", "labels": {"x": "1"}})
+    assert not match({"name": "b", "labels": {}})
+    assert not match({"name": "a", "labels": {}})

@@ -8,8 +8,10 @@ import pytest
 import requests
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
+from google.auth.transport.requests import AuthorizedSession
 from google.cloud import compute_v1
 
+from unicompute import InvalidRequest
 from unicompute.mocks import mock_cloud
 from unicompute.mocks.gcp import FAKE_PROJECT, GcpFake
 
@@ -65,3 +67,20 @@ def test_served_fake_works_with_client_options_and_operation_clients() -> None:
         assert instances.get(project="p", zone=ZONE, instance="b").status == "RUNNING"
     finally:
         fake.shutdown_server()
+
+
+def test_unknown_paths_and_methods_answer_in_gce_form(gcp: GcpFake,
+                                                      session: AuthorizedSession) -> None:
+    missing = session.get(f"{COMPUTE}/projects/p/zones/{ZONE}/gadgets")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["errors"][0]["reason"] == "notFound"
+    wrong = session.put(f"{COMPUTE}/projects/p/zones/{ZONE}/instances/x", json={})
+    assert wrong.status_code == 405
+
+
+def test_seeding_checks_its_arguments() -> None:
+    fake = GcpFake()
+    with pytest.raises(InvalidRequest) as caught:
+        fake.seed_instances(1, zone="mars-central1-a")
+    assert caught.value.field == "zone"
+    assert fake.seed_instances(2, labels={"a": "b"}) == ["seed-000000", "seed-000001"]
