@@ -1,9 +1,8 @@
 """The portable conformance suite on GCP, against the Compute Engine fake.
 
-Three cases cannot pass on GCE as the suite states them; they are strict xfails (they fail the
+Two cases cannot pass on GCE as the suite states them; they are strict xfails (they fail the
 run if they start passing), each with the reason:
 
-* ``amazon-linux-2023`` is published on AWS only; GCE has no such image.
 * ``key_name``: the GCP provider declares no ``keys`` capability (GCE has no key-pair
   resource), so the portable layer answers ``Unsupported`` before looking for the key.
 * ``test_firewall_opens_only_the_listed_ports``: GCE firewall rules belong to the network, and
@@ -17,8 +16,6 @@ import pytest
 from unicompute.testing import VMConformance
 
 KNOWN_GAPS = {
-    "test_image_aliases_resolve[gcp-amazon-linux-2023]":
-        "Amazon Linux 2023 is published on AWS only; GCE has no image for the alias",
     "test_bad_spec_is_rejected_and_nothing_is_created[gcp-key_name-changes13]":
         "GCP declares no keys capability, so key_name is Unsupported, not InvalidRequest",
     "test_firewall_opens_only_the_listed_ports[gcp]":

@@ -49,8 +49,9 @@ LIMITS = Limits(
     max_disk_gib=65536,
     # Instances are inserted one call each.
     max_count=100,
-    # GCE reserves label keys starting with goog; the others are the provider's bookkeeping.
-    reserved_tag_prefixes=("goog", "unicompute:root", "unicompute:firewall"),
+    # Google reserves the goog- label prefix for its own services; the others are the
+    # provider's bookkeeping.
+    reserved_tag_prefixes=("goog-", "unicompute:root", "unicompute:firewall"),
 )
 
 CAPABILITIES = frozenset(
