@@ -126,7 +126,9 @@ def test_capabilities_are_declared_per_driver() -> None:
     ec2_caps = capabilities.capabilities("ec2", get_driver("ec2"))
     assert ec2_caps == {Capability.KEYS, Capability.VOLUMES, Capability.SNAPSHOTS,
                         Capability.REBOOT, Capability.TAGS, Capability.USER_DATA,
-                        Capability.SPOT}
+                        Capability.SPOT, Capability.FIREWALLS}
+    assert Capability.FIREWALLS not in capabilities.capabilities("openstack",
+                                                                 get_driver("openstack"))
     assert capabilities.capabilities("dummy", get_driver("dummy")) == {Capability.REBOOT}
     # A driver without an adapter gets only what NodeDriver methods it overrides give.
     assert Capability.TAGS not in capabilities.capabilities("openstack", get_driver("openstack"))

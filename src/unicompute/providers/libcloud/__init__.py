@@ -50,10 +50,12 @@ LIMITS = Limits(
     max_count=20,  # Libcloud creates VMs one call at a time
 )
 
-#: Limits of providers whose adapters know better. EC2: 50 tags, of which unicompute uses Name
-#: and unicompute:managed; keys starting with aws: are the cloud's own.
+#: Limits of providers whose adapters know better. EC2: 50 tags, of which unicompute uses Name,
+#: unicompute:managed and unicompute:sg on a VM (and a launch's security group carries Name,
+#: unicompute:managed and unicompute:client-token); keys starting with aws: are the cloud's own.
 LIMITS_BY_NAME: dict[str, Limits] = {
-    "ec2": replace(LIMITS, max_tags=48, max_tag_value_length=256, reserved_tag_prefixes=("aws:",),
+    "ec2": replace(LIMITS, max_tags=47, max_tag_value_length=256,
+                   reserved_tag_prefixes=("aws:", "unicompute:sg", "unicompute:client-token"),
                    reserved_tag_keys=("Name",)),
 }
 

@@ -27,6 +27,11 @@ class Context:
     poller: Poller = field(default_factory=Poller)
     #: VMs per page of ``list_vms``; Libcloud returns whole lists, which are sliced.
     page_size: int = 100
+    #: Seconds to retry calls that fail only until an earlier change settles (EC2: a new
+    #: security group not known yet).
+    consistency_timeout: float = 60.0
+    #: Seconds to retry deleting a security group a just-terminated VM still holds.
+    group_delete_timeout: float = 180.0
 
     def require(self, operation: str, portable_operation: str | None = None) -> None:
         """``Unsupported`` naming the provider and operation unless the driver implements

@@ -28,9 +28,10 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
 }
 
 #: Capabilities unicompute implements with a driver's extensions, by Libcloud provider name.
-#: Firewalls are not offered on any Libcloud provider yet.
+#: Firewalls: EC2 only (security groups, :mod:`.ec2_network`).
 ADAPTED: dict[str, frozenset[Capability]] = {
-    "ec2": frozenset({Capability.TAGS, Capability.USER_DATA, Capability.SPOT}),
+    "ec2": frozenset({Capability.TAGS, Capability.USER_DATA, Capability.SPOT,
+                      Capability.FIREWALLS}),
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -236,19 +236,28 @@ class LibcloudCompute:
         self._ctx.require("vms.reboot")
         self.driver.reboot_node(self.fetch_node(vm_id))
 
+    def plumbing_of(self, node: Any) -> Callable[[], None] | None:
+        """What removes the plumbing ``launch`` made for ``node`` alone, once it is terminated;
+        read before the node is destroyed. Adapters that create plumbing override this."""
+        return None
+
     def terminate_vm(self, vm_id: str, *, timeout: float | None = None) -> None:
-        """Destroy the node and wait until the driver no longer lists it (or lists it as
-        terminated). A node that is already gone raises ``NotFound``, which the portable
-        layer treats as done."""
+        """Destroy the node, wait until the driver no longer lists it (or lists it as
+        terminated), then remove its plumbing (:meth:`plumbing_of`). A node already
+        terminating is not destroyed again, so an interrupted call can be repeated. A node that
+        is already gone raises ``NotFound``, which the portable layer treats as done."""
         self._ctx.require("vms.terminate")
         node = self.fetch_node(vm_id)
-        if convert.state_of(node.state) is not VMState.TERMINATED:
+        cleanup = self.plumbing_of(node)
+        if self.info(node).state not in (VMState.TERMINATING, VMState.TERMINATED):
             self.driver.destroy_node(node)
         self._ctx.poller.until(
             lambda: self._gone(vm_id), bool,
             timeout=DEFAULT_TERMINATE_TIMEOUT if timeout is None else timeout,
             what=f"VM {vm_id} to be terminated",
         )
+        if cleanup is not None:
+            cleanup()
 
     def _gone(self, vm_id: str) -> bool:
         try:

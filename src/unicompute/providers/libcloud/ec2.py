@@ -12,20 +12,25 @@ driver's ``ex_*`` extensions (see :data:`.capabilities.ADAPTED`).
 * Image aliases: the AWS provider's alias table (publisher account + AMI name pattern), asked of
   ``DescribeImages`` through ``list_images(ex_owner=, ex_filters=)``; newest image wins.
 * Zones are availability zones (``NodeLocation.name``), regions Libcloud's EC2 region list.
+* Firewalls: one security group per launch, deleted with its last VM (:mod:`.ec2_network`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from ..._errors import InvalidRequest, NotFound
-from ..._models import Image, LaunchPlan, Region, Size, VMInfo, VMState
+from ..._models import Image, InboundRule, LaunchPlan, Region, Size, VMInfo, VMState
 from ...driver import MANAGED_TAG
+from ..aws.convert import CLIENT_TOKEN_TAG, LIVE_STATES, SG_TAG
 from ..aws.images import ALIASES
-from . import convert
+from . import convert, ec2_network
+from ._context import Context
 from .compute import LibcloudCompute
 
 #: Raw EC2 instance states → portable states.
@@ -37,8 +42,9 @@ EC2_STATES: dict[str, VMState] = {
     "shutting-down": VMState.TERMINATING,
     "terminated": VMState.TERMINATED,
 }
-#: Tags that are bookkeeping: ``Name`` holds the VM name.
-HIDDEN_TAGS = ("Name",)
+#: Tags that are bookkeeping: ``Name`` holds the VM name, the others tie a VM to its launch's
+#: security group.
+HIDDEN_TAGS = ("Name", SG_TAG, CLIENT_TOKEN_TAG)
 
 
 def escape_filter(value: str) -> str:
@@ -71,7 +77,12 @@ def create_tags(driver: Any, resource_id: str, tags: Mapping[str, str]) -> None:
 
 
 class Ec2Compute(LibcloudCompute):
-    """Libcloud's EC2 driver, with tags, user data, spot, aliases and disk size."""
+    """Libcloud's EC2 driver, with tags, user data, spot, aliases, disk size and firewalls."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        #: The plan :meth:`check_extras` last accepted and its default VPC (used once).
+        self._checked: tuple[LaunchPlan, str] | None = None
 
     def zone_name(self, location: Any) -> str:
         return str(location.name)
@@ -156,17 +167,79 @@ class Ec2Compute(LibcloudCompute):
 
     # -- launch -----------------------------------------------------------------------------
     def check_extras(self, plan: LaunchPlan) -> None:
+        """``disk_gib`` smaller than the image's root snapshot, or a region without a default
+        VPC, is ``InvalidRequest``; the VPC found is kept for a ``launch`` of this plan."""
+        self._checked = (plan, self._prepare(plan))
+
+    def _prepare(self, plan: LaunchPlan) -> str:
+        """The checks of :meth:`check_extras`; the id of the VPC the VMs go into."""
         if plan.spec.disk_gib is not None:
             _, needed = self._root_device(plan.image.id)
             if plan.spec.disk_gib < needed:
                 raise InvalidRequest(
                     f"{plan.spec.disk_gib} GiB is smaller than image {plan.image.id} "
                     f"({needed} GiB)", field="disk_gib")
+        return ec2_network.default_vpc(self.driver, self._ctx.region)
 
-    def create_node(self, name: str, plan: LaunchPlan) -> Any:
+    def launch(self, plan: LaunchPlan) -> list[VMInfo]:
+        """The launch's security group, then the VMs one by one, or nothing.
+
+        Each VM is launched with ``ClientToken`` ``<launch token>-<n>``, so that a call whose
+        answer was lost can be undone (its instance is found by token) and retried while EC2
+        does not know the new group yet. On failure the VMs made so far are terminated and the
+        group deleted; cleanup errors become notes on the original error.
+        """
+        checked, self._checked = self._checked, None
+        vpc_id = checked[1] if checked is not None and checked[0] is plan else self._prepare(plan)
+        token = str(uuid.uuid4())
+        group_id, group_name = ec2_network.create_launch_group(
+            self.driver, self._ctx.poller, name=plan.spec.name, vpc_id=vpc_id,
+            ports=plan.spec.open_ports, tags=plan.spec.tags, client_token=token,
+            timeout=self._ctx.consistency_timeout)
+        created: list[Any] = []
+        tried: list[str] = []
+        try:
+            for index, name in enumerate(plan.names, start=1):
+                tried.append(f"{token}-{index}")
+                created.append(ec2_network.retry_while(
+                    self._ctx.poller, ec2_network.GROUP_NOT_FOUND,
+                    partial(self._create, name, plan, group_id, group_name, tried[-1]),
+                    timeout=self._ctx.consistency_timeout))
+        except BaseException as exc:
+            self._undo_launch(created, tried[len(created):], group_id, exc)
+            raise
+        return [self.info(node) for node in created]
+
+    def _undo_launch(
+        self, created: list[Any], unanswered: list[str], group_id: str, exc: BaseException
+    ) -> None:
+        """Terminate what the failed launch made (including an instance whose RunInstances
+        answer was lost, found by its token), then delete the group."""
+        nodes = list(created)
+        try:
+            for token in unanswered:
+                nodes.extend(self.driver.list_nodes(ex_filters={
+                    "client-token": token, "instance-state-name": list(LIVE_STATES)}))
+            for node in nodes:
+                self.driver.destroy_node(node)
+            ec2_network.delete_group(self.driver, self._ctx.poller, group_id,
+                                     timeout=self._ctx.group_delete_timeout)
+        except Exception as cleanup:  # the launch error is the one the caller needs
+            exc.add_note(
+                f"unicompute: cleanup after the failed launch also failed ({cleanup!r}); "
+                f"check security group {group_id} and instances "
+                f"{', '.join(str(n.id) for n in nodes) or ', '.join(unanswered)}")
+
+    def _create(self, name: str, plan: LaunchPlan, group_id: str, group_name: str,
+                token: str) -> Any:
+        """One ``RunInstances`` for VM ``name``, in the launch's group, with ``token``."""
         spec = plan.spec
         kwargs: dict[str, Any] = {
-            "ex_metadata": {**spec.tags, MANAGED_TAG: "true"},
+            "ex_metadata": {**spec.tags, MANAGED_TAG: "true", SG_TAG: group_id},
+            # RunInstances takes group names for the default VPC, the one Libcloud launches
+            # into; ids would need ex_subnet.
+            "ex_securitygroup": [group_name],
+            "ex_clienttoken": token,
         }
         if spec.zone is not None:
             kwargs["location"] = self.location(spec.zone)
@@ -185,6 +258,25 @@ class Ec2Compute(LibcloudCompute):
             }]
         return self.driver.create_node(name, self._native_size(plan.size.name),
                                        self._native_image(plan.image.id), **kwargs)
+
+    def create_node(self, name: str, plan: LaunchPlan) -> Any:
+        raise NotImplementedError("Ec2Compute.launch creates nodes with their security group")
+
+    def plumbing_of(self, node: Any) -> Callable[[], None] | None:
+        group_id = ec2_network.launch_group_of(self.driver, node)
+        if group_id is None:
+            return None
+        vm_id = str(node.id)
+        return lambda: ec2_network.release_group(
+            self.driver, self._ctx.poller, group_id, vm_id=vm_id,
+            timeout=self._ctx.group_delete_timeout)
+
+    def inbound_rules(self, vm_id: str) -> list[InboundRule]:
+        node = self.fetch_node(vm_id)
+        if self.info(node).state is VMState.TERMINATED:
+            raise NotFound(f"VM {vm_id} is terminated", provider=self._ctx.provider,
+                           resource=vm_id)
+        return ec2_network.inbound_rules(self.driver, ec2_network.group_ids(node))
 
     def _native_image(self, image_id: str) -> Any:
         from libcloud.compute.base import NodeImage
