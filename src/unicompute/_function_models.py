@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -36,9 +36,38 @@ INVOKE_MODES: tuple[InvokeMode, ...] = ("sync", "async", "dry_run")
 ERROR_TYPES = ("Unhandled", "Timeout", "ImportError", "OutOfMemory", "Crashed")
 
 _HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
-_ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: Lambda's rule, the strictest of the clouds: a letter, then at least one letter, digit or _.
+_ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 _RATE = re.compile(r"rate\((?P<n>[1-9][0-9]*) (?P<unit>minute|minutes|hour|hours|day|days)\)")
 _CRON = re.compile(r"cron\((?P<fields>[^()]+)\)")
+
+
+class Environment(Mapping[str, str]):
+    """A function's environment variables: an immutable mapping whose ``repr`` shows the
+    names only, since values are often secrets (the values are there: ``env["KEY"]``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values: dict[str, str] = dict(values or {})
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{key!r}: '<redacted>'" for key in self._values) + "}"
+
+
+def env_json_bytes(variables: Mapping[str, str]) -> int:
+    """Size of ``variables`` as Lambda measures its 4 KB limit: the UTF-8 bytes of the JSON
+    object of names and values."""
+    return len(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False).encode())
 
 
 class FunctionState(StrEnum):
@@ -143,6 +172,7 @@ class FunctionSpec:
     options: Any = None
 
     def __post_init__(self) -> None:
+        # ``env`` values are secrets: the repr shows only their names (see Environment).
         if not isinstance(self.name, str) or not self.name:
             raise InvalidRequest("must be a non-empty str", field="name")
         if self.runtime not in RUNTIMES:
@@ -181,12 +211,12 @@ def _freeze_env(env: object) -> Mapping[str, str]:
     for key, value in env.items():
         if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
             raise InvalidRequest(
-                f"{key!r} is not a variable name (a letter, then letters, digits, _)", field="env"
-            )
+                f"{key!r} is not a variable name (a letter, then one or more letters, digits "
+                "or _)", field="env")
         if not isinstance(value, str):
             # The value may be a secret: only its key is named.
             raise InvalidRequest(f"value of {key!r} must be a str", field="env")
-    return MappingProxyType(dict(env))
+    return Environment(env)
 
 
 def _triggers(triggers: object) -> tuple[Trigger, ...]:
@@ -220,7 +250,8 @@ class FunctionLimits:
     max_timeout_s: int
     max_sync_payload_bytes: int
     max_async_payload_bytes: int
-    #: Bytes of all environment keys and values together (with the shim's own variables).
+    #: Bytes of the environment as a JSON object (see :func:`env_json_bytes`), with the shim's
+    #: own variable naming the handler.
     max_env_bytes: int
     #: Environment keys the platform sets itself and rejects from users.
     reserved_env_keys: frozenset[str]
@@ -254,10 +285,13 @@ def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) 
     for key in spec.env:
         if key in limits.reserved_env_keys or key.startswith("UNICOMPUTE_"):
             raise InvalidRequest(f"{key!r} is reserved by the platform", field="env")
-    env_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in spec.env.items())
+    from .shims import HANDLER_ENV
+
+    env_bytes = env_json_bytes({**spec.env, HANDLER_ENV: spec.handler})
     if env_bytes > limits.max_env_bytes:
-        raise InvalidRequest(f"{env_bytes} bytes of variables; at most {limits.max_env_bytes}",
-                             field="env")
+        raise InvalidRequest(
+            f"{env_bytes} bytes of variables as JSON (with {HANDLER_ENV}); at most "
+            f"{limits.max_env_bytes}", field="env")
     tag_rules = Limits(
         names=limits.names, max_user_data_bytes=0, max_tags=limits.max_tags,
         max_tag_key_length=limits.max_tag_key_length,
@@ -320,7 +354,7 @@ class FunctionInfo:
     timeout_s: int
     state: FunctionState
     state_reason: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=Environment)
     tags: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     version: str | None = None
@@ -328,6 +362,10 @@ class FunctionInfo:
     concurrency: int | None = None
     triggers: tuple[Trigger, ...] | None = None
     raw: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.env, Environment):
+            object.__setattr__(self, "env", Environment(self.env))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -87,7 +87,7 @@ def test_deploy_creates_a_tagged_function_with_its_own_role(
 def test_redeploy_of_identical_code_and_config_changes_nothing(
     cloud: uc.Cloud, fake: AwsFake, name: str, source: Path
 ) -> None:
-    spec = make_spec(name, source, env={"A": "1"}, triggers=[uc.HttpTrigger()])
+    spec = make_spec(name, source, env={"MODE": "1"}, triggers=[uc.HttpTrigger()])
     first = cloud.functions.deploy(spec)
     fake.faults.clear()
     again = cloud.functions.deploy(spec)
@@ -102,16 +102,16 @@ def test_update_changes_only_what_differs(
 ) -> None:
     first = cloud.functions.deploy(make_spec(name, source, tags={"a": "1", "b": "2"}))
     fake.faults.clear()
-    second = cloud.functions.deploy(make_spec(name, source, memory_mb=512, env={"X": "y"},
+    second = cloud.functions.deploy(make_spec(name, source, memory_mb=512, env={"XY": "y"},
                                               tags={"a": "1", "c": "3"}, concurrency=2))
     ops = operations(fake)
     assert "UpdateFunctionCode" not in ops and "UpdateFunctionConfiguration" in ops
-    assert second.memory_mb == 512 and dict(second.env) == {"X": "y"}
+    assert second.memory_mb == 512 and dict(second.env) == {"XY": "y"}
     assert dict(second.tags) == {"a": "1", "c": "3"} and second.concurrency == 2
     assert second.version != first.version
     (source / "app.py").write_text("def handler(event, context):\n    return 1\n")
     fake.faults.clear()
-    third = cloud.functions.deploy(make_spec(name, source, memory_mb=512, env={"X": "y"},
+    third = cloud.functions.deploy(make_spec(name, source, memory_mb=512, env={"XY": "y"},
                                              tags={"a": "1", "c": "3"}))
     ops = operations(fake)
     assert "UpdateFunctionCode" in ops and "UpdateFunctionConfiguration" not in ops

@@ -27,11 +27,11 @@ def field_of(call: object) -> str | None:
 
 
 def test_defaults_and_frozen_copies() -> None:
-    env = {"A": "1"}
+    env = {"AB": "1"}
     made = spec(env=env, triggers=[uc.HttpTrigger()])
-    env["A"] = "2"
+    env["AB"] = "2"
     assert made.memory_mb == 128 and made.timeout_s == 30 and made.concurrency is None
-    assert made.env == {"A": "1"}
+    assert made.env == {"AB": "1"} and made.env["AB"] == "1" and dict(made.env) == {"AB": "1"}
     assert made.triggers == (uc.HttpTrigger(auth="none"),)
     assert made.source == Path(".")
 
@@ -48,6 +48,8 @@ def test_defaults_and_frozen_copies() -> None:
         ({"memory_mb": 128.5}, "memory_mb"),
         ({"timeout_s": True}, "timeout_s"),
         ({"env": {"1BAD": "x"}}, "env"),
+        ({"env": {"A": "x"}}, "env"),  # Lambda: a letter and at least one more character
+        ({"env": {"BAD-KEY": "x"}}, "env"),
         ({"env": {"OK": 1}}, "env"),
         ({"triggers": [uc.HttpTrigger(), uc.HttpTrigger(auth="key")]}, "triggers"),
         ({"triggers": ["http"]}, "triggers"),
@@ -64,6 +66,32 @@ def test_secret_env_values_are_not_echoed() -> None:
     with pytest.raises(uc.InvalidRequest) as info:
         spec(env={"TOKEN": 12345678})
     assert "12345678" not in str(info.value)
+
+
+def test_env_values_are_not_in_reprs() -> None:
+    from unicompute._function_models import FunctionInfo, FunctionState
+    from unicompute.mocks.runtime import WorkerConfig
+
+    secret = "s3cr3t-value"
+    made = spec(env={"DB_PASSWORD": secret})
+    info = FunctionInfo(name="fn", runtime="python3.12", handler="app.handler", memory_mb=128,
+                        timeout_s=3, state=FunctionState.ACTIVE, env={"DB_PASSWORD": secret})
+    config = WorkerConfig(code_dir=".", entry="app.handler", function_name="fn",
+                          env={"DB_PASSWORD": secret}, platform_env={"AWS_SESSION_TOKEN": secret})
+    for shown in (repr(made), str(made), repr(made.env), repr(info), repr(config)):
+        assert secret not in shown
+    assert "DB_PASSWORD" in repr(made) and info.env["DB_PASSWORD"] == secret
+
+
+def test_env_size_is_measured_as_lambda_does_with_the_shim_variable() -> None:
+    # Lambda measures the variables as a JSON object; the shim's UNICOMPUTE_HANDLER counts.
+    overhead = len('{"BIG":"","UNICOMPUTE_HANDLER":"app.handler"}')
+    fits = spec(env={"BIG": "x" * (4096 - overhead)})
+    assert check_spec(fits, FUNCTION_LIMITS, Options) is fits
+    over = spec(env={"BIG": "x" * (4096 - overhead + 1)})
+    assert field_of(lambda: check_spec(over, FUNCTION_LIMITS, Options)) == "env"
+    wide = spec(env={"BIG": "\u00e9" * ((4096 - overhead) // 2 + 1)})  # 2 UTF-8 bytes each
+    assert field_of(lambda: check_spec(wide, FUNCTION_LIMITS, Options)) == "env"
 
 
 @pytest.mark.parametrize("expression", ["rate(1 minute)", "rate(5 minutes)", "rate(2 hours)",

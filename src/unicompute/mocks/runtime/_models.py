@@ -34,13 +34,15 @@ class WorkerConfig:
     runtime: str = "python3.12"
     memory_mb: int = 128
     timeout_s: float = 3.0
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Not in the ``repr``: values are often secrets.
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     concurrency: int | None = None
     context_kind: str = "aws"
     region: str = "us-east-1"
     function_version: str = "$LATEST"
     function_arn: str = ""
-    platform_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    platform_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                            repr=False)
 
     def __post_init__(self) -> None:
         if self.runtime not in PYTHON_RUNTIMES:
