@@ -258,3 +258,60 @@ def test_stop_kills_workers_and_removes_code():
     while os.path.exists(f"/proc/{result['pid']}") and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not os.path.exists(f"/proc/{result['pid']}")
+
+
+def _children() -> set[int]:
+    """Pids of this process's live (non-zombie) children."""
+    found: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as children:
+            found.update(int(pid) for pid in children.read().split())
+    alive = set()
+    for pid in found:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.add(pid)
+        except FileNotFoundError:
+            continue
+    return alive
+
+
+def test_nothing_is_left_running_or_on_disk_when_the_mock_ends(tmp_path, monkeypatch):
+    import tempfile
+    import threading
+
+    import unicompute as uc
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    children_before = _children()
+    threads_before = set(threading.enumerate())
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.py").write_text(
+        "import time\n"
+        "def handler(event, context):\n"
+        "    if event.get('do') == 'raise':\n"
+        "        raise KeyError('missing')\n"
+        "    time.sleep(event.get('s', 0))\n"
+        "    return {'function': context.function_name}\n")
+    with mock_cloud(["aws"]) as running, uc.connect("aws", region=REGION,
+                                                    poll_interval=0) as cloud:
+        fn = cloud.functions.deploy(uc.FunctionSpec(
+            name="fn", runtime="python3.12", handler="app.handler", source=source,
+            timeout_s=60, concurrency=3,
+            triggers=[uc.HttpTrigger(), uc.ScheduleTrigger("rate(1 minute)")]))
+        assert fn.invoke({"x": 1}).result["function"] == "fn"
+        fn.invoke({"do": "raise"}, mode="async")  # fails: a retry waits on the clock
+        fn.invoke({"s": 30}, mode="async")  # still running at the end
+        running.aws.clock.advance(60)  # fires the schedule (another async run)
+        assert running.aws.functions.drain(0.5) is False  # the sleeper is busy
+        assert _children() - children_before  # workers run as child processes
+        assert running.aws.functions.waiting_retries >= 1
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (
+            _children() - children_before or set(threading.enumerate()) - threads_before):
+        time.sleep(0.05)
+    assert _children() - children_before == set()
+    assert [t.name for t in set(threading.enumerate()) - threads_before] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
