@@ -182,6 +182,38 @@ def test_delete_removes_function_triggers_and_role(
     fn.delete()  # already gone: not an error
 
 
+@pytest.mark.parametrize("failing", ["iam.delete_role", "lambda_.delete_function"])
+def test_a_delete_that_fails_half_way_is_finished_by_the_next(
+    cloud: uc.Cloud, name: str, source: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    roles = role_names()
+    cloud.functions.deploy(make_spec(name, source, triggers=[
+        uc.ScheduleTrigger("rate(5 minutes)"), uc.HttpTrigger()]))
+    driver = cloud._ctx.drivers.functions
+    service, method = failing.split(".")
+    target = getattr(driver.clients, service)  # type: ignore[union-attr]
+    original = getattr(target, method)
+    refused: list[str] = []
+
+    def refuse_once(**kwargs: Any) -> Any:
+        if not refused:
+            refused.append(method)
+            raise ClientError({"Error": {"Code": "ServiceFailure", "Message": "down"}}, method)
+        return original(**kwargs)
+
+    monkeypatch.setattr(target, method, refuse_once)
+    with pytest.raises(uc.UnicomputeError):
+        cloud.functions.delete(name)
+    assert refused
+    cloud.functions.get(name)  # still there: the next delete can find what is left
+    cloud.functions.delete(name)
+    with pytest.raises(uc.NotFound):
+        cloud.functions.get(name)
+    assert role_names() == roles
+    assert not [r for r in client("events").list_rules()["Rules"]
+                if r["Name"].startswith(f"uc-{name}-")]
+
+
 def test_a_given_role_is_used_and_kept(cloud: uc.Cloud, name: str, source: Path) -> None:
     iam = client("iam")
     arn = iam.create_role(RoleName=f"mine-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

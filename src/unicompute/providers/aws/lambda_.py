@@ -197,14 +197,16 @@ class LambdaFunctions:
         arn = answer["Configuration"]["FunctionArn"]
         lambda_triggers.remove_all(self._clients, name,
                                    lambda_triggers.read(self._clients, name, arn))
+        # The role goes before the function, whose tag names it: if a step fails, the next
+        # delete finds what is left from the function (a role deleted after it would leak).
+        role = tags.get(ROLE_TAG)
+        if role is not None:
+            self._delete_own_role(role)
         try:
             lam.delete_function(FunctionName=name)
         except ClientError as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise
-        role = tags.get(ROLE_TAG)
-        if role is not None:
-            self._delete_own_role(role)
 
     def _delete_own_role(self, role: str) -> None:
         """Delete ``role`` if it carries unicompute's managed tag (never a user's role)."""
