@@ -1,8 +1,9 @@
 """The portable conformance suite on ``libcloud:ec2``: Libcloud's own EC2 driver (its HTTP,
 SigV4 signing and XML parsing) talking to the AWS fake served by ``unicompute mock-server``.
 
-Features the provider does not declare (firewalls) are skipped by the suite itself, each skip
-naming the capability.
+libcloud:ec2 declares every capability the suite tests (firewalls included), so no test is
+skipped; a provider that declared fewer would see those skipped, each skip naming the
+capability.
 """
 
 from __future__ import annotations

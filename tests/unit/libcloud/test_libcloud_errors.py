@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
 from libcloud.common.types import (
     InvalidCredsError,
@@ -40,6 +41,13 @@ ec2 = make_translator("libcloud:ec2", ["AKIAEXAMPLEKEY"], ec2_messages=True)
         (NotImplementedError(), errors.Unsupported, False),
         (ConnectionRefusedError(111, "refused"), errors.ProviderError, True),
         (TimeoutError("read timed out"), errors.Timeout, True),
+        # What Libcloud's requests-based connection raises.
+        (requests.exceptions.ReadTimeout("Read timed out. (read timeout=5)"), errors.Timeout,
+         True),
+        (requests.exceptions.ConnectTimeout("connect timed out"), errors.Timeout, True),
+        (requests.exceptions.ConnectionError("Connection refused"), errors.ProviderError, True),
+        # Some drivers raise ProviderError without a usable status.
+        (ProviderError("odd answer", None), errors.ProviderError, False),
     ],
 )
 def test_generic_errors_map_by_kind_and_http_status(

@@ -4,9 +4,11 @@
 ``<name>`` (``ec2``, ``openstack``, ``digitalocean``, ``linode``, ``vsphere``, ``dummy``...);
 the URL form is ``"libcloud:<name>://<region>?<arg>=<value>&..."`` (everything before ``://``
 is the provider name). Config keys are the arguments of the Libcloud driver's constructor
-(``key``, ``secret``, ``host``, ``port``, ``secure``, ``ex_force_auth_url``...), checked against
-its signature: an unknown key, or a missing required one, is ``InvalidRequest`` naming it. URL
-values are converted to the argument's type (``port=5000``, ``secure=false``). One key is
+(``key``, ``secret``, ``host``, ``port``, ``secure``, ``ex_force_auth_url``...) and the
+connection settings every Libcloud driver takes (``timeout``, ``retry_delay``, ``backoff``,
+``proxy_url``), checked against its signature: an unknown key, or a missing required one, is
+``InvalidRequest`` naming it. URL values are converted to the argument's type (``port=5000``,
+``secure=false``, ``timeout=30``). One key is
 unicompute's own: ``poll_interval`` (seconds between polls while terminating, default 2).
 Values of arguments whose names mention a key, secret, token or password are removed from every
 error message.
@@ -16,8 +18,9 @@ operations the driver does not implement raise ``Unsupported`` naming the provid
 operation. The generic path offers sizes, images by id, locations (as the zones of the one
 region the driver is bound to), launch, list (paged by unicompute, never truncated), start,
 stop, reboot, terminate, key pairs and volumes/snapshots where the driver has them. Tags, user
-data, spot, image aliases and disk size need a driver adapter; ``ec2`` has one. Firewalls and
-functions are not offered.
+data, spot, image aliases, disk size and firewalls (``open_ports``) need a driver adapter;
+``ec2`` has one (firewalls as one security group per launch, like the ``aws`` provider).
+Functions are not offered.
 
 Prices are estimates: ``Size.hourly_price`` is Libcloud's ``NodeSize.price``, which comes from
 the pricing file bundled with Libcloud (a dated snapshot) or from the driver's own catalog,

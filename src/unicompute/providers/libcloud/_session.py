@@ -65,8 +65,19 @@ def driver_class(name: str) -> type:
         ) from exc
 
 
+#: Connection settings Libcloud's ``BaseDriver.__init__`` takes out of ``**kwargs`` (so they
+#: are in no signature), with the type a URL-form string is converted to.
+CONNECTION_KWARGS: dict[str, type] = {
+    "timeout": float, "retry_delay": float, "backoff": float, "proxy_url": str,
+}
+
+
 def driver_parameters(cls: type) -> dict[str, inspect.Parameter]:
-    """The named constructor parameters of ``cls`` and the bases its ``**kwargs`` reach."""
+    """The named constructor parameters of ``cls`` and the bases its ``**kwargs`` reach,
+    including the connection settings ``BaseDriver`` reads from ``**kwargs``
+    (:data:`CONNECTION_KWARGS`)."""
+    from libcloud.common.base import BaseDriver
+
     found: dict[str, inspect.Parameter] = {}
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
@@ -77,6 +88,10 @@ def driver_parameters(cls: type) -> dict[str, inspect.Parameter]:
             if pname != "self" and param.kind in (param.POSITIONAL_OR_KEYWORD,
                                                   param.KEYWORD_ONLY):
                 found.setdefault(pname, param)
+        if klass is BaseDriver:
+            for pname, kind in CONNECTION_KWARGS.items():
+                found.setdefault(pname, inspect.Parameter(
+                    pname, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind))
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             break
     return found
@@ -96,6 +111,11 @@ def _coerce(name: str, value: object, param: inspect.Parameter) -> object:
             return int(value)
         except ValueError:
             raise InvalidRequest("must be an integer", field=name) from None
+    if param.annotation is float:
+        try:
+            return float(value)
+        except ValueError:
+            raise InvalidRequest("must be a number", field=name) from None
     return value
 
 

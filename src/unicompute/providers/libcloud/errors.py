@@ -9,8 +9,9 @@ Libcloud reports a failed request in one of a few shapes, whatever the driver:
   (:data:`HTTP_STATUS`); 5xx is transient;
 * ``KeyPairDoesNotExistError`` → ``NotFound``; ``MalformedResponseError`` → ``ProviderError``;
 * ``NotImplementedError`` (a ``NodeDriver`` method the driver does not override) →
-  ``Unsupported``; connection failures (``OSError``: refused, reset, timed out) →
-  ``ProviderError`` (``Timeout`` for time-outs), transient.
+  ``Unsupported``; connection failures (``OSError``, which ``requests``' errors are: refused,
+  reset) → ``ProviderError``, and time-outs (``requests.Timeout``, ``TimeoutError``) →
+  ``Timeout``; both transient.
 
 Drivers built on the EC2 Query API (``ec2``, and Libcloud's EC2 look-alikes) put the API's error
 code first in the message (``"InvalidInstanceID.NotFound: The instance ID ... does not exist"``);
@@ -104,6 +105,7 @@ def classify(
     )
     from libcloud.common.types import ProviderError as LibcloudProviderError
     from libcloud.compute.types import KeyPairDoesNotExistError
+    from requests.exceptions import Timeout as RequestsTimeout
 
     if isinstance(exc, UnicomputeError):
         return None
@@ -120,12 +122,12 @@ def classify(
     if isinstance(exc, InvalidCredsError):
         status, message = 401, str(exc.value)
     elif isinstance(exc, LibcloudProviderError):
-        status, message = int(exc.http_code), str(exc.value)
+        status, message = _status(exc.http_code), str(exc.value)
     elif isinstance(exc, BaseHTTPError):
-        status, message = int(exc.code), str(exc.message)
+        status, message = _status(exc.code), str(exc.message)
     elif isinstance(exc, LibcloudError):
         message = str(exc.value)
-    elif isinstance(exc, TimeoutError):
+    elif isinstance(exc, TimeoutError | RequestsTimeout):
         return Timeout, str(exc) or "the request timed out", None, True
     elif isinstance(exc, OSError):
         return ProviderError, f"connection failed: {exc}", None, True
@@ -142,3 +144,12 @@ def classify(
         if code == "AuthFailure" and "not authorized" in message.lower():
             cls = PermissionDenied
     return cls, message, field, transient
+
+
+def _status(code: object) -> int | None:
+    """An HTTP status from a Libcloud exception's code (an int, a numeric string or ``None``:
+    drivers differ)."""
+    try:
+        return int(str(code))
+    except ValueError:
+        return None
