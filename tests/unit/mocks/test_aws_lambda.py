@@ -315,3 +315,33 @@ def test_nothing_is_left_running_or_on_disk_when_the_mock_ends(tmp_path, monkeyp
     assert _children() - children_before == set()
     assert [t.name for t in set(threading.enumerate()) - threads_before] == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def test_request_and_response_size_limits_are_lambdas(lam, mock):
+    create(lam, files={"app.py": (
+        "def handler(event, context):\n"
+        "    return 'x' * event['n'] if isinstance(event, dict) else len(event)\n")})
+    six_mib, one_mib = 6 * 1024 * 1024, 1024 * 1024
+    sync_max = json.dumps("y" * (six_mib - 2)).encode()
+    assert len(sync_max) == six_mib
+    assert lam.invoke(FunctionName="fn", Payload=sync_max)["Payload"].read() == b"6291454"
+    for kind, body, limit_text in [
+        ("RequestResponse", sync_max + b" ", "smaller than 6291456 bytes"),
+        ("Event", json.dumps("y" * (one_mib - 1)).encode(), "(limit 1048576 bytes)"),
+    ]:
+        with pytest.raises(ClientError) as caught:
+            lam.invoke(FunctionName="fn", InvocationType=kind, Payload=body)
+        error = caught.value.response
+        assert error["Error"]["Code"] == "RequestEntityTooLargeException", kind
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 413
+        assert limit_text in error["Error"]["Message"]
+    event_max = json.dumps("y" * (one_mib - 2)).encode()
+    assert lam.invoke(FunctionName="fn", InvocationType="Event",
+                      Payload=event_max)["StatusCode"] == 202
+    # The result is limited too: 6,291,556 bytes of JSON, no more.
+    response, result = invoke(lam, {"n": 6291556 - 2})
+    assert "FunctionError" not in response and len(result) == 6291554
+    response, result = invoke(lam, {"n": 6291556 - 1})
+    assert response["FunctionError"] == "Unhandled"
+    assert result == {"errorType": "Function.ResponseSizeTooLarge", "errorMessage": (
+        "Response payload size exceeded maximum allowed payload size (6291556 bytes).")}

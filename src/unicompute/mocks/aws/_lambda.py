@@ -9,7 +9,9 @@ and runs it in the fake's :class:`~unicompute.mocks.runtime.LocalRuntime`, keyed
 function's ARN (a new code or configuration retires the old workers). Answers have Lambda's
 shape: 200 with ``X-Amz-Function-Error: Unhandled`` and the Python runtime's error document on
 failure, ``LogResult`` (last 4 KB of the log, ending in the ``REPORT`` line) for ``LogType=Tail``,
-202 for ``Event`` (run in the background; on error retried after 1 and then 2 more minutes of
+413 ``RequestEntityTooLargeException`` for a request over 6 MiB (1 MiB for ``Event``),
+``Function.ResponseSizeTooLarge`` for a result over 6 MiB, 202 for ``Event`` (run in the
+background; on error retried after 1 and then 2 more minutes of
 ``mock.aws.clock``, or as often as the function's ``MaximumRetryAttempts`` says), 204 for
 ``DryRun`` (nothing runs), 429 ``TooManyRequestsException`` beyond reserved concurrency, and
 ``x-amzn-RequestId``.
@@ -54,6 +56,11 @@ DUMMY_CREDENTIALS = {
 }
 #: ``LogResult`` holds at most this much of the end of the log.
 LOG_TAIL_BYTES = 4096
+#: Largest ``Invoke`` request body: synchronous (and ``DryRun``), and ``Event``.
+MAX_SYNC_REQUEST_BYTES = 6 * 1024 * 1024
+MAX_EVENT_REQUEST_BYTES = 1024 * 1024
+#: Largest synchronous response payload (Lambda's check allows 100 bytes over 6 MiB).
+MAX_RESPONSE_BYTES = 6291556
 
 
 def lambda_error(code: str, message: str, status: int, **fields: str) -> Exception:
@@ -98,6 +105,7 @@ class LambdaRunner:
                                  response_headers)
 
         return [mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
+                mock.patch.object(LambdaResponse, "invoke", _invoke_response()),
                 mock.patch.object(LambdaResponse, "_enrich_response",
                                   staticmethod(_keep_request_id))]
 
@@ -129,6 +137,7 @@ class LambdaRunner:
             raise lambda_error("InvalidParameterValueException",
                                f"Unsupported invocation type {kind}", 400)
         event = body.encode() if isinstance(body, str) else bytes(body or b"")
+        _check_request_size(kind, len(event))
         self.ensure(fn)  # DryRun too: the function must be runnable
         response_headers["x-amz-executed-version"] = fn.version
         if kind == "DryRun":
@@ -139,11 +148,17 @@ class LambdaRunner:
             return b""
         result = self.run(fn, event or b"{}")
         response_headers["x-amzn-requestid"] = result.request_id
-        if not result.ok:
+        payload, ok = result.payload, result.ok
+        if len(payload) > MAX_RESPONSE_BYTES:
+            ok, payload = False, json.dumps({
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                f"({MAX_RESPONSE_BYTES} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge"}).encode()
+        if not ok:
             response_headers["x-amz-function-error"] = "Unhandled"
         tail = result.logs.encode()[-LOG_TAIL_BYTES:]
         response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
-        return result.payload
+        return payload
 
     def run(self, fn: LambdaFunction, event: bytes) -> InvocationResult:
         """Run ``fn`` synchronously and log it; 429 when its concurrency is exhausted."""
@@ -217,6 +232,20 @@ class LambdaRunner:
         return write
 
 
+def _check_request_size(kind: str, size: int) -> None:
+    """Lambda's 413 for an ``Invoke`` body over the limit of its invocation type."""
+    if kind == "Event" and size > MAX_EVENT_REQUEST_BYTES:
+        raise lambda_error(
+            "RequestEntityTooLargeException",
+            f"{size} byte payload is too large for the Event invocation type "
+            f"(limit {MAX_EVENT_REQUEST_BYTES} bytes)", 413)
+    if size > MAX_SYNC_REQUEST_BYTES:
+        raise lambda_error(
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {MAX_SYNC_REQUEST_BYTES} bytes for the "
+            "InvokeFunction operation", 413)
+
+
 def _max_retries(fn: LambdaFunction) -> int:
     """Retries of a failed ``Event`` invocation: ``MaximumRetryAttempts`` of the function's
     event invoke configuration (``PutFunctionEventInvokeConfig``), else Lambda's 2."""
@@ -253,6 +282,33 @@ def _log_events(logs: str) -> list[str]:
         else:
             events.append(line)
     return events
+
+
+def _invoke_response() -> Any:
+    """``LambdaResponse.invoke`` without moto's own result-size check (``sys.getsizeof`` over
+    6,000,000, which fails results Lambda returns): :meth:`LambdaRunner.invoke` applies
+    Lambda's limits."""
+    from urllib.parse import unquote
+
+    from moto.utilities.aws_headers import amz_crc32
+
+    @amz_crc32
+    def invoke(response: Any) -> tuple[int, dict[str, str], bytes]:
+        headers: dict[str, str] = {}
+        name = unquote(response.path.rsplit("/", 2)[-2])
+        payload: bytes = response.backend.invoke(
+            name, response._get_param("qualifier"), response.body, response.headers, headers)
+        headers["content-type"] = "application/json"
+        kind = response.headers.get("X-Amz-Invocation-Type")
+        if kind in ("Event", "DryRun"):
+            status = 202 if kind == "Event" else 204
+            headers["status"] = str(status)
+            return status, headers, payload
+        if response.headers.get("X-Amz-Log-Type") != "Tail":
+            headers.pop("x-amz-log-result", None)
+        return 200, headers, payload
+
+    return invoke
 
 
 def _keep_request_id(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
