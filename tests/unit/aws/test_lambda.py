@@ -214,6 +214,23 @@ def test_a_delete_that_fails_half_way_is_finished_by_the_next(
                 if r["Name"].startswith(f"uc-{name}-")]
 
 
+def test_an_update_naming_a_missing_queue_changes_nothing(
+    cloud: uc.Cloud, fake: AwsFake, name: str, source: Path
+) -> None:
+    first = cloud.functions.deploy(make_spec(name, source))
+    (source / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    fake.faults.clear()
+    with pytest.raises(uc.InvalidRequest) as info:
+        cloud.functions.deploy(make_spec(name, source, memory_mb=256,
+                                         triggers=[uc.QueueTrigger(f"missing-{name}")]))
+    assert info.value.field == "triggers.queue"
+    writes = [op for op in operations(fake) if not op.startswith(("Get", "List", "Describe"))]
+    assert writes == []
+    again = cloud.functions.get(name)
+    assert again.memory_mb == 128 and again.version == first.version
+    cloud.functions.delete(name)
+
+
 def test_a_given_role_is_used_and_kept(cloud: uc.Cloud, name: str, source: Path) -> None:
     iam = client("iam")
     arn = iam.create_role(RoleName=f"mine-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

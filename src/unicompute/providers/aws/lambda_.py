@@ -134,6 +134,8 @@ class LambdaFunctions:
                                         name, exc)
 
     def update_code(self, plan: FunctionPlan, current: FunctionInfo) -> bool:
+        # The first step of an update: a missing trigger queue is found before any change.
+        lambda_triggers.queue_arns(self._clients, plan.spec.triggers)
         if current.code_sha256 == plan.package.sha256:
             return False
         self._clients.lambda_.update_function_code(FunctionName=plan.spec.name,
