@@ -49,7 +49,8 @@ def test_launch_maps_the_portable_spec_onto_gce(cloud: uc.Cloud, project: str) -
     assert raw.scheduling.provisioning_model == "SPOT"
     assert raw.scheduling.instance_termination_action == "STOP"
     nic = raw.network_interfaces[0]
-    assert nic.network.endswith("/global/networks/default")
+    assert nic.network.endswith(f"projects/{project}/global/networks/unicompute")
+    assert nic.subnetwork.endswith("/regions/us-central1/subnetworks/unicompute")
     assert [a.type_ for a in nic.access_configs] == ["ONE_TO_ONE_NAT"]
     assert vm.public_ip and vm.private_ip
     boot = raw.disks[0]

@@ -9,11 +9,14 @@ else the ``zone`` setting, else the first such zone by name), boots it from the 
 ``pd-balanced`` disk that is deleted with it, labels it with the tags (see ``convert.py`` for
 the tag → label mapping) plus ``unicompute--managed=true``, passes ``user_data`` as the
 ``startup-script`` metadata value (``windows-startup-script-ps1`` on Windows images), gives it
-an ephemeral external IPv4 address (a ``ONE_TO_ONE_NAT`` access config), and for ``open_ports``
-a firewall rule and network tag of its own (``network.py``). ``spot=True`` sets
+an ephemeral external IPv4 address (a ``ONE_TO_ONE_NAT`` access config), puts it on
+unicompute's own VPC network ``unicompute`` (created on first use; ``Options.network`` picks
+another) and for ``open_ports`` gives it a firewall rule and network tag of its own
+(``network.py``): on the ``unicompute`` network nothing else is let in. ``spot=True`` sets
 ``scheduling.provisioningModel=SPOT`` with ``instanceTerminationAction`` from
 ``Options.spot_termination_action`` (``STOP`` by default: a preempted Spot VM is stopped, not
-deleted). A launch that fails part-way deletes the VMs and the rule it created.
+deleted). A launch that fails part-way deletes the VMs and the rule it created (not the shared
+network).
 
 **States**: PROVISIONING/STAGING/REPAIRING → PENDING, RUNNING, STOPPING/SUSPENDING → STOPPING,
 TERMINATED (GCE's word for stopped) and SUSPENDED → STOPPED; a deleted VM is ``NotFound``.
@@ -61,10 +64,11 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 class _Prepared(NamedTuple):
-    """What the launch checks found: the options and the zone."""
+    """What the launch checks found: the options, the zone and the network."""
 
     options: Options
     zone: str
+    chosen: network.ChosenNetwork
 
 
 def parse_vm_id(vm_id: str) -> tuple[str, str]:
@@ -136,7 +140,8 @@ class GceCompute:
         field: ``options`` of another type; tags that cannot be labels; ``user_data`` that is
         not UTF-8 text (metadata values are strings); a zone that does not offer the machine
         type; ``disk_gib`` smaller than the image needs; a network or subnetwork that does not
-        exist. What the checks found is kept for a ``launch`` of this very plan."""
+        exist, or a network called ``unicompute`` that unicompute did not create. What the
+        checks found is kept for a ``launch`` of this very plan."""
         self._prepared = (plan, self._prepare(plan))
 
     def _prepare(self, plan: LaunchPlan) -> _Prepared:
@@ -162,8 +167,8 @@ class GceCompute:
                 raise InvalidRequest(
                     f"{spec.disk_gib} GiB is smaller than image {plan.image.id} needs "
                     f"({needed} GiB)", field="disk_gib")
-        network.check_network(self._ctx, options.network, options.subnetwork)
-        return _Prepared(options, zone)
+        chosen = network.check_network(self._ctx, options.network, options.subnetwork)
+        return _Prepared(options, zone, chosen)
 
     def _choose_zone(self, plan: LaunchPlan) -> str:
         """``spec.zone``, else the ``zone`` setting, else the first zone offering the size."""
@@ -188,18 +193,21 @@ class GceCompute:
         nothing.
 
         The checks of :meth:`check_launch` come first (reused when the portable layer has just
-        run them on this plan). The rule is created first; then every insert is sent, then
-        every operation waited for. On any failure the instances whose insert GCE accepted are
-        deleted, then the rule, and the original exception propagates.
+        run them on this plan). Unicompute's network is created if it is missing and no other
+        network was asked for; then the rule; then every insert is sent, then every operation
+        waited for. On any failure the instances whose insert GCE accepted are deleted, then
+        the rule, and the original exception propagates (the network stays: it is shared).
         """
         checked, self._prepared = self._prepared, None
         if checked is not None and checked[0] is plan:
-            options, zone = checked[1]
+            options, zone, chosen = checked[1]
         else:
-            options, zone = self._prepare(plan)
+            options, zone, chosen = self._prepare(plan)
         spec = plan.spec
         rule = network.rule_name(spec.name) if spec.open_ports else None
-        net = network.network_path(self._ctx, options.network)
+        net = chosen.path
+        if not chosen.exists:
+            network.ensure_managed_network(self._ctx)
         if rule is not None:
             network.create_rule(self._ctx, name=rule, network=net, ports=spec.open_ports,
                                 vm_name=spec.name)

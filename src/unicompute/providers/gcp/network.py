@@ -1,12 +1,27 @@
 """Launch plumbing: the VPC network a VM joins and the per-launch firewall rule for
 ``open_ports``.
 
-GCE firewall rules belong to a network, not to a VM. ``launch`` creates one ingress rule
-``uc-<name>-<8 hex>`` allowing exactly the TCP ``open_ports`` from anywhere (IPv4), targeting a
-network tag of the same name that only this launch's VMs carry; the VMs also get the label
-``unicompute--firewall=<rule>``. ``terminate_vm`` deletes the rule once no other live VM of the
-launch carries that label, and only a rule it can prove unicompute created (named ``uc-``, its
-description starting with :data:`DESCRIPTION_PREFIX`, targeting exactly the VM's tag).
+**The network.** GCE firewall rules belong to a network and apply to every VM on it that they
+target; the project's ``default`` network comes with ``default-allow-ssh``, ``-rdp``, ``-icmp``
+and ``-internal`` rules that open every VM on it. So unless ``Options.network`` names a network,
+VMs join unicompute's own VPC network :data:`MANAGED_NETWORK` (``unicompute``), created on the
+first launch that needs it. It is an *auto-mode* network: GCE gives it one subnetwork in every
+region (the same ``10.128.0.0/9`` ranges as ``default``), so a launch in any region needs no
+further call; VPC networks and subnetworks cost nothing. GCE creates no firewall rules with a
+network made through the API, and its implied rules deny all ingress and allow all egress, so on
+this network a VM is reachable exactly through the allow rules of its own launch. Networks have
+no labels: the network is marked as unicompute's by its description (:data:`NETWORK_DESCRIPTION`)
+and is never deleted by ``terminate`` or by the undo of a failed launch (later launches share
+it). A network called ``unicompute`` that does not carry that description is not used (the
+launch is refused, naming ``options.network``). Its internal ranges overlap those of any other
+auto-mode network, which matters only for VPC peering between them.
+
+**The rule.** ``launch`` creates one ingress rule ``uc-<name>-<8 hex>`` allowing exactly the
+TCP ``open_ports`` from anywhere (IPv4), targeting a network tag of the same name that only this
+launch's VMs carry; the VMs also get the label ``unicompute--firewall=<rule>``.
+``terminate_vm`` deletes the rule once no other live VM of the launch carries that label, and
+only a rule it can prove unicompute created (named ``uc-``, its description starting with
+:data:`DESCRIPTION_PREFIX`, targeting exactly the VM's tag).
 """
 
 from __future__ import annotations
@@ -15,6 +30,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from google.api_core import exceptions as core
 from google.cloud import compute_v1
@@ -31,12 +47,30 @@ LOG = logging.getLogger("unicompute.providers.gcp")
 RULE_PREFIX = "uc-"
 DESCRIPTION_PREFIX = "unicompute: inbound ports of "
 ANYWHERE_V4 = "0.0.0.0/0"
+#: The network VMs join unless ``Options.network`` names one.
+MANAGED_NETWORK = "unicompute"
+NETWORK_DESCRIPTION = (
+    "unicompute: managed network; its VMs are reachable only through the firewall rules of "
+    "their own launch. Shared by every unicompute launch of the project; unicompute never "
+    "deletes it.")
 
 _PATH = re.compile(r"(?:https://[^/]+/compute/v1/)?projects/[^/]+/(?:global|regions/[^/]+)/.+")
 
 
-def network_path(ctx: Context, network: str) -> str:
-    """``projects/<project>/global/networks/<network>`` for a name; a path is kept."""
+class ChosenNetwork(NamedTuple):
+    """The network a launch uses (a ``projects/.../global/networks/...`` path), whether it
+    exists, and whether it is :data:`MANAGED_NETWORK` (created by the launch when missing)."""
+
+    path: str
+    exists: bool
+    managed: bool
+
+
+def network_path(ctx: Context, network: str | None) -> str:
+    """``projects/<project>/global/networks/<network>`` for a name (``None``: the managed
+    network); a path is kept."""
+    if network is None:
+        network = MANAGED_NETWORK
     if _PATH.fullmatch(network):
         return network
     return f"projects/{ctx.project}/global/networks/{network}"
@@ -49,26 +83,66 @@ def subnetwork_path(ctx: Context, subnetwork: str) -> str:
     return f"projects/{ctx.project}/regions/{ctx.region}/subnetworks/{subnetwork}"
 
 
-def check_network(ctx: Context, network: str, subnetwork: str | None) -> None:
-    """``InvalidRequest`` naming ``options.network``/``options.subnetwork`` unless they exist
-    (a subnetwork given by name must be in the region)."""
+def is_managed_network(found: compute_v1.Network) -> bool:
+    return found.description.startswith(NETWORK_DESCRIPTION.split(";", 1)[0])
+
+
+def check_network(ctx: Context, network: str | None, subnetwork: str | None) -> ChosenNetwork:
+    """The network of ``Options.network``/``subnetwork``, read-only; ``InvalidRequest`` naming
+    ``options.network``/``options.subnetwork`` unless a named network exists, the managed one
+    is missing or unicompute's, and a subnetwork exists (in the region, when given by name) and
+    belongs to the network."""
+    path = network_path(ctx, network)
     try:
-        ctx.clients.networks.get(project=_project_of(ctx, network),
-                                 network=last_segment(network), **ctx.rpc)
+        found = ctx.clients.networks.get(project=_project_of(ctx, path),
+                                         network=last_segment(path), **ctx.rpc)
     except core.NotFound as exc:
+        if network is None:
+            return ChosenNetwork(path, exists=False, managed=True)
         raise InvalidRequest(f"no network {network!r} in project {ctx.project}",
                              field="options.network") from exc
-    if subnetwork is None:
-        return
+    if network is None and not is_managed_network(found):
+        raise InvalidRequest(
+            f"network {MANAGED_NETWORK!r} exists but unicompute did not create it, so it may "
+            "have firewall rules of its own; delete or rename it, or pass "
+            f"Options(network={MANAGED_NETWORK!r}) to launch into it as it is",
+            field="options.network")
+    if subnetwork is not None:
+        _check_subnetwork(ctx, path, subnetwork)
+    return ChosenNetwork(path, exists=True, managed=network is None)
+
+
+def _check_subnetwork(ctx: Context, network: str, subnetwork: str) -> None:
     path = subnetwork_path(ctx, subnetwork)
     parts = path.split("/")
     try:
-        ctx.clients.subnetworks.get(project=parts[parts.index("projects") + 1],
-                                    region=parts[parts.index("regions") + 1],
-                                    subnetwork=parts[-1], **ctx.rpc)
+        found = ctx.clients.subnetworks.get(project=parts[parts.index("projects") + 1],
+                                            region=parts[parts.index("regions") + 1],
+                                            subnetwork=parts[-1], **ctx.rpc)
     except (core.NotFound, ValueError, IndexError) as exc:
         raise InvalidRequest(f"no subnetwork {subnetwork!r} in {ctx.region}",
                              field="options.subnetwork") from exc
+    if _network_key(found.network) != _network_key(network):
+        raise InvalidRequest(
+            f"subnetwork {subnetwork!r} belongs to network {last_segment(found.network)!r}, "
+            f"not {last_segment(network)!r}", field="options.subnetwork")
+
+
+def ensure_managed_network(ctx: Context) -> None:
+    """Create :data:`MANAGED_NETWORK` (auto mode, no firewall rules) and wait until GCE has;
+    a network of that name created meanwhile by a concurrent launch (409) is fine."""
+    body = compute_v1.Network(
+        name=MANAGED_NETWORK,
+        description=NETWORK_DESCRIPTION,
+        auto_create_subnetworks=True,
+        routing_config=compute_v1.NetworkRoutingConfig(routing_mode="REGIONAL"),
+    )
+    try:
+        op = ctx.clients.networks.insert_unary(project=ctx.project, network_resource=body,
+                                               **ctx.rpc)
+        operations.wait(ctx, op)
+    except core.Conflict:
+        return
 
 
 def _project_of(ctx: Context, path: str) -> str:

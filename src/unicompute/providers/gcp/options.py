@@ -19,9 +19,14 @@ class Options:
     """Typed GCE options for a launch; every field has a safe default.
 
     * ``network``: the VPC network (name or ``global/networks/...`` path) the VMs and the
-      firewall rule for ``open_ports`` go into; default ``default``.
-    * ``subnetwork``: the subnetwork (name in the region, or a path); default: GCE picks the
-      network's subnetwork in the region (auto-mode networks such as ``default``).
+      firewall rule for ``open_ports`` go into. Default ``None``: unicompute's own network
+      ``unicompute`` (created on first use, see ``network.py``), which has no allow rules but
+      each launch's own, so a VM is reachable exactly on its ``open_ports``. Naming a network
+      (``"default"`` included) puts the VMs under that network's firewall rules as well: the
+      project's ``default`` network lets SSH, RDP and ICMP in from anywhere to every VM on it.
+    * ``subnetwork``: the subnetwork (name in the region, or a path) of ``network``, which must
+      then be given too; default: GCE picks the network's subnetwork in the region (auto-mode
+      networks such as ``default`` and ``unicompute``).
     * ``disk_type``: persistent disk type of the boot disk: ``pd-balanced`` (default),
       ``pd-ssd`` or ``pd-standard``.
     * ``external_ip``: give each VM an ephemeral external IPv4 address (a ``ONE_TO_ONE_NAT``
@@ -32,7 +37,7 @@ class Options:
       ``STOP`` (default; the VM and its disk stay, and it can be started again) or ``DELETE``.
     """
 
-    network: str = "default"
+    network: str | None = None
     subnetwork: str | None = None
     disk_type: str = "pd-balanced"
     external_ip: bool = True
@@ -40,12 +45,13 @@ class Options:
     spot_termination_action: str = "STOP"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.network, str) or not self.network:
-            raise InvalidRequest("must be a non-empty str", field="options.network")
-        for name in ("subnetwork", "service_account"):
+        for name in ("network", "subnetwork", "service_account"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise InvalidRequest("must be a non-empty str or None", field=f"options.{name}")
+        if self.subnetwork is not None and self.network is None:
+            raise InvalidRequest("needs options.network set to the subnetwork's network",
+                                 field="options.subnetwork")
         if self.disk_type not in DISK_TYPES:
             raise InvalidRequest(
                 f"{self.disk_type!r} is not a boot disk type; use one of "
