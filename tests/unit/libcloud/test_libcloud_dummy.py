@@ -201,3 +201,42 @@ def test_import_does_not_import_libcloud() -> None:
     code = ("import sys, unicompute, unicompute.providers.libcloud; "
             "assert not any(m.split('.')[0] == 'libcloud' for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_listing_reads_the_driver_once_not_once_per_page(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unicompute._waiting import Poller
+
+    with uc.connect("libcloud:dummy", creds="7") as cloud:
+        driver = _driver(cloud)
+        compute = cloud._ctx.drivers.compute  # type: ignore[attr-defined]
+        compute._ctx.page_size = 3
+        now = [1000.0]
+        compute._ctx.poller = Poller(clock=lambda: now[0])
+        reads = []
+        real_list = driver.list_nodes
+
+        def list_nodes(*args: Any, **kwargs: Any) -> Any:
+            reads.append(1)
+            return real_list(*args, **kwargs)
+
+        monkeypatch.setattr(driver, "list_nodes", list_nodes)
+        every = sorted(str(n.id) for n in real_list())
+        assert len(every) == 7
+        assert sorted(vm.id for vm in cloud.vms.list()) == every
+        assert len(reads) == 1  # three pages, one read
+        # A listing resumed after the snapshot expired reads afresh, from where it was.
+        first = compute.list_vms(tags={}, states=None, page_token=None)
+        now[0] += 31
+        second = compute.list_vms(tags={}, states=None, page_token=first.next_token)
+        assert len(reads) == 3
+        assert [i.id for i in first.items + second.items] == every[:6]
+        # A token used again has no snapshot left: read afresh, same answer.
+        again = compute.list_vms(tags={}, states=None, page_token=first.next_token)
+        assert [i.id for i in again.items] == [i.id for i in second.items]
+        assert len(reads) == 4
+        # A snapshot serves only the listing it was made for.
+        fresh = compute.list_vms(tags={}, states=None, page_token=None)
+        tagged = compute.list_vms(tags={"x": "y"}, states=None, page_token=fresh.next_token)
+        assert tagged.items == [] and len(reads) == 6

@@ -8,7 +8,9 @@ opened in, create/list/start/stop/reboot/destroy. What needs a driver's ``ex_*``
 
 Libcloud returns whole lists; :meth:`LibcloudCompute.list_vms` sorts them by id and slices them
 into pages whose token is the last id returned, so a listing never truncates and a VM created
-or deleted between pages cannot shift the others.
+or deleted between pages cannot shift the others. The list read for a listing's first page
+serves its later pages for :data:`SNAPSHOT_TTL` seconds (one read per listing, not one per
+page); a token whose snapshot is gone (expired, another process) reads the list afresh.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
+import json
+import secrets
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from ..._errors import InvalidRequest, NotFound
@@ -40,20 +45,39 @@ from ._context import Context
 DEFAULT_TERMINATE_TIMEOUT = 900.0
 
 
-def encode_token(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode()
+#: Seconds the rest of a listing, read for its first page, serves the later pages; after that
+#: they are read afresh.
+SNAPSHOT_TTL = 30.0
+#: Listings whose later pages are kept at once; the oldest is dropped first.
+MAX_SNAPSHOTS = 8
 
 
-def decode_token(token: str) -> str:
-    """The last id of the previous page; ``InvalidRequest`` (``page_token``) if ``token`` is not
-    one this driver made."""
+def encode_token(last_id: str, snapshot: str | None = None) -> str:
+    body = json.dumps({"after": last_id, "snapshot": snapshot}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode()
+
+
+def decode_token(token: str) -> tuple[str, str | None]:
+    """The last id of the previous page and the listing's snapshot key; ``InvalidRequest``
+    (``page_token``) if ``token`` is not one this driver made."""
     try:
-        last_id = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
+        body = json.loads(base64.b64decode(token.encode(), altchars=b"-_", validate=True))
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidRequest("not a page token of this listing", field="page_token") from exc
-    if not last_id:
+    after = body.get("after") if isinstance(body, dict) else None
+    snapshot = body.get("snapshot") if isinstance(body, dict) else None
+    if not isinstance(after, str) or not after or not isinstance(snapshot, str | None):
         raise InvalidRequest("not a page token of this listing", field="page_token")
-    return last_id
+    return after, snapshot
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The VMs after a page of one listing, as read for its first page."""
+
+    query: tuple[tuple[tuple[str, str], ...], frozenset[VMState] | None]
+    items: list[VMInfo]
+    taken_at: float
 
 
 class LibcloudCompute:
@@ -62,6 +86,7 @@ class LibcloudCompute:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._sizes: list[Any] | None = None
+        self._snapshots: dict[str, _Snapshot] = {}
 
     @property
     def driver(self) -> Any:
@@ -206,7 +231,29 @@ class LibcloudCompute:
         states: frozenset[VMState] | None,
         page_token: str | None,
     ) -> Page[VMInfo]:
-        after = decode_token(page_token) if page_token is not None else None
+        after, key = decode_token(page_token) if page_token is not None else (None, None)
+        query = (tuple(sorted(tags.items())), states)
+        now = self._ctx.poller.clock()
+        kept = self._snapshots.pop(key, None) if key is not None else None
+        if kept is not None and kept.query == query and now - kept.taken_at <= SNAPSHOT_TTL:
+            wanted, taken_at = kept.items, kept.taken_at
+        else:
+            wanted, taken_at = self._read_vms(tags, states), now
+            if after is not None:
+                wanted = [i for i in wanted if i.id > after]
+        page, rest = wanted[: self._ctx.page_size], wanted[self._ctx.page_size:]
+        if not rest:
+            return Page(page, None)
+        key = secrets.token_hex(8)
+        self._snapshots[key] = _Snapshot(query, rest, taken_at)
+        while len(self._snapshots) > MAX_SNAPSHOTS:
+            del self._snapshots[next(iter(self._snapshots))]
+        return Page(page, encode_token(page[-1].id, key))
+
+    def _read_vms(
+        self, tags: Mapping[str, str], states: frozenset[VMState] | None
+    ) -> list[VMInfo]:
+        """Every live VM with ``tags`` in ``states``, sorted by id."""
         wanted = []
         for node in self.fetch_nodes(tags):
             info = self.info(node)
@@ -217,12 +264,7 @@ class LibcloudCompute:
             if any(info.tags.get(k) != v for k, v in tags.items()):
                 continue
             wanted.append(info)
-        wanted.sort(key=lambda i: i.id)
-        if after is not None:
-            wanted = [i for i in wanted if i.id > after]
-        page = wanted[: self._ctx.page_size]
-        more = len(wanted) > len(page)
-        return Page(page, encode_token(page[-1].id) if more else None)
+        return sorted(wanted, key=lambda i: i.id)
 
     def start_vm(self, vm_id: str) -> None:
         self._ctx.require("vms.start")
