@@ -183,3 +183,29 @@ def test_terminating_twice_is_fine_and_cleans_up(cloud: uc.Cloud) -> None:
     _driver(cloud).destroy_node(vm.raw)  # terminated behind unicompute's back
     vm.terminate()
     assert _launch_groups(cloud) == before
+
+
+def test_listing_follows_ec2_pages_and_misses_nobody(
+    cloud: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = _driver(cloud)
+    compute = cloud._ctx.drivers.compute  # type: ignore[attr-defined]
+    monkeypatch.setattr(compute, "page_size", 5)  # EC2's smallest page
+    vms = cloud.vms.launch(_spec("paged", tags={"run": "paged"}), count=7)
+    asked: list[dict[str, str]] = []
+    real_request = driver.connection.request
+
+    def request(path: str, params: dict[str, str], **kwargs: Any) -> Any:
+        if params.get("Action") == "DescribeInstances":
+            asked.append(dict(params))
+        return real_request(path, params=params, **kwargs)
+
+    monkeypatch.setattr(driver.connection, "request", request)
+    try:
+        listed = sorted(vm.name for vm in cloud.vms.list(tags={"run": "paged"}))
+        assert listed == [f"paged-{i}" for i in range(1, 8)]
+        assert [p.get("MaxResults") for p in asked] == ["5", "5"]
+        assert "NextToken" in asked[1]
+    finally:
+        for vm in vms:
+            vm.terminate()

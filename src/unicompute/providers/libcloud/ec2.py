@@ -94,9 +94,39 @@ class Ec2Compute(LibcloudCompute):
     def size_of(self, raw: Any) -> Size:
         return convert.size(raw, provider=self._ctx.provider, family=str(raw.id).split(".")[0])
 
+    #: Instances per ``DescribeInstances`` page (EC2 allows 5 to 1,000).
+    page_size = 1000
+
     def fetch_nodes(self, tags: Mapping[str, str]) -> list[Any]:
+        """Every instance with ``tags``, read in pages of :attr:`page_size`.
+
+        Libcloud's ``list_nodes`` asks for all instances at once, which EC2 answers but
+        throttles or times out for large accounts (its pagination guide); this sends
+        ``MaxResults`` and follows ``NextToken``, then parses with Libcloud's own converters and
+        adds Elastic IPs as ``list_nodes`` does."""
+        from libcloud.compute.drivers.ec2 import NAMESPACE
+        from libcloud.utils import xml
+
+        helpers: Any = xml
         filters = {f"tag:{k}": escape_filter(v) for k, v in tags.items()}
-        return list(self.driver.list_nodes(ex_filters=filters or None))
+        params: dict[str, str] = {"Action": "DescribeInstances",
+                                  "MaxResults": str(self.page_size)}
+        if filters:
+            params.update(self.driver._build_filters(filters))
+        nodes: list[Any] = []
+        while True:
+            body = self.driver.connection.request(self.driver.path, params=dict(params)).object
+            for reservation in helpers.findall(element=body, xpath="reservationSet/item",
+                                               namespace=NAMESPACE):
+                nodes.extend(self.driver._to_nodes(reservation, "instancesSet/item"))
+            token = helpers.findtext(element=body, xpath="nextToken", namespace=NAMESPACE)
+            if not token:
+                break
+            params["NextToken"] = str(token)
+        addresses = self.driver.ex_describe_addresses(nodes)
+        for node in nodes:
+            node.public_ips.extend(addresses.get(node.id, []))
+        return nodes
 
     def fetch_node(self, vm_id: str) -> Any:
         found = self.driver.list_nodes(ex_node_ids=[vm_id])
