@@ -177,6 +177,8 @@ def test_unlisted_codes_fall_back_on_their_suffix(
         ("InvalidKeyPair.Format", "public_key"),
         ("InvalidUserData.Malformed", "user_data"),
         ("InvalidParameterValue", None),
+        # Lambda's 413 for a payload over 6 MiB (1 MiB async) carries this code.
+        ("RequestEntityTooLargeException", "payload"),
     ],
 )
 def test_invalid_request_names_the_field_it_can(code: str, field: str | None) -> None:

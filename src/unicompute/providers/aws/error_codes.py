@@ -72,6 +72,7 @@ _INVALID_REQUEST = (
     "InvalidParameterValueException",
     "InvalidRequestContentException",
     "RequestTooLargeException",
+    "RequestEntityTooLargeException",  # the code Lambda sends (the other is the shape name)
     "UnsupportedMediaTypeException",
     "CodeVerificationFailedException",
     "InvalidCodeSignatureException",
@@ -194,6 +195,7 @@ FIELDS_BY_CODE: dict[str, str] = {
     "InvalidInstanceType": "size",
     "InvalidBlockDeviceMapping": "disk_gib",
     "RequestTooLargeException": "payload",
+    "RequestEntityTooLargeException": "payload",
     "CodeVerificationFailedException": "source",
     "InvalidCodeSignatureException": "source",
 }
