@@ -106,3 +106,26 @@ def test_price_snapshot_is_dated_and_covers_two_regions() -> None:
     assert region_prices("europe-west1")["n2-standard-2"] > region_prices("us-central1")[
         "n2-standard-2"]
     assert region_prices("mars-north1") == {}
+
+
+def test_derived_prices_are_their_familys_rates_times_the_type() -> None:
+    """Every price not listed per type in ``per_type`` is vCPUs x rate + GiB x rate, as the
+    snapshot says (a hand-entry slip would show here)."""
+    snapshot = price_snapshot()
+    rates = snapshot["rates"]
+    per_type = snapshot["per_type"]
+    assert isinstance(rates, dict) and isinstance(per_type, dict)
+    gib_per_vcpu = {"standard": 4.0, "highmem": 8.0, "highcpu": 1.0}
+    for region in ("us-central1", "europe-west1"):
+        prices = region_prices(region)
+        assert set(per_type[region]) <= set(prices)
+        for name, price in prices.items():
+            if name in per_type[region]:
+                continue
+            family, kind, count = name.split("-")
+            vcpus = int(count)
+            ratio = {"c3": {**gib_per_vcpu, "highcpu": 2.0},
+                     "n1": {"standard": 3.75, "highmem": 6.5, "highcpu": 0.9}}.get(
+                         family, gib_per_vcpu)[kind]
+            vcpu_rate, gib_rate = rates[region][family]
+            assert price == round(vcpus * vcpu_rate + vcpus * ratio * gib_rate, 6), name

@@ -26,8 +26,10 @@ _NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 @cache
 def price_snapshot() -> dict[str, object]:
-    """The parsed ``prices.json``: ``date``, ``source``, ``currency``, ``billing`` and
-    ``regions``."""
+    """The parsed ``prices.json``: ``date``, ``source``, ``checked`` (what the figures were
+    checked against, when), ``currency``, ``billing``, ``method``, ``per_type`` (the prices
+    listed per machine type), ``rates`` (per-vCPU and per-GiB hourly rates by family) and
+    ``regions`` (hourly price by machine type)."""
     text = (
         resources.files(__name__.rpartition(".")[0])
         .joinpath("prices.json")
