@@ -18,7 +18,11 @@ raises ``Unauthenticated`` saying so. Any other key raises ``InvalidRequest`` na
 region defaults to ``CLOUDSDK_COMPUTE_REGION``, else ``us-central1``.
 
 VM ids are ``<zone>/<name>``, volume ids ``<zone>/<disk name>``, snapshot ids the snapshot's
-name. Tags are GCE labels (``:`` in keys becomes ``--``; see ``convert.py``).
+name. Tags are GCE labels (``:`` in keys becomes ``--``; see ``convert.py``). VMs join
+unicompute's own auto-mode VPC network ``unicompute`` (created on the first launch, never
+deleted, with no firewall rules but each launch's own, so ``open_ports`` is all that is let in;
+``Options.network`` picks another network, whose rules then apply too; see ``network.py``).
+Key pairs are not offered yet (``Capability.KEYS`` is not declared).
 """
 
 from __future__ import annotations
