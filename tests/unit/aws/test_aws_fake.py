@@ -168,6 +168,24 @@ def test_ec2_behaviour_moto_lacks_comes_and_goes_with_the_fake() -> None:
     assert "client-token" not in utils.filter_dict_attribute_mapping
 
 
+def test_a_security_group_in_use_cannot_be_deleted_until_its_instance_is_gone() -> None:
+    from botocore.exceptions import ClientError
+
+    with AwsFake():
+        client = boto3.client("ec2", region_name="us-east-1")
+        image = client.describe_images(Owners=["099720109477"])["Images"][0]["ImageId"]
+        group = client.create_security_group(GroupName="g", Description="d")["GroupId"]
+        instance = client.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                        SecurityGroupIds=[group])["Instances"][0]["InstanceId"]
+        with pytest.raises(ClientError) as caught:
+            client.delete_security_group(GroupId=group)
+        assert caught.value.response["Error"]["Code"] == "DependencyViolation"
+        client.terminate_instances(InstanceIds=[instance])
+        client.delete_security_group(GroupId=group)
+        assert group not in {g["GroupId"] for g in client.describe_security_groups()[
+            "SecurityGroups"]}
+
+
 def test_fake_hides_the_users_aws_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     from unicompute._models import LaunchPlan, VMSpec
 

@@ -28,14 +28,15 @@ def test_user_suite_gets_fixtures_isolation_and_explicit_skips(
             ec2 = boto3.client("ec2", region_name="eu-west-1")
             assert ec2.describe_instances()["Reservations"] == []
 
-        @pytest.mark.clouds("aws", "azure")
-        def test_everywhere(cloud):
-            assert cloud.provider == "aws"
+        @pytest.mark.clouds("aws", "azure", "gcp", "libcloud:dummy")
+        def test_everywhere(cloud, request):
+            assert cloud.provider == request.node.callspec.id
+            assert list(cloud.vms.list()) == []
         """
     )
     result = pytester.runpytest("-rs")
-    result.assert_outcomes(passed=4, skipped=1)
-    result.stdout.fnmatch_lines(["*unicompute has no fake for azure yet*"])
+    result.assert_outcomes(passed=6, skipped=1)
+    result.stdout.fnmatch_lines(["*unicompute has no fake for libcloud:dummy yet*"])
 
 
 def test_clouds_marker_needs_provider_names(pytester: pytest.Pytester) -> None:

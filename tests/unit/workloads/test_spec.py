@@ -214,10 +214,10 @@ def test_null_optional_value_counts_as_absent() -> None:
             id="tag-reserved-by-the-core",
         ),
         pytest.param(
-            "name: w\nvms:\n  - name: a\n    vcpus: 1\n    size: {gcp: e2-small}\n",
-            "vms[0].size.gcp",
+            "name: w\nvms:\n  - name: a\n    vcpus: 1\n    size: {nocloud: e2-small}\n",
+            "vms[0].size.nocloud",
             5,
-            "unknown key; expected one of aws",
+            "unknown key; expected one of aws, azure, gcp",
             id="size-for-a-provider-not-available",
         ),
         pytest.param(

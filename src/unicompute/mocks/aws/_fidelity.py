@@ -7,6 +7,8 @@
   character class and ``\\\\`` is not understood.
 * ``RunInstances`` ``TagSpecifications`` of type ``network-interface``: EC2 tags the instances'
   network interfaces; moto ignores them.
+* ``DeleteSecurityGroup`` of a group a network interface or a live instance still uses: EC2
+  answers ``DependencyViolation``; moto deletes it.
 * EC2 XML namespaces: results carry ``xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"`` (with
   the slash), errors (``<Response><Errors>``) none; moto takes the slash-less namespace from
   botocore's model and puts it on errors too. botocore ignores namespaces; Libcloud reads them.
@@ -68,7 +70,37 @@ def patches() -> list[Any]:
 
         found.append(mock.patch.object(backend, "run_instances", run_instances))
     found.extend(_namespace_patches())
+    found.extend(_group_in_use_patches())
     return found
+
+
+def _group_in_use_patches() -> list[Any]:
+    try:
+        from moto.ec2.exceptions import DependencyViolationError
+        from moto.ec2.models.security_groups import SecurityGroupBackend
+    except ImportError:  # pragma: no cover - a moto without these
+        return []
+    original = getattr(SecurityGroupBackend, "_delete_security_group", None)
+    if original is None:  # pragma: no cover
+        return []
+
+    def live(eni: Any) -> bool:
+        # moto keeps a terminated instance's primary interface; EC2 deletes it with the instance.
+        return eni.instance is None or eni.instance.state != "terminated"
+
+    def delete_unless_in_use(self: Any, vpc_id: str | None, group_id: str) -> None:
+        in_use = any(live(eni) and group_id in {g.id for g in eni.group_set}
+                     for eni in getattr(self, "enis", {}).values())
+        in_use = in_use or any(
+            instance.state != "terminated"
+            and group_id in {g.id for g in instance.security_groups}
+            for instance in self.all_instances())
+        if in_use:
+            raise DependencyViolationError(f"resource {group_id} has a dependent object")
+        original(self, vpc_id, group_id)
+
+    return [mock.patch.object(SecurityGroupBackend, "_delete_security_group",
+                              delete_unless_in_use)]
 
 
 def _namespace_patches() -> list[Any]:
