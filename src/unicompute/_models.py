@@ -41,7 +41,9 @@ class VMState(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class Size:
-    """A machine size. ``hourly_price`` is the on-demand USD price per hour, ``None`` if unknown."""
+    """A machine size. ``hourly_price`` is the on-demand USD price per hour, ``None`` if unknown;
+    ``price_source`` says where that price comes from and how current it is (a dated snapshot,
+    or an estimate), ``None`` when there is no price."""
 
     name: str
     vcpus: int
@@ -51,6 +53,7 @@ class Size:
     arch: str = "x86_64"
     hourly_price: float | None = None
     provider: str = ""
+    price_source: str | None = None
 
     def meets(
         self,

@@ -53,6 +53,9 @@ def sizes(
     )
     if len(shown) < len(found):
         note(f"{len(shown)} of {len(found)} sizes shown; --limit 0 shows all.")
+    sources = sorted({size.price_source for size in shown if size.price_source})
+    if sources and not as_json:
+        note(f"Prices: {'; '.join(sources)} (not live prices).")
 
 
 @click.command()

@@ -133,6 +133,7 @@ def size_record(size: uc.Size) -> Record:
         "family": size.family,
         "arch": size.arch,
         "hourly_price": size.hourly_price,
+        "price_source": size.price_source,
     }
 
 

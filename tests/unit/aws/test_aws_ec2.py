@@ -373,6 +373,8 @@ def test_sizes_are_priced_from_the_snapshot_and_cached(fake: AwsFake) -> None:
     assert sizes["g4dn.xlarge"].gpus == 1
     assert sizes["g4dn.xlarge"].hourly_price == 0.526
     assert all(s.hourly_price is None for s in sizes.values() if s.family == "x2iedn")
+    assert micro.price_source == "AWS on-demand price snapshot of 2024-10-01"
+    assert all(s.price_source is None for s in sizes.values() if s.hourly_price is None)
 
 
 def test_prices_snapshot_covers_both_regions() -> None:

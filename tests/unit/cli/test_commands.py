@@ -135,6 +135,8 @@ def test_launch_by_resources_picks_the_cheapest_size(cli: Cli) -> None:
 def test_sizes_limit_and_images(cli: Cli) -> None:
     limited = cli("sizes", "--family", "t3", "--limit", "2", *REGION)
     assert limited.exit_code == 0 and "2 of " in limited.stderr and "t3.nano" in limited.stdout
+    assert "Prices: AWS on-demand price snapshot of 2024-10-01 (not live prices)." in (
+        limited.stderr.replace("\n", " "))
     images = json_of(cli("images", "--json", *REGION))
     assert {"ubuntu-24.04", "debian-12"} <= {image["alias"] for image in images}
     assert set(images[0]) == {"alias", "id", "name", "os", "arch"}

@@ -259,6 +259,8 @@ def test_throttling_is_retried_and_outages_do_not_hang(cloud: uc.Cloud, fake: Gc
 def test_sizes_come_from_the_zone_with_snapshot_prices(cloud: uc.Cloud) -> None:
     sizes = {s.name: s for s in cloud.vms.sizes()}
     assert sizes["e2-standard-2"].hourly_price == 0.067006
+    assert (sizes["e2-standard-2"].price_source or "").startswith("GCE on-demand price snapshot")
+    assert all(s.price_source is None for s in sizes.values() if s.hourly_price is None)
     assert (sizes["e2-standard-2"].vcpus, sizes["e2-standard-2"].memory_gib) == (2, 8.0)
     assert any(s.gpus >= 1 for s in sizes.values())
     with pytest.raises(errors.NotFound):

@@ -39,6 +39,8 @@ def test_sizes_carry_libclouds_prices_cheapest_first(cloud: uc.Cloud) -> None:
     sizes = cloud.vms.sizes(memory_gib=0.5)
     assert [s.name for s in sizes] == ["2", "3", "4"]
     assert {s.name: s.hourly_price for s in sizes} == {n: native[n] for n in ("2", "3", "4")}
+    # Libcloud's prices are estimates, and say so.
+    assert all((s.price_source or "").startswith("Libcloud estimate") for s in sizes)
     assert cloud.vms.cheapest_size(memory_gib=4).name == "3"
     assert cloud.vms.size("4").memory_gib == 8.0
 

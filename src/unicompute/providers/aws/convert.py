@@ -167,7 +167,8 @@ def arch_of(architectures: Iterable[str]) -> str:
     return listed[0] if listed else "x86_64"
 
 
-def size(item: InstanceTypeInfoTypeDef, hourly_price: float | None) -> Size:
+def size(item: InstanceTypeInfoTypeDef, hourly_price: float | None,
+         price_source: str | None = None) -> Size:
     """An instance type: vCPUs, memory in GiB, GPU count, family (before the dot) and arch."""
     name = item["InstanceType"]
     gpus = sum(gpu.get("Count", 0) for gpu in item.get("GpuInfo", {}).get("Gpus", []))
@@ -180,6 +181,7 @@ def size(item: InstanceTypeInfoTypeDef, hourly_price: float | None) -> Size:
         arch=arch_of(item.get("ProcessorInfo", {}).get("SupportedArchitectures", [])),
         hourly_price=hourly_price,
         provider=PROVIDER,
+        price_source=price_source if hourly_price is not None else None,
     )
 
 

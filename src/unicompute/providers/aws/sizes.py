@@ -34,6 +34,11 @@ def price_snapshot() -> dict[str, object]:
     return data
 
 
+def price_source() -> str:
+    """How :class:`Size` describes these prices: the snapshot's date, not live data."""
+    return f"AWS on-demand price snapshot of {price_snapshot().get('date')}"
+
+
 def region_prices(region: str) -> dict[str, float]:
     """Hourly USD on-demand prices of ``region`` by instance type (empty if not in the snapshot)."""
     regions = price_snapshot().get("regions")
@@ -47,7 +52,8 @@ def list_sizes(client: EC2Client, region: str) -> list[Size]:
     sizes: list[Size] = []
     for page in client.get_paginator("describe_instance_types").paginate():
         sizes.extend(
-            convert.size(item, prices.get(item["InstanceType"])) for item in page["InstanceTypes"]
+            convert.size(item, prices.get(item["InstanceType"]), price_source())
+            for item in page["InstanceTypes"]
         )
     return sorted(sizes, key=lambda s: s.name)
 
@@ -65,4 +71,4 @@ def get_size(client: EC2Client, region: str, name: str) -> Size:
         raise
     if not found:
         raise missing
-    return convert.size(found[0], region_prices(region).get(name))
+    return convert.size(found[0], region_prices(region).get(name), price_source())

@@ -197,7 +197,8 @@ def arch_of_machine_type(item: compute_v1.MachineType) -> str:
     return "arm64" if item.name.split("-", 1)[0] in ARM_FAMILIES else "x86_64"
 
 
-def size(item: compute_v1.MachineType, hourly_price: float | None) -> Size:
+def size(item: compute_v1.MachineType, hourly_price: float | None,
+         price_source: str | None = None) -> Size:
     """A machine type: vCPUs, memory in GiB, accelerator count, family (before the first -)."""
     return Size(
         name=item.name,
@@ -208,6 +209,7 @@ def size(item: compute_v1.MachineType, hourly_price: float | None) -> Size:
         arch=arch_of_machine_type(item),
         hourly_price=hourly_price,
         provider=PROVIDER,
+        price_source=price_source if hourly_price is not None else None,
     )
 
 

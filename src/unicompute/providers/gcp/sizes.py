@@ -39,6 +39,11 @@ def price_snapshot() -> dict[str, object]:
     return data
 
 
+def price_source() -> str:
+    """How :class:`Size` describes these prices: the snapshot's date, not live data."""
+    return f"GCE on-demand price snapshot of {price_snapshot().get('date')}"
+
+
 def region_prices(region: str) -> dict[str, float]:
     """Hourly USD on-demand prices of ``region`` by machine type (empty if not in the
     snapshot)."""
@@ -52,7 +57,7 @@ def list_sizes(ctx: Context, zone: str) -> list[Size]:
     prices = region_prices(ctx.region)
     request = compute_v1.ListMachineTypesRequest(project=ctx.project, zone=zone)
     found = ctx.clients.machine_types.list(request=request, **ctx.rpc)
-    return sorted((convert.size(item, prices.get(item.name)) for item in found),
+    return sorted((convert.size(item, prices.get(item.name), price_source()) for item in found),
                   key=lambda s: s.name)
 
 
@@ -67,6 +72,6 @@ def get_size(ctx: Context, zones: list[str], name: str) -> tuple[Size, str]:
                                                      machine_type=name, **ctx.rpc)
             except core.NotFound:
                 continue
-            return convert.size(item, region_prices(ctx.region).get(name)), zone
+            return convert.size(item, region_prices(ctx.region).get(name), price_source()), zone
     raise NotFound(f"no machine type {name!r} in {ctx.region}", provider=PROVIDER,
                    operation="vms.size", resource=name)

@@ -6,8 +6,10 @@ Libcloud's own types are read by attribute only, so this module does not import 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from ..._models import Image, KeyPair, Size, Snapshot, VMInfo, VMState, Volume, VolumeState
@@ -102,7 +104,23 @@ def size(raw: Any, *, provider: str, family: str = "") -> Size:
         arch=arch_of(extra),
         hourly_price=hourly,
         provider=provider,
+        price_source=None if hourly is None else pricing_source(),
     )
+
+
+@cache
+def pricing_source() -> str:
+    """How :class:`Size` describes Libcloud's prices: ``NodeSize.price``, an estimate (from the
+    pricing file bundled with Libcloud, whose date is given, or from the driver's own API)."""
+    from libcloud.pricing import get_pricing_file_path
+
+    try:
+        with open(get_pricing_file_path(), encoding="utf-8") as handle:
+            updated = json.load(handle).get("updated")
+        day = datetime.fromtimestamp(float(updated), UTC).date().isoformat()
+    except (OSError, ValueError, TypeError):
+        return "Libcloud estimate (NodeSize.price)"
+    return f"Libcloud estimate (NodeSize.price; bundled pricing data of {day})"
 
 
 def image(raw: Any, *, provider: str, alias: str | None = None) -> Image:
