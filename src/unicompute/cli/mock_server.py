@@ -8,7 +8,10 @@ import click
 
 from ..mocks import MockServer
 from .output import Column, show
-from .params import json_option
+from .params import json_option, key_values
+
+#: The ports ``mock-server`` binds unless told otherwise.
+DEFAULT_PORTS: dict[str, int] = {"aws": 5000, "azure": 5001, "gcp": 5002}
 
 
 @click.command("mock-server")
@@ -19,23 +22,32 @@ from .params import json_option
     help="Address to bind. Anything but loopback exposes the fakes to the network.",
 )
 @click.option(
-    "--aws-port",
-    type=click.IntRange(0, 65535),
-    default=5000,
-    show_default=True,
-    help="Port of the AWS fake (0: any free port).",
+    "--port",
+    "ports",
+    multiple=True,
+    callback=key_values,
+    metavar="PROVIDER=PORT",
+    help="Port of a provider's fake (0: any free port); repeatable. "
+    f"Defaults: {', '.join(f'{k}={v}' for k, v in DEFAULT_PORTS.items())}.",
 )
 @json_option
-def mock_server(host: str, aws_port: int, as_json: bool) -> None:
+def mock_server(host: str, ports: dict[str, str], as_json: bool) -> None:
     """Serve the cloud fakes until interrupted (Ctrl-C), and print their endpoints.
 
     \b
     Point clients at an endpoint, e.g.:
-      unicompute --endpoint http://127.0.0.1:5000 vms list
+      unicompute --cloud aws --endpoint http://127.0.0.1:5000 vms list
       unicompute.connect("aws", region="us-east-1", endpoint_url="http://127.0.0.1:5000")
       boto3.client("ec2", endpoint_url="http://127.0.0.1:5000", region_name="us-east-1")
     """
-    with MockServer(host=host, aws_port=aws_port) as server:
+    chosen: dict[str, int] = dict(DEFAULT_PORTS)
+    for provider, port in ports.items():
+        try:
+            chosen[provider] = int(port)
+        except ValueError:
+            raise click.BadParameter(f"{port!r} is not a port number",
+                                     param_hint="--port") from None
+    with MockServer(host=host, ports=chosen) as server:
         records = [{"provider": name, "endpoint": url} for name, url in server.endpoints.items()]
         columns = [Column("provider", "provider"), Column("endpoint", "endpoint")]
         show(records, columns, as_json=as_json, empty="No fake is running.")

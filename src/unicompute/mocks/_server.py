@@ -23,10 +23,10 @@ class MockServer:
     ``unicompute.connect("aws", region="us-east-1", endpoint_url=endpoints["aws"])``.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", aws_port: int = 0,
+    def __init__(self, *, host: str = "127.0.0.1",
                  ports: Mapping[str, int] | None = None) -> None:
         self.host = host
-        self.ports = {"aws": _check_port(aws_port, "aws_port")}
+        self.ports: dict[str, int] = {}
         for provider, port in (ports or {}).items():
             if provider not in MOCKABLE_PROVIDERS:
                 raise InvalidRequest(f"no fake for {provider!r}", field="ports")

@@ -14,7 +14,9 @@ def _spec(name: str) -> uc.VMSpec:
 
 
 def test_server_serves_the_fake_on_loopback_to_another_client() -> None:
-    with MockServer(aws_port=0) as server:
+    with MockServer() as server:
+        assert set(server.endpoints) == {"aws", "azure", "gcp"}
+        assert all(url.startswith("http://127.0.0.1:") for url in server.endpoints.values())
         endpoint = server.endpoints["aws"]
         assert endpoint.startswith("http://127.0.0.1:")
         with uc.connect("aws", region="us-east-1", endpoint_url=endpoint) as cloud:
@@ -27,10 +29,14 @@ def test_server_serves_the_fake_on_loopback_to_another_client() -> None:
     assert server.endpoints == {}
 
 
-def test_server_rejects_a_bad_port() -> None:
+@pytest.mark.parametrize(
+    ("ports", "field"),
+    [({"aws": 70000}, "ports.aws"), ({"gcp": -1}, "ports.gcp"), ({"nocloud": 1}, "ports")],
+)
+def test_server_rejects_a_bad_port(ports: dict[str, int], field: str) -> None:
     with pytest.raises(uc.InvalidRequest) as caught:
-        MockServer(aws_port=70000)
-    assert caught.value.field == "aws_port"
+        MockServer(ports=ports)
+    assert caught.value.field == field
 
 
 def test_each_mock_cloud_starts_empty_and_works_as_a_decorator() -> None:
