@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import InvalidRequest
 from ._models import freeze_tags
+from ._schedules import InvalidSchedule
+from ._schedules import parse as parse_schedule
 
 if TYPE_CHECKING:
     from .driver import NamingRules
@@ -38,8 +40,6 @@ ERROR_TYPES = ("Unhandled", "Timeout", "ImportError", "OutOfMemory", "Crashed")
 _HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 #: Lambda's rule, the strictest of the clouds: a letter, then at least one letter, digit or _.
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
-_RATE = re.compile(r"rate\((?P<n>[1-9][0-9]*) (?P<unit>minute|minutes|hour|hours|day|days)\)")
-_CRON = re.compile(r"cron\((?P<fields>[^()]+)\)")
 
 
 class Environment(Mapping[str, str]):
@@ -128,27 +128,16 @@ Trigger = HttpTrigger | ScheduleTrigger | QueueTrigger
 
 
 def check_schedule(expression: object) -> str:
-    """``expression`` if it is ``rate(N unit)`` (singular unit for 1) or six-field ``cron(...)``."""
-    if not isinstance(expression, str):
-        raise InvalidRequest("must be a str", field="triggers.expression")
-    rate = _RATE.fullmatch(expression)
-    if rate is not None:
-        singular = not rate["unit"].endswith("s")
-        if singular != (rate["n"] == "1"):
-            raise InvalidRequest(
-                f"{expression!r}: use a singular unit for 1 and plural otherwise "
-                "(rate(1 minute), rate(5 minutes))",
-                field="triggers.expression",
-            )
-        return expression
-    cron = _CRON.fullmatch(expression)
-    if cron is not None and len(cron["fields"].split()) == 6:
-        return expression
-    raise InvalidRequest(
-        f"{expression!r} is not 'rate(N minutes|hours|days)' or 'cron(min hour dom month dow "
-        "year)'",
-        field="triggers.expression",
-    )
+    """``expression`` if EventBridge's grammar (see :mod:`unicompute._schedules`) accepts it:
+    ``rate(N unit)`` or six-field ``cron(...)``; else ``InvalidRequest`` (``triggers.expression``)
+    saying which part is wrong."""
+    try:
+        parse_schedule(expression)
+    except InvalidSchedule as exc:
+        shown = repr(expression) if isinstance(expression, str) else "the expression"
+        raise InvalidRequest(f"{shown}: {exc}", field="triggers.expression") from None
+    assert isinstance(expression, str)
+    return expression
 
 
 @dataclass(frozen=True, kw_only=True)
