@@ -23,7 +23,7 @@ from ._schedules import InvalidSchedule
 from ._schedules import parse as parse_schedule
 
 if TYPE_CHECKING:
-    from .driver import NamingRules
+    from .driver import NamingRules, TagCharacters
 
 #: Portable runtime names → language. Node.js joins as ``"nodejs22.x": "node"`` with its shim.
 RUNTIMES: Mapping[str, str] = MappingProxyType(
@@ -250,6 +250,8 @@ class FunctionLimits:
     max_tag_key_length: int
     max_tag_value_length: int
     reserved_tag_prefixes: tuple[str, ...] = ()
+    #: Characters allowed in tag keys and values (``None``: any).
+    tag_characters: TagCharacters | None = None
 
 
 def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) -> FunctionSpec:
@@ -286,6 +288,7 @@ def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) 
         max_tag_key_length=limits.max_tag_key_length,
         max_tag_value_length=limits.max_tag_value_length, max_disk_gib=0, max_count=1,
         reserved_tag_prefixes=("unicompute:", *limits.reserved_tag_prefixes),
+        tag_characters=limits.tag_characters,
     )
     check_tags(spec.tags, tag_rules)
     if spec.options is not None and (options_type is None or

@@ -67,6 +67,15 @@ def check_tags(tags: Mapping[str, str], limits: Limits, field: str = "tags") -> 
             raise InvalidRequest(
                 f"value of {key!r} longer than {limits.max_tag_value_length}", field=field
             )
+        allowed = limits.tag_characters
+        if allowed is not None:
+            for part, text in (("key", key), ("value", value)):
+                bad = allowed.first_bad(text)
+                if bad is not None:
+                    where = f"tag key {key!r}" if part == "key" else f"value of tag {key!r}"
+                    raise InvalidRequest(
+                        f"{where} has {bad!r} (U+{ord(bad):04X}); allowed: "
+                        f"{allowed.description}", field=field)
 
 
 def _resolve_size(vms: VMs, size: Size | str) -> Size:

@@ -84,6 +84,27 @@ class NamingRules:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TagCharacters:
+    """The characters a cloud allows in tag keys and values: those of the Unicode general
+    categories starting with one of ``categories`` (``"L"`` letters, ``"Z"`` separators,
+    ``"N"`` numbers), plus the characters of ``extra`` (Python's ``re`` has no ``\\p{..}``)."""
+
+    categories: tuple[str, ...]
+    extra: str
+    description: str
+
+    def first_bad(self, text: str) -> str | None:
+        """The first character of ``text`` not allowed, or ``None`` if all are."""
+        import unicodedata
+
+        for char in text:
+            if char not in self.extra and not unicodedata.category(char).startswith(
+                    self.categories):
+                return char
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Limits:
     """Cloud limits checked before any API call."""
 
@@ -101,6 +122,8 @@ class Limits:
     reserved_tag_keys: tuple[str, ...] = ()
     #: Limits of serverless functions; ``None`` when the provider has none.
     functions: FunctionLimits | None = None
+    #: Characters allowed in tag keys and values; ``None``: not checked before the call.
+    tag_characters: TagCharacters | None = None
 
 
 @runtime_checkable

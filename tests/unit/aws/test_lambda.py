@@ -289,6 +289,8 @@ def test_bad_input_is_rejected_before_any_call(
         (make_spec(name, source, timeout_s=901), "timeout_s"),
         (make_spec(name, source / "missing"), "source"),
         (make_spec(name, source, env={"AWS_REGION": "x"}), "env"),
+        (make_spec(name, source, tags={"cost center!": "1"}), "tags"),
+        (make_spec(name, source, tags={"team": "a,b"}), "tags"),
     ]:
         with pytest.raises(uc.InvalidRequest) as info:
             cloud.functions.deploy(bad)

@@ -144,6 +144,37 @@ def test_lambda_limits_accept_the_extremes() -> None:
         assert check_spec(made, FUNCTION_LIMITS, Options) is made
 
 
+def test_lambda_tags_accept_its_character_class_and_lengths() -> None:
+    tags = {
+        "team": "web",
+        "Ünïcödé-名前": "a b.c:d/e=f+g-h@i_j",  # letters of any script, space, punctuation
+        "n\u00a0\u0663": "",  # a no-break space (Zs), an Arabic-Indic digit (Nd), an empty value
+        "k" * 128: "v" * 256,
+    }
+    made = spec(tags=tags)
+    assert check_spec(made, FUNCTION_LIMITS, Options) is made
+
+
+@pytest.mark.parametrize(("tags", "named"), [
+    ({"bad!key": "v"}, "tag key 'bad!key' has '!'"),
+    ({"hash#": "v"}, "tag key 'hash#' has '#'"),
+    ({"dollar$": "v"}, "'$'"),
+    ({"line\nbreak": "v"}, "U+000A"),
+    ({"smile\U0001f600": "v"}, "U+1F600"),  # an emoji is a symbol (So), not a letter
+    ({"ok": "a,b"}, "value of tag 'ok' has ','"),
+    ({"ok": "quote\"d"}, "value of tag 'ok'"),
+    ({"aws:owner": "me"}, "tag key 'aws:owner' is reserved"),
+    ({"k" * 129: "v"}, "longer than 128"),
+    ({"ok": "v" * 257}, "value of 'ok' longer than 256"),
+    ({f"k{i}": "v" for i in range(49)}, "49 tags; at most 48"),
+])
+def test_lambda_tag_rules_are_checked_naming_the_tag(tags: dict[str, str], named: str) -> None:
+    made = spec(tags=tags)
+    with pytest.raises(uc.InvalidRequest) as info:
+        check_spec(made, FUNCTION_LIMITS, Options)
+    assert info.value.field == "tags" and named in info.value.message
+
+
 def test_payload_limits_per_mode() -> None:
     six_mb = "x" * (6 * 1024 * 1024 - 2)  # the JSON string's quotes make it exactly 6 MiB
     assert len(encode_payload(six_mb, "sync", FUNCTION_LIMITS)) == 6 * 1024 * 1024

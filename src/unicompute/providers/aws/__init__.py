@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 
 from ..._function_models import RUNTIMES, FunctionLimits
-from ...driver import Capability, Limits, NamingRules, ProviderDrivers
+from ...driver import Capability, Limits, NamingRules, ProviderDrivers, TagCharacters
 from .options import Options
 
 #: Lambda's limits (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
@@ -54,6 +54,10 @@ FUNCTION_LIMITS = FunctionLimits(
     max_tag_key_length=128,
     max_tag_value_length=256,
     reserved_tag_prefixes=("aws:",),
+    # Lambda's pattern for keys and values: [\p{L}\p{Z}\p{N}_.:/=+\-@]*
+    tag_characters=TagCharacters(
+        categories=("L", "Z", "N"), extra="_.:/=+-@",
+        description="letters, numbers, spaces and _ . : / = + - @"),
 )
 
 #: Names go into the ``Name`` tag and the security group name, so the portable rule applies.
