@@ -256,6 +256,66 @@ def test_switching_to_a_given_role_deletes_the_one_unicompute_made(
     assert f"mine-{name}" in role_names()
 
 
+def test_dropping_a_given_role_gives_the_function_its_own_and_keeps_the_users(
+    cloud: uc.Cloud, fake: AwsFake, name: str, source: Path
+) -> None:
+    iam, lam = client("iam"), client("lambda")
+    mine = iam.create_role(RoleName=f"mine-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    queue_url = client("sqs").create_queue(QueueName=f"q-{name}")["QueueUrl"]
+    queue_arn = client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    first = cloud.functions.deploy(make_spec(name, source, options=Options(role_arn=mine)))
+    assert "unicompute:role" not in lam.get_function(FunctionName=name)["Tags"]
+
+    spec = make_spec(name, source, triggers=[uc.QueueTrigger(f"q-{name}")])
+    second = cloud.functions.deploy(spec)
+    native = lam.get_function(FunctionName=name)
+    own = native["Tags"]["unicompute:role"]
+    assert own.startswith(f"uc-fn-{name}-")
+    assert native["Configuration"]["Role"] == iam.get_role(RoleName=own)["Role"]["Arn"]
+    assert {"Key": "unicompute:managed", "Value": "true"} in iam.list_role_tags(
+        RoleName=own)["Tags"]
+    queues = iam.get_role_policy(RoleName=own, PolicyName="unicompute-queues")
+    assert queues["PolicyDocument"]["Statement"][0]["Resource"] == [queue_arn]
+    assert second.version != first.version and f"mine-{name}" in role_names()
+
+    fake.faults.clear()
+    again = cloud.functions.deploy(spec)  # converged: nothing more to change
+    writes = [op for op in operations(fake) if not op.startswith(("Get", "List", "Describe"))]
+    assert writes == [] and again.version == second.version
+    cloud.functions.delete(name)
+    assert own not in role_names() and f"mine-{name}" in role_names()
+
+
+def test_a_failed_switch_to_an_own_role_deletes_it_and_the_next_deploy_converges(
+    cloud: uc.Cloud, name: str, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = client("iam").create_role(RoleName=f"mine-{name}",
+                                     AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    cloud.functions.deploy(make_spec(name, source, options=Options(role_arn=mine)))
+    roles = role_names()
+    lam = cloud._ctx.drivers.functions.clients.lambda_  # type: ignore[union-attr]
+    original = lam.update_function_configuration
+
+    def refuse(**kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ServiceException", "Message": "down"}},
+                          "UpdateFunctionConfiguration")
+
+    monkeypatch.setattr(lam, "update_function_configuration", refuse)
+    with pytest.raises(uc.ProviderError):
+        cloud.functions.deploy(make_spec(name, source))
+    native = client("lambda").get_function(FunctionName=name)
+    assert role_names() == roles and "unicompute:role" not in native["Tags"]
+    assert native["Configuration"]["Role"] == mine
+    monkeypatch.setattr(lam, "update_function_configuration", original)
+    cloud.functions.deploy(make_spec(name, source))
+    own = client("lambda").get_function(FunctionName=name)["Tags"]["unicompute:role"]
+    assert client("lambda").get_function(FunctionName=name)["Configuration"]["Role"].endswith(
+        f"/{own}")
+    cloud.functions.delete(name)
+    assert role_names() == roles
+
+
 def test_a_create_that_fails_half_way_is_undone(
     cloud: uc.Cloud, name: str, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -143,12 +143,18 @@ class LambdaFunctions:
         return True
 
     def update_config(self, plan: FunctionPlan, current: FunctionInfo) -> bool:
+        """Converge settings, role and tags on the spec. Without ``options.role_arn`` the
+        function runs under a role unicompute made: one is created (and the function tagged
+        with it) when it runs under a user's role; with it, the role unicompute made is
+        deleted once unused. A user's role is never deleted. A role this call created is
+        deleted again if the update fails."""
         spec = plan.spec
         options = spec.options if isinstance(spec.options, Options) else Options()
         lam = self._clients.lambda_
         raw: Mapping[str, Any] = current.raw or {}
         configuration: Mapping[str, Any] = raw.get("Configuration", {})
         now_tags: dict[str, str] = dict(raw.get("Tags", {}))
+        arn = configuration.get("FunctionArn", spec.name)
         desired: dict[str, Any] = {
             "Runtime": spec.runtime, "Handler": SHIM_HANDLER, "MemorySize": spec.memory_mb,
             "Timeout": spec.timeout_s,
@@ -158,15 +164,30 @@ class LambdaFunctions:
         if configuration.get("Environment", {}).get("Variables", {}) != variables:
             changes["Environment"] = {"Variables": variables}
         old_role = now_tags.get(ROLE_TAG)
-        if options.role_arn is not None and configuration.get("Role") != options.role_arn:
-            changes["Role"] = options.role_arn
-        if changes:
-            lam.update_function_configuration(FunctionName=spec.name, **changes)
+        made: str | None = None
+        if options.role_arn is not None:
+            role_arn = options.role_arn
+        else:
+            role_arn, made = self._own_role(spec.name, arn, configuration.get("Role"),
+                                            old_role, spec.tags)
+            if made is not None:
+                now_tags[ROLE_TAG] = made
+        if configuration.get("Role") != role_arn:
+            changes["Role"] = role_arn
+        try:
+            if changes:
+                self._clients.retry_propagation(
+                    lambda: lam.update_function_configuration(FunctionName=spec.name, **changes),
+                    hint=_ROLE_NOT_READY)
+        except BaseException:
+            if made is not None:
+                self._forget_role(arn, made, restore=old_role)
+            raise
         if options.role_arn is not None and old_role is not None:
             # The user now names the role: the one unicompute made is no longer used.
             self._delete_own_role(old_role)
             now_tags.pop(ROLE_TAG, None)
-            lam.untag_resource(Resource=configuration["FunctionArn"], TagKeys=[ROLE_TAG])
+            lam.untag_resource(Resource=arn, TagKeys=[ROLE_TAG])
         if current.concurrency != spec.concurrency:
             if spec.concurrency is None:
                 lam.delete_function_concurrency(FunctionName=spec.name)
@@ -177,12 +198,50 @@ class LambdaFunctions:
         keep = {k: v for k, v in now_tags.items() if k == ROLE_TAG}
         stale = [k for k in now_tags if k not in wanted and k not in keep]
         added = {k: v for k, v in wanted.items() if now_tags.get(k) != v}
-        arn = configuration.get("FunctionArn", spec.name)
         if stale:
             lam.untag_resource(Resource=arn, TagKeys=stale)
         if added:
             lam.tag_resource(Resource=arn, Tags=added)
         return bool(changes)
+
+    def _own_role(self, name: str, function_arn: str, running: object, tagged: str | None,
+                  tags: Mapping[str, str]) -> tuple[str, str | None]:
+        """The ARN of the role unicompute made for function ``name`` (``tagged``, when the
+        function names one that still exists), and the name of a role created now (``None``
+        if none was). A created role is tagged on the function before it is used, so a
+        deploy cut short leaves a role the next deploy or delete finds."""
+        iam_client = self._clients.iam
+        if tagged is not None:
+            if isinstance(running, str) and running.endswith(f":role/{tagged}"):
+                return running, None
+            try:
+                return str(iam_client.get_role(RoleName=tagged)["Role"]["Arn"]), None
+            except ClientError as exc:
+                if error_code(exc) != "NoSuchEntity":
+                    raise
+        role_name = iam.role_name_for(name)
+        role_arn = iam.create_role(iam_client, role_name, _managed(tags))
+        try:
+            self._clients.lambda_.tag_resource(Resource=function_arn,
+                                               Tags={ROLE_TAG: role_name})
+        except BaseException:
+            iam.delete_role(iam_client, role_name)
+            raise
+        return role_arn, role_name
+
+    def _forget_role(self, function_arn: str, role: str, *, restore: str | None) -> None:
+        """Undo :meth:`_own_role`'s creation of ``role``: the function's role tag goes back to
+        ``restore`` (or away) and the role is deleted; failures are logged, not raised."""
+        lam = self._clients.lambda_
+        try:
+            if restore is None:
+                lam.untag_resource(Resource=function_arn, TagKeys=[ROLE_TAG])
+            else:
+                lam.tag_resource(Resource=function_arn, Tags={ROLE_TAG: restore})
+            iam.delete_role(self._clients.iam, role)
+        except ClientError as exc:
+            lambda_triggers.LOG.warning("could not delete role %s made for a failed update: %s",
+                                        role, exc)
 
     def sync_triggers(self, plan: FunctionPlan, current: FunctionInfo) -> None:
         raw: Mapping[str, Any] = current.raw or {}
