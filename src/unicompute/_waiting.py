@@ -17,6 +17,8 @@ class Poller:
     """How to poll: first ``interval`` seconds, multiplied by ``backoff`` up to ``max_interval``.
 
     ``clock`` and ``sleep`` are injectable so that tests (and the fakes' clock) control time.
+    ``max_attempts``, when set, also ends a wait after that many attempts, whatever the clock
+    says (for a zero ``interval`` against a fake that answers at once, where no time passes).
     """
 
     interval: float = 1.0
@@ -24,6 +26,7 @@ class Poller:
     max_interval: float = 15.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    max_attempts: int | None = None
 
     def until(
         self,
@@ -33,27 +36,69 @@ class Poller:
         timeout: float,
         what: str,
         check: Callable[[T], None] = lambda _: None,
+        timed_out: Callable[[T], BaseException] | None = None,
     ) -> T:
         """Call ``fetch`` until ``done(result)``; return that result.
 
         ``check`` sees every result that is not done and raises to stop waiting early (a state
-        the target can no longer be reached from). Raises :class:`~unicompute.Timeout` naming
-        ``what`` once ``timeout`` seconds have passed.
+        the target can no longer be reached from). Once ``timeout`` seconds have passed (or
+        ``max_attempts`` were made) raises ``timed_out(last result)`` if given, else
+        :class:`~unicompute.Timeout` naming ``what``.
         """
-        if timeout < 0:
-            raise ValueError("timeout must be >= 0")
-        deadline = self.clock() + timeout
-        pause = self.interval
+        schedule = _Schedule(self, timeout)
         while True:
             result = fetch()
             if done(result):
                 return result
             check(result)
-            remaining = deadline - self.clock()
-            if remaining <= 0:
+            if schedule.spent():
+                if timed_out is not None:
+                    raise timed_out(result)
                 raise Timeout(f"gave up waiting for {what} after {timeout:g} s")
-            self.sleep(min(pause, remaining))
-            pause = min(pause * self.backoff, self.max_interval)
+            schedule.pause()
+
+    def retry(
+        self, call: Callable[[], T], *, retry_on: Callable[[Exception], bool], timeout: float
+    ) -> T:
+        """``call()``, repeated on this schedule while it raises an exception ``retry_on``
+        accepts (a call that fails only until an earlier change settles); other exceptions
+        propagate at once. Once ``timeout`` seconds have passed (or ``max_attempts`` were made)
+        the last exception propagates."""
+        schedule = _Schedule(self, timeout)
+        while True:
+            try:
+                return call()
+            except Exception as exc:
+                if not retry_on(exc) or schedule.spent():
+                    raise
+            schedule.pause()
+
+
+class _Schedule:
+    """The attempts of one wait on a :class:`Poller`'s schedule, ``timeout`` seconds long."""
+
+    def __init__(self, poller: Poller, timeout: float) -> None:
+        if timeout < 0:
+            raise ValueError("timeout must be >= 0")
+        self._poller = poller
+        self._deadline = poller.clock() + timeout
+        self._pause = poller.interval
+        self._attempts = 0
+        self._remaining = timeout
+
+    def spent(self) -> bool:
+        """Count one unsuccessful attempt; whether the wait is now over."""
+        self._attempts += 1
+        limit = self._poller.max_attempts
+        if limit is not None and self._attempts >= limit:
+            return True
+        self._remaining = self._deadline - self._poller.clock()
+        return self._remaining <= 0
+
+    def pause(self) -> None:
+        """Sleep until the next attempt (never past the deadline)."""
+        self._poller.sleep(min(self._pause, self._remaining))
+        self._pause = min(self._pause * self._poller.backoff, self._poller.max_interval)
 
 
 DEFAULT_POLLER = Poller()

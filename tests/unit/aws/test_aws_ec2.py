@@ -1047,3 +1047,56 @@ def test_terminate_of_an_unknown_id_is_not_found(compute: Ec2Compute) -> None:
         compute.terminate_vm("i-0123456789abcdef0")
     assert caught.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
     assert isinstance(translate_error(caught.value, "vms.terminate"), errors.NotFound)
+
+
+# -- the waits' schedule ----------------------------------------------------------------------
+
+
+def test_waits_poll_every_poll_interval_on_the_contexts_clock(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    timed = with_context(compute, poll_interval=5, clock=lambda: now[0], sleep=sleep)
+    (vm,) = timed.launch(plan(ubuntu, name=f"tick-{run_id}"))
+    assert sleeps == []  # listed at once: no pause
+
+    def stuck(parsed: dict[str, Any], **_: Any) -> None:
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                instance["State"] = {"Code": 32, "Name": "shutting-down"}
+
+    on("after-call.ec2.TerminateInstances",
+       lambda **_: on("after-call.ec2.DescribeInstances", stuck))
+    with pytest.raises(errors.Timeout) as caught:
+        timed.terminate_vm(vm.id, timeout=22)
+    assert sleeps == [5, 5, 5, 5, 2]  # a fixed interval, never past the deadline
+    assert now[0] == 22
+    assert caught.value.resource == vm.id and "22 s" in str(caught.value)
+
+
+def test_zero_poll_interval_gives_up_after_a_fixed_number_of_attempts(
+    compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
+) -> None:
+    from unicompute.providers.aws._context import ZERO_DELAY_ATTEMPTS
+
+    assert compute._ctx.poll_interval == 0
+    (vm,) = compute.launch(plan(ubuntu, name=f"zero-{run_id}"))
+    polls: list[str] = []
+
+    def stuck(parsed: dict[str, Any], **kw: Any) -> None:
+        polls.append(kw["event_name"])
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                instance["State"] = {"Code": 32, "Name": "shutting-down"}
+
+    on("after-call.ec2.TerminateInstances",
+       lambda **_: on("after-call.ec2.DescribeInstances", stuck))
+    with pytest.raises(errors.Timeout):
+        compute.terminate_vm(vm.id)  # the 900 s default timeout never comes into play
+    assert len(polls) == ZERO_DELAY_ATTEMPTS

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from botocore.exceptions import ClientError
 
 from ..._errors import NotFound, Timeout
+from ..._waiting import Poller
 from ...driver import MANAGED_TAG
 from .convert import PROVIDER, tag_list
 
@@ -35,7 +36,7 @@ DEFAULT_CONSISTENCY_TIMEOUT = 60.0
 #: instance (``DependencyViolation``); the network interface is usually released in seconds.
 DEFAULT_GROUP_DELETE_TIMEOUT = 180.0
 #: Attempts of a wait whose poll interval is zero (a fake that answers at once).
-_ZERO_DELAY_ATTEMPTS = 40
+ZERO_DELAY_ATTEMPTS = 40
 
 #: What EC2 answers for an instance id it does not know (yet).
 INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
@@ -51,29 +52,13 @@ def error_message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
 
 
-class _Budget:
-    """The attempts of one bounded wait: ``timeout`` seconds, polling every ``poll_interval``
-    (with a zero interval, :data:`_ZERO_DELAY_ATTEMPTS` attempts)."""
-
-    def __init__(self, timeout: float, poll_interval: float) -> None:
-        self._deadline = time.monotonic() + timeout
-        self._poll_interval = poll_interval
-        self._attempts = 0
-
-    def spent(self) -> bool:
-        """Count one failed attempt; whether the budget is now used up."""
-        self._attempts += 1
-        if self._poll_interval > 0:
-            return time.monotonic() >= self._deadline
-        return self._attempts >= _ZERO_DELAY_ATTEMPTS
-
-    def pause(self) -> None:
-        time.sleep(self._poll_interval)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Context:
-    """One region's EC2 client and the polling policy of every wait done through it."""
+    """One region's EC2 client and the polling policy of every wait done through it.
+
+    Every wait polls on :attr:`poller`: every ``poll_interval`` seconds (the provider's
+    ``poll_interval`` config: a fixed delay between polls), on ``clock`` and ``sleep``.
+    """
 
     client: EC2Client
     region: str
@@ -81,6 +66,21 @@ class Context:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     consistency_timeout: float = DEFAULT_CONSISTENCY_TIMEOUT
     group_delete_timeout: float = DEFAULT_GROUP_DELETE_TIMEOUT
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def poller(self) -> Poller:
+        """The schedule of the waits: ``poll_interval`` between polls, no backoff; with a zero
+        interval (a fake that answers at once) at most :data:`ZERO_DELAY_ATTEMPTS` attempts."""
+        return Poller(
+            interval=self.poll_interval,
+            backoff=1.0,
+            max_interval=self.poll_interval,
+            clock=self.clock,
+            sleep=self.sleep,
+            max_attempts=None if self.poll_interval > 0 else ZERO_DELAY_ATTEMPTS,
+        )
 
     def live_instance(self, vm_id: str) -> InstanceTypeDef:
         """The instance ``vm_id``; ``NotFound`` if it is unknown or terminated.
@@ -112,23 +112,24 @@ class Context:
         timeout: float | None = None,
         when: Callable[[ClientError], bool] | None = None,
     ) -> T:
-        """``call()``, repeated every ``poll_interval`` while it fails with one of ``codes``
-        (and, if given, ``when(error)`` holds).
+        """``call()``, repeated on :attr:`poller` while it fails with one of ``codes`` (and, if
+        given, ``when(error)`` holds).
 
         For calls that fail until an earlier change settles (deleting a security group while the
         terminated instance's network interface is still being released; using an id EC2 has
         just issued). After ``timeout`` (default ``wait_timeout``) the last error is raised.
         """
-        budget = _Budget(self.wait_timeout if timeout is None else timeout, self.poll_interval)
-        while True:
-            try:
-                return call()
-            except ClientError as exc:
-                if error_code(exc) not in codes or (when is not None and not when(exc)):
-                    raise
-                if budget.spent():
-                    raise
-            budget.pause()
+
+        def settling(exc: Exception) -> bool:
+            return (
+                isinstance(exc, ClientError)
+                and error_code(exc) in codes
+                and (when is None or when(exc))
+            )
+
+        return self.poller.retry(
+            call, retry_on=settling, timeout=self.wait_timeout if timeout is None else timeout
+        )
 
     def wait_visible(self, instance_ids: list[str]) -> list[InstanceTypeDef]:
         """The instances, once DescribeInstances knows every one of them.
@@ -136,25 +137,31 @@ class Context:
         Just after RunInstances, EC2 may answer ``InvalidInstanceID.NotFound`` for a while
         (eventual consistency). ``Timeout`` after ``consistency_timeout``.
         """
-        budget = _Budget(self.consistency_timeout, self.poll_interval)
-        while True:
+
+        def fetch() -> list[InstanceTypeDef]:
             try:
                 answer = self.client.describe_instances(InstanceIds=instance_ids)
             except ClientError as exc:
                 if error_code(exc) != INSTANCE_NOT_FOUND:
                     raise
-            else:
-                found = [i for r in answer["Reservations"] for i in r.get("Instances", [])]
-                if {i["InstanceId"] for i in found} >= set(instance_ids):
-                    return found
-            if budget.spent():
-                raise Timeout(
-                    f"EC2 still does not list the new instances {', '.join(instance_ids)} "
-                    f"after {self.consistency_timeout:g} s",
-                    provider=PROVIDER,
-                    resource=", ".join(instance_ids),
-                )
-            budget.pause()
+                return []
+            return [i for r in answer["Reservations"] for i in r.get("Instances", [])]
+
+        def listed(found: list[InstanceTypeDef]) -> bool:
+            return {i["InstanceId"] for i in found} >= set(instance_ids)
+
+        def timed_out(_: object) -> Timeout:
+            return Timeout(
+                f"EC2 still does not list the new instances {', '.join(instance_ids)} "
+                f"after {self.consistency_timeout:g} s",
+                provider=PROVIDER,
+                resource=", ".join(instance_ids),
+            )
+
+        return self.poller.until(
+            fetch, listed, timeout=self.consistency_timeout, what="the new instances",
+            timed_out=timed_out,
+        )
 
     def wait_terminated(self, instance_ids: Iterable[str], *, timeout: float | None = None
                         ) -> None:
@@ -167,28 +174,30 @@ class Context:
         """
         ids = list(instance_ids)
         limit = self.wait_timeout if timeout is None else timeout
-        budget = _Budget(limit, self.poll_interval)
-        while True:
+
+        def not_terminated() -> list[str]:
             pages = self.client.get_paginator("describe_instances").paginate(
                 Filters=[{"Name": "instance-id", "Values": ids}]
             )
-            remaining = sorted(
+            return sorted(
                 instance["InstanceId"]
                 for page in pages
                 for reservation in page["Reservations"]
                 for instance in reservation.get("Instances", [])
                 if instance.get("State", {}).get("Name") != "terminated"
             )
-            if not remaining:
-                return
-            if budget.spent():
-                raise Timeout(
-                    f"instance {', '.join(remaining)} did not reach 'terminated' within "
-                    f"{limit:g} s",
-                    provider=PROVIDER,
-                    resource=", ".join(remaining),
-                )
-            budget.pause()
+
+        def timed_out(remaining: list[str]) -> Timeout:
+            return Timeout(
+                f"instance {', '.join(remaining)} did not reach 'terminated' within {limit:g} s",
+                provider=PROVIDER,
+                resource=", ".join(remaining),
+            )
+
+        self.poller.until(
+            not_terminated, lambda remaining: not remaining, timeout=limit,
+            what="the instances to terminate", timed_out=timed_out,
+        )
 
 
 def managed_tags(name: str | None, tags: Mapping[str, str]) -> dict[str, str]:
