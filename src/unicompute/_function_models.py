@@ -337,7 +337,10 @@ class FunctionPlan:
 class FunctionInfo:
     """What a driver reads about one function. ``handler`` is the user's (not the shim's);
     ``triggers`` is ``None`` when not read (listings); ``version`` changes with every change
-    of code or configuration."""
+    of code or configuration. ``recreate_to_repair`` marks a ``FAILED`` function the cloud
+    will not update (Lambda: a failed create), which a deploy deletes and creates again; other
+    ``FAILED`` functions (a failed update) are updated in place. ``code_sha256=None`` means
+    the code is unknown, so a deploy uploads it."""
 
     name: str
     runtime: str
@@ -353,6 +356,7 @@ class FunctionInfo:
     code_sha256: bytes | None = None
     concurrency: int | None = None
     triggers: tuple[Trigger, ...] | None = None
+    recreate_to_repair: bool = False
     raw: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -49,6 +50,8 @@ _log = logging.getLogger("unicompute")
 
 #: States from which a function can be invoked or changed.
 _READY = frozenset({FunctionState.ACTIVE, FunctionState.INACTIVE})
+#: States in which the cloud is still applying a create or an update.
+_BUSY = frozenset({FunctionState.PENDING, FunctionState.UPDATING})
 #: Default seconds a deploy waits for the cloud to finish creating or updating the function.
 DEPLOY_TIMEOUT = 600.0
 
@@ -67,6 +70,20 @@ def _limits(ctx: CloudContext) -> FunctionLimits:
     if limits is None:
         raise ProviderError(f"{ctx.provider} has no function limits", provider=ctx.provider)
     return limits
+
+
+def _wait_settled(ctx: CloudContext, name: str, *, timeout: float, operation: str
+                  ) -> FunctionInfo:
+    """The function once no create or update is in progress (``ACTIVE``, ``INACTIVE``,
+    ``FAILED`` or ``UNKNOWN``)."""
+    driver = _driver(ctx, operation)
+    return ctx.wait(
+        lambda: ctx.call(operation, lambda: driver.get_function(name), resource=name,
+                         idempotent=True),
+        lambda info: info.state not in _BUSY,
+        timeout=timeout, operation=operation, resource=name,
+        what=f"function {name} to finish its last change",
+    )
 
 
 def _wait_ready(ctx: CloudContext, name: str, *, timeout: float, operation: str) -> FunctionInfo:
@@ -269,7 +286,10 @@ class Functions:
         Only what differs is changed: deploying identical code and configuration again makes no
         change (``version`` stays). The spec is checked and the package built before any call
         (``InvalidRequest`` naming the field). A create that fails part-way deletes what it
-        made. ``Timeout`` if the cloud takes longer than ``timeout`` seconds for one step.
+        made. A function in state ``FAILED`` is repaired: updated again, or deleted and created
+        again where the cloud cannot update it (Lambda after a failed create); ``Conflict``
+        with the cloud's reason if it fails once more. ``Timeout`` if the cloud takes longer
+        than ``timeout`` seconds for one step.
         """
         operation = "functions.deploy"
         driver = _driver(self._ctx, operation)
@@ -291,9 +311,22 @@ class Functions:
         return self._update(driver, plan, seconds)
 
     def _update(self, driver: FunctionDriver, plan: FunctionPlan, timeout: float) -> Function:
+        """Bring the existing function to ``plan``. A ``FAILED`` one is repaired: recreated
+        when the cloud says it cannot be updated (``recreate_to_repair``), otherwise updated
+        in place with its code uploaded again, which makes the cloud retry the change."""
         operation = "functions.deploy"
         name = plan.spec.name
-        ready = _wait_ready(self._ctx, name, timeout=timeout, operation=operation)
+        ready = _wait_settled(self._ctx, name, timeout=timeout, operation=operation)
+        if ready.state is FunctionState.FAILED:
+            _log.info("repairing failed function %s: %s", name,
+                      ready.state_reason or "no reason given")
+            if ready.recreate_to_repair:
+                self._ctx.call("functions.delete", lambda: driver.delete_function(name),
+                               resource=name)
+                return self._create(driver, plan, timeout)
+            ready = replace(ready, code_sha256=None)
+        elif ready.state not in _READY:
+            ready = _wait_ready(self._ctx, name, timeout=timeout, operation=operation)
         if self._ctx.call(operation, partial(driver.update_code, plan, ready), resource=name):
             ready = _wait_ready(self._ctx, name, timeout=timeout, operation=operation)
         if self._ctx.call(operation, partial(driver.update_config, plan, ready), resource=name):

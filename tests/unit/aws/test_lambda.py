@@ -316,6 +316,67 @@ def test_a_failed_switch_to_an_own_role_deletes_it_and_the_next_deploy_converges
     assert role_names() == roles
 
 
+def test_deploy_repairs_a_function_whose_last_update_failed(
+    cloud: uc.Cloud, fake: AwsFake, name: str, source: Path
+) -> None:
+    spec = make_spec(name, source, triggers=[uc.HttpTrigger()])
+    first = cloud.functions.deploy(spec)
+    fake.functions.fail(name, "Lambda could not update the function.", update=True)
+    broken = cloud.functions.get(name)
+    assert broken.state is uc.FunctionState.FAILED
+    with pytest.raises(uc.Conflict):
+        broken.invoke({"x": 1})
+    fake.faults.clear()
+    repaired = cloud.functions.deploy(spec)
+    ops = operations(fake)
+    # Updated in place (the code uploaded again makes Lambda retry), not recreated.
+    assert "UpdateFunctionCode" in ops and "DeleteFunction" not in ops
+    assert repaired.state is uc.FunctionState.ACTIVE and repaired.url == first.url
+    assert repaired.invoke({"x": 1}).result == {"x": 1}
+    cloud.functions.delete(name)
+
+
+def test_a_repair_that_fails_again_is_a_conflict_with_the_reason(
+    cloud: uc.Cloud, fake: AwsFake, name: str, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = make_spec(name, source)
+    cloud.functions.deploy(spec)
+    fake.functions.fail(name, "Still out of addresses.", update=True)
+    driver = cloud._ctx.drivers.functions
+    # Lambda accepts the new code but its update fails again.
+    monkeypatch.setattr(driver, "update_code", lambda plan, current: True)
+    with pytest.raises(uc.Conflict) as info:
+        cloud.functions.deploy(spec)
+    assert "Still out of addresses." in info.value.message
+    monkeypatch.undo()
+    cloud.functions.delete(name)
+
+
+def test_deploy_recreates_a_function_whose_create_failed(
+    cloud: uc.Cloud, fake: AwsFake, name: str, source: Path
+) -> None:
+    roles = role_names()
+    spec = make_spec(name, source, triggers=[uc.HttpTrigger(), uc.ScheduleTrigger(
+        "rate(5 minutes)")])
+    cloud.functions.deploy(spec)
+    fake.functions.fail(name, "The provided execution role does not have permissions.",
+                        code="InsufficientRolePermissions")
+    broken = cloud.functions.get(name)
+    assert broken.state is uc.FunctionState.FAILED
+    assert broken._info.state_reason == "The provided execution role does not have permissions."
+    fake.faults.clear()
+    repaired = cloud.functions.deploy(spec)
+    ops = operations(fake)
+    # Lambda's guide: a function whose create failed must be deleted and created again.
+    assert ops.index("DeleteFunction") < ops.index("CreateFunction")
+    assert repaired.state is uc.FunctionState.ACTIVE
+    assert repaired.triggers == tuple(spec.triggers) and repaired.url is not None
+    assert repaired.invoke({"y": 2}).result == {"y": 2}
+    assert len(role_names() - roles) == 1  # the old role went with the old function
+    cloud.functions.delete(name)
+    assert role_names() == roles
+
+
 def test_a_create_that_fails_half_way_is_undone(
     cloud: uc.Cloud, name: str, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

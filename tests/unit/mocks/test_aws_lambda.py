@@ -345,3 +345,36 @@ def test_request_and_response_size_limits_are_lambdas(lam, mock):
     assert response["FunctionError"] == "Unhandled"
     assert result == {"errorType": "Function.ResponseSizeTooLarge", "errorMessage": (
         "Response payload size exceeded maximum allowed payload size (6291556 bytes).")}
+
+
+def test_a_failed_create_shows_as_lambda_reports_it_and_updates_keep_it(lam, mock):
+    create(lam)
+    mock.aws.functions.fail("fn", "The role cannot be assumed.", code="InvalidConfiguration")
+    for answer in (lam.get_function(FunctionName="fn")["Configuration"],
+                   lam.get_function_configuration(FunctionName="fn"),
+                   lam.list_functions()["Functions"][0]):
+        assert (answer["State"], answer["StateReason"], answer["StateReasonCode"]) == (
+            "Failed", "The role cannot be assumed.", "InvalidConfiguration")
+    lam.update_function_configuration(FunctionName="fn", MemorySize=256)
+    # Lambda: a function whose create failed must be deleted and created again.
+    assert lam.get_function(FunctionName="fn")["Configuration"]["State"] == "Failed"
+    lam.delete_function(FunctionName="fn")
+    create(lam)
+    configuration = lam.get_function(FunctionName="fn")["Configuration"]
+    assert configuration["State"] == "Active" and "StateReason" not in configuration
+    with pytest.raises(KeyError):
+        mock.aws.functions.fail("missing")
+
+
+def test_a_failed_update_shows_as_lambda_reports_it_until_the_next_update(lam, mock):
+    arn = create(lam)["FunctionArn"]
+    mock.aws.functions.fail(arn, "Subnet out of addresses.", update=True,
+                            code="SubnetOutOfIPAddresses")
+    configuration = lam.get_function(FunctionName="fn")["Configuration"]
+    assert configuration["State"] == "Active"
+    assert (configuration["LastUpdateStatus"], configuration["LastUpdateStatusReason"],
+            configuration["LastUpdateStatusReasonCode"]) == (
+        "Failed", "Subnet out of addresses.", "SubnetOutOfIPAddresses")
+    answer = lam.update_function_code(FunctionName="fn", ZipFile=package({"app.py": APP}))
+    assert answer["LastUpdateStatus"] == "Successful"
+    assert "LastUpdateStatusReason" not in lam.get_function_configuration(FunctionName="fn")

@@ -9,6 +9,7 @@ from typing import Any
 from .._kernel.clock import FakeClock
 from ..runtime import LocalRuntime
 from ._lambda import LambdaRunner
+from ._lambda_states import Failure, mark, state_patches
 from ._queues import QueuePoller, pull_model_patch
 from ._schedules import Scheduler, validation_patch
 
@@ -23,6 +24,7 @@ class FunctionsHandle:
     * :meth:`poll` delivers queued SQS messages to mapped functions (see ``_queues``).
     * Each ``clock.advance(s)`` fires due EventBridge schedules (see ``_schedules``), then polls.
     * :attr:`runtime` is the :class:`~unicompute.mocks.runtime.LocalRuntime` running them.
+    * :meth:`fail` makes a function look as Lambda shows a failed create or update.
     """
 
     def __init__(self, runner: LambdaRunner, clock: FakeClock) -> None:
@@ -56,12 +58,33 @@ class FunctionsHandle:
         the number of batches handled successfully."""
         return self._poller.poll() if self.active else 0
 
+    def fail(self, function: str, reason: str = "The function could not be provisioned.", *,
+             update: bool = False, code: str = "InternalError",
+             region: str = "us-east-1") -> None:
+        """Make ``function`` (a name in ``region`` of the fake's account, or an ARN) look as
+        Lambda leaves a function whose create (``update=False``: ``State: Failed``) or last
+        update (``update=True``: ``LastUpdateStatus: Failed``) failed, with ``reason`` and the
+        reason ``code``; see ``_lambda_states``. ``KeyError`` if there is no such function."""
+        from moto.awslambda_simple.models import lambda_simple_backends
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        account, name = DEFAULT_ACCOUNT_ID, function
+        if function.startswith("arn:"):
+            parts = function.split(":")
+            region, account, name = parts[3], parts[4], parts[6]
+        try:
+            fn = lambda_simple_backends[account][region].get_function(name)
+        except Exception as exc:
+            raise KeyError(f"no function {function!r} in {region}") from exc
+        mark(fn, Failure(kind="update" if update else "create", reason=reason, code=code))
+
     # -- lifetime (AwsFake) ------------------------------------------------------------------
     def start(self) -> None:
         """Patch moto so functions run, schedules validate and SQS mappings are polled."""
         if self._patches:
             return
-        patches = [*self._runner.patches(), validation_patch(), pull_model_patch()]
+        patches = [*self._runner.patches(), *state_patches(), validation_patch(),
+                   pull_model_patch()]
         started: list[Any] = []
         try:
             for patch in patches:

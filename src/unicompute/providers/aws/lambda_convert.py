@@ -102,6 +102,9 @@ def function_info(
         code_sha256=base64.b64decode(sha) if sha else None,
         concurrency=int(reserved) if reserved is not None else None,
         triggers=triggers,
+        # Lambda: "When function creation fails ... you must delete and recreate the function";
+        # a failed update (LastUpdateStatus Failed, State Active) can be updated again.
+        recreate_to_repair=configuration.get("State") == "Failed",
         raw=answer,
     )
 
