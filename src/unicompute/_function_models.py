@@ -99,7 +99,9 @@ class HttpTrigger:
 @dataclass(frozen=True)
 class ScheduleTrigger:
     """Runs the function on a schedule: ``"rate(5 minutes)"`` or ``"cron(0 12 * * ? *)"`` (the
-    six-field form of EventBridge: minutes hours day-of-month month day-of-week year)."""
+    six-field form of EventBridge: minutes hours day-of-month month day-of-week year, UTC).
+    The whole EventBridge grammar is checked here (see :mod:`unicompute._schedules`), so a bad
+    expression is ``InvalidRequest`` (``triggers.expression``) before any call."""
 
     expression: str
 
