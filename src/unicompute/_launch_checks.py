@@ -55,7 +55,7 @@ def check_tags(tags: Mapping[str, str], limits: Limits, field: str = "tags") -> 
         raise InvalidRequest(f"{len(items)} tags; at most {limits.max_tags}", field=field)
     for key, value in items:
         for prefix in (MANAGED_TAG, *limits.reserved_tag_prefixes):
-            if key.startswith(prefix):
+            if key.casefold().startswith(prefix.casefold()):  # AWS reserves aws: in any case
                 raise InvalidRequest(f"tag key {key!r} is reserved ({prefix}...)", field=field)
         if key in limits.reserved_tag_keys:
             raise InvalidRequest(f"tag key {key!r} is reserved", field=field)

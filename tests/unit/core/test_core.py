@@ -338,6 +338,9 @@ def test_reserved_tags_are_refused_at_launch_and_set_tags(cloud: uc.Cloud) -> No
     vm = cloud.vms.get("i-1")
     with pytest.raises(uc.InvalidRequest, match="reserved"):
         vm.set_tags({"unicompute:managed": "false"})
+    # Reserved prefixes hold in any case (AWS reserves aws:, AWS:, Aws: ... alike).
+    with pytest.raises(uc.InvalidRequest, match="reserved"):
+        vm.set_tags({"UniCompute:Managed": "false"})
 
 
 def test_spec_repr_hides_user_data() -> None:
