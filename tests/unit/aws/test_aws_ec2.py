@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -1100,3 +1101,165 @@ def test_zero_poll_interval_gives_up_after_a_fixed_number_of_attempts(
     with pytest.raises(errors.Timeout):
         compute.terminate_vm(vm.id)  # the 900 s default timeout never comes into play
     assert len(polls) == ZERO_DELAY_ATTEMPTS
+
+
+# -- the group of a launch whose VMs are terminated at the same time --------------------------
+
+
+class LaggingListings:
+    """EC2's eventual consistency in the listings ``terminate_vm`` reads to find a group's other
+    users (DescribeInstances filtered by state): an instance terminated meanwhile still shows
+    as ``shutting-down`` in its first ``lag`` such listings, and one in ``hidden`` is left out
+    of them while its count lasts. Reads by id (the terminate's own wait) are not affected."""
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.hidden: dict[str, int] = {}
+        self.stale_reads = 0
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def install(self, on: Any) -> None:
+        on("before-parameter-build.ec2.DescribeInstances", self._widen)
+        on("after-call.ec2.DescribeInstances", self._lag)
+
+    def _widen(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        filters = params.get("Filters", [])
+        if any(f["Name"] == "instance-state-name" for f in filters):
+            context["lagging"] = True  # ask for terminated ones too, to show them as they were
+            params["Filters"] = [
+                {**f, "Values": [*f["Values"], "terminated"]}
+                if f["Name"] == "instance-state-name" else f
+                for f in filters
+            ]
+
+    def _lag(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if not context.get("lagging"):
+            return
+        with self._lock:
+            for reservation in parsed.get("Reservations", []):
+                shown = []
+                for instance in reservation["Instances"]:
+                    vm_id = instance["InstanceId"]
+                    if self.hidden.get(vm_id, 0) > 0:
+                        self.hidden[vm_id] -= 1
+                        self.stale_reads += 1
+                        continue
+                    if instance["State"]["Name"] == "terminated":
+                        self._seen[vm_id] = self._seen.get(vm_id, 0) + 1
+                        if self._seen[vm_id] > self.lag:
+                            continue
+                        self.stale_reads += 1
+                        instance["State"] = {"Code": 32, "Name": "shutting-down"}
+                    shown.append(instance)
+                reservation["Instances"] = shown
+
+
+def test_last_terminate_of_a_launch_deletes_the_group_though_listings_lag(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str
+) -> None:
+    name = f"lag-{run_id}"
+    first, second = compute.launch(plan(ubuntu, 2, name=name, open_ports=(22,)))
+    (group,) = groups_named(ec2_client, name)
+    listings = LaggingListings(lag=4)
+    listings.install(on)
+    compute.terminate_vm(first.id)
+    assert group_exists(ec2_client, group["GroupId"])  # the second VM still uses it
+    compute.terminate_vm(second.id)  # the first one still shows as shutting-down for a while
+    assert listings.stale_reads > 0
+    assert not group_exists(ec2_client, group["GroupId"])
+
+
+def test_a_user_the_listing_misses_keeps_the_group(
+    compute: Ec2Compute,
+    ubuntu: Image,
+    ec2_client: Any,
+    on: Any,
+    run_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = f"unseen-{run_id}"
+    first, second = compute.launch(plan(ubuntu, 2, name=name, open_ports=(22,)))
+    (group,) = groups_named(ec2_client, name)
+    answers: list[str] = []
+
+    def outcome(parsed: dict[str, Any], **_: Any) -> None:
+        answers.append(parsed.get("Error", {}).get("Code", "deleted"))
+
+    listings = LaggingListings(lag=0)
+    listings.hidden[second.id] = 2  # one look through both selectors: the second VM is missing
+    listings.install(on)
+    on("after-call.ec2.DeleteSecurityGroup", outcome)
+    with caplog.at_level(logging.WARNING, logger="unicompute.providers.aws"):
+        compute.terminate_vm(first.id)
+    assert answers == ["DependencyViolation"]  # EC2 (the fake) knows better: looked again
+    assert group_exists(ec2_client, group["GroupId"])
+    assert not caplog.records
+    compute.terminate_vm(second.id)
+    assert answers[-1] == "deleted"
+    assert not group_exists(ec2_client, group["GroupId"])
+
+
+def test_a_group_another_terminate_deleted_first_is_no_error(
+    compute: Ec2Compute,
+    ubuntu: Image,
+    ec2_client: Any,
+    on: Any,
+    run_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = f"won-{run_id}"
+    (vm,) = compute.launch(plan(ubuntu, name=name))
+    (group,) = groups_named(ec2_client, name)
+    answers: list[str] = []
+
+    def other_terminate_wins(**_: Any) -> None:
+        if not answers:
+            ec2_client.delete_security_group(GroupId=group["GroupId"])
+
+    def outcome(parsed: dict[str, Any], **_: Any) -> None:
+        answers.append(parsed.get("Error", {}).get("Code", "deleted"))
+
+    on("before-call.ec2.DeleteSecurityGroup", other_terminate_wins)
+    on("after-call.ec2.DeleteSecurityGroup", outcome)
+    with caplog.at_level(logging.WARNING, logger="unicompute.providers.aws"):
+        compute.terminate_vm(vm.id)
+    assert answers == ["InvalidGroup.NotFound"]
+    assert not caplog.records
+
+
+def terminate_together(compute: Ec2Compute, vm_ids: list[str]) -> list[BaseException]:
+    """Terminate the VMs from one thread each, started at the same moment; what they raised."""
+    start = threading.Barrier(len(vm_ids))
+    failures: list[BaseException] = []
+
+    def terminate(vm_id: str) -> None:
+        start.wait()
+        try:
+            compute.terminate_vm(vm_id)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=terminate, args=(vm_id,)) for vm_id in vm_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
+@pytest.mark.parametrize("lag", [0, 4])
+def test_concurrent_terminates_of_one_launch_leave_no_group(
+    compute: Ec2Compute, ubuntu: Image, ec2_client: Any, on: Any, run_id: str, lag: int
+) -> None:
+    listings = LaggingListings(lag=lag)
+    listings.install(on)
+    for repetition in range(5):
+        name = f"race{repetition}-{run_id}"
+        vms = compute.launch(plan(ubuntu, 2, name=name, open_ports=(22,)))
+        (group,) = groups_named(ec2_client, name)
+        failures = terminate_together(compute, [vm.id for vm in vms])
+        assert failures == []
+        assert not group_exists(ec2_client, group["GroupId"]), f"leaked in repetition {repetition}"
+        states = {i["State"]["Name"] for i in instances_tagged(ec2_client, "Name", f"{name}-1")}
+        assert states == {"terminated"}

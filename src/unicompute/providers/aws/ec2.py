@@ -341,7 +341,9 @@ class Ec2Compute:
 
     def terminate_vm(self, vm_id: str, *, timeout: float | None = None) -> None:
         """Terminate, wait until ``terminated``, then delete the launch's security group unless
-        another live instance still uses it.
+        another instance that is not being terminated still uses it (see
+        :func:`network.release_group`: VMs of one launch terminated at the same time wait for
+        each other, and the last one deletes the group).
 
         Resumable: an instance EC2 still lists as ``shutting-down`` or ``terminated`` (an earlier
         call was interrupted after TerminateInstances) is not terminated again, but the wait

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ..._errors import InvalidRequest
+from ..._errors import InvalidRequest, Timeout
 from ..._models import InboundRule
 from ...driver import MANAGED_TAG
 from ._context import LOG, Context, error_code, tag_spec
@@ -199,29 +199,59 @@ def delete_group(ctx: Context, group_id: str) -> None:
     )
 
 
-def release_group(ctx: Context, group_id: str, *, vm_id: str) -> None:
-    """Delete the launch group of the terminated instance ``vm_id``, if nothing else uses it.
+#: The state of an instance on its way to ``terminated``: it will stop using its groups.
+_ENDING = "shutting-down"
 
-    Never raises for a group that is gone already or that EC2 still holds after
+
+def release_group(ctx: Context, group_id: str, *, vm_id: str) -> None:
+    """Delete the launch group of the terminated instance ``vm_id`` once nothing else uses it.
+
+    Meant for the end of a terminate, when ``vm_id`` is ``terminated``. The group is kept (the
+    call returns) while another instance that is not terminating uses it: that instance's own
+    terminate deletes it later. Instances still ``shutting-down`` are waited for instead, and
+    so is EC2 while it answers ``DependencyViolation`` (a network interface not yet released,
+    or a user the listing did not show yet): the group is looked at again on ``ctx.poller``'s
+    schedule, so when the VMs of one launch are terminated at the same time the last one to
+    look deletes the group, even if EC2's listings lag behind. ``InvalidGroup.NotFound`` means
+    another terminate deleted it first.
+
+    Never raises for a group that is gone already or that is still held after
     ``ctx.group_delete_timeout``: the instance is terminated either way, so that is logged as a
     warning naming the group.
     """
-    if group_in_use(ctx, group_id, besides=vm_id):
-        return
+    held_by: list[str] = []
+
+    def attempt() -> bool:
+        """Whether the group is settled: deleted, gone, or kept for a live user."""
+        users = other_users(ctx, group_id, besides=vm_id)
+        if any(state != _ENDING for state in users.values()):
+            return True
+        if users:
+            held_by[:] = [f"still used by {', '.join(sorted(users))}, shutting down"]
+            return False
+        try:
+            ctx.client.delete_security_group(GroupId=group_id)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "InvalidGroup.NotFound":
+                return True
+            if code not in _IN_USE:
+                raise
+            held_by[:] = [code]
+            return False
+        return True
+
     try:
-        delete_group(ctx, group_id)
-    except ClientError as exc:
-        code = error_code(exc)
-        if code == "InvalidGroup.NotFound":
-            return
-        if code not in _IN_USE:
-            raise
+        ctx.poller.until(
+            attempt, bool, timeout=ctx.group_delete_timeout, what=f"security group {group_id}"
+        )
+    except Timeout:
         LOG.warning(
             "VM %s is terminated, but its security group %s could not be deleted (%s after "
             "%g s); delete it later with: aws ec2 delete-security-group --group-id %s",
             vm_id,
             group_id,
-            code,
+            held_by[0] if held_by else "not deleted",
             ctx.group_delete_timeout,
             group_id,
         )
@@ -276,25 +306,24 @@ def launch_group_of(ctx: Context, instance: InstanceTypeDef) -> str | None:
     return None
 
 
-def group_in_use(ctx: Context, group_id: str, *, besides: str) -> bool:
-    """Whether a live instance other than ``besides`` uses the group: one launched with it
-    (tagged with its id) or one attached to it otherwise."""
+def other_users(ctx: Context, group_id: str, *, besides: str) -> dict[str, str]:
+    """The instances other than ``besides`` that are not terminated and use the group (launched
+    with it, so tagged with its id, or attached to it otherwise), with their EC2 state."""
     selectors: list[FilterTypeDef] = [
         {"Name": f"tag:{SG_TAG}", "Values": [group_id]},
         {"Name": "instance.group-id", "Values": [group_id]},
     ]
+    users: dict[str, str] = {}
     for selector in selectors:
         pages = ctx.client.get_paginator("describe_instances").paginate(
             Filters=[selector, {"Name": "instance-state-name", "Values": list(LIVE_STATES)}]
         )
-        if any(
-            instance["InstanceId"] != besides
-            for page in pages
-            for reservation in page["Reservations"]
-            for instance in reservation.get("Instances", [])
-        ):
-            return True
-    return False
+        for page in pages:
+            for reservation in page["Reservations"]:
+                for instance in reservation.get("Instances", []):
+                    if instance["InstanceId"] != besides:
+                        users[instance["InstanceId"]] = instance.get("State", {}).get("Name", "")
+    return users
 
 
 def group_ids(instance: InstanceTypeDef) -> list[str]:
