@@ -24,7 +24,7 @@ def test_importing_unicompute_or_the_package_imports_no_google_sdk() -> None:
 
 
 def test_open_with_an_http_endpoint_needs_only_a_project() -> None:
-    drivers = open_provider("europe-west1", {"endpoint": FAKE_ENDPOINT, "project": "my-proj-1",
+    drivers = open_provider("europe-west1", {"endpoint_url": FAKE_ENDPOINT, "project": "my-proj-1",
                                              "poll_interval": "0"})
     try:
         assert (drivers.provider, drivers.region) == ("gcp", "europe-west1")
@@ -38,14 +38,14 @@ def test_open_with_an_http_endpoint_needs_only_a_project() -> None:
     [
         ("us-central1", {"colour": "blue"}, "colour"),
         ("us-central1", {"project": ""}, "project"),
-        ("us-central1", {"endpoint": "ftp://x"}, "endpoint"),
-        ("us-central1", {"endpoint": "http://user:secret@127.0.0.1:1"}, "endpoint"),
+        ("us-central1", {"endpoint_url": "ftp://x"}, "endpoint_url"),
+        ("us-central1", {"endpoint_url": "http://user:secret@127.0.0.1:1"}, "endpoint_url"),
         ("us-central1", {"zone": "us-central1"}, "zone"),
-        ("us-central1", {"zone": "europe-west1-b", "endpoint": FAKE_ENDPOINT,
+        ("us-central1", {"zone": "europe-west1-b", "endpoint_url": FAKE_ENDPOINT,
                          "project": "my-proj-1"}, "zone"),
         ("us-central1", {"poll_interval": -1}, "poll_interval"),
-        ("Central US", {"endpoint": FAKE_ENDPOINT, "project": "my-proj-1"}, "region"),
-        ("us-central1", {"endpoint": FAKE_ENDPOINT, "project": "Not_A_Project"}, "project"),
+        ("Central US", {"endpoint_url": FAKE_ENDPOINT, "project": "my-proj-1"}, "region"),
+        ("us-central1", {"endpoint_url": FAKE_ENDPOINT, "project": "Not_A_Project"}, "project"),
     ],
 )
 def test_bad_settings_are_rejected_naming_the_field(
@@ -69,7 +69,7 @@ def test_no_credentials_is_unauthenticated_with_the_fix(
 def test_no_project_is_unauthenticated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     with pytest.raises(errors.Unauthenticated, match="project"):
-        open_provider("us-central1", {"endpoint": FAKE_ENDPOINT})
+        open_provider("us-central1", {"endpoint_url": FAKE_ENDPOINT})
 
 
 def test_limits_are_gce_rules() -> None:

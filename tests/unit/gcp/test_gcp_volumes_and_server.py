@@ -65,7 +65,7 @@ def served() -> Iterator[tuple[GcpFake, str]]:
 def test_over_mock_server_with_stepped_operations(served: tuple[GcpFake, str]) -> None:
     fake, url = served
     fake.operations.mode = "stepped"
-    with uc.connect("gcp", region="us-central1", project=FAKE_PROJECT, endpoint=url,
+    with uc.connect("gcp", region="us-central1", project=FAKE_PROJECT, endpoint_url=url,
                     poll_interval=0) as cloud:
         cloud.poller = uc.Poller(interval=0, sleep=lambda _: None)
         vm = cloud.vms.launch(uc.VMSpec(name="remote-1", size="e2-small",
@@ -85,7 +85,8 @@ def test_an_operation_that_never_finishes_times_out(
     fake, url = served
     fake.operations.mode = "stepped"
     fake.operations.polls_to_finish = 10**6
-    with uc.connect("gcp", region="us-central1", project=FAKE_PROJECT, endpoint=url,
+    fake.operations.step_seconds = 10**9  # not even a wait (up to 2 min of fake time) ends it
+    with uc.connect("gcp", region="us-central1", project=FAKE_PROJECT, endpoint_url=url,
                     poll_interval=0) as cloud:
         ctx = cloud._ctx.drivers.compute._ctx  # type: ignore[attr-defined]
         ctx.wait_timeout = 0.2

@@ -6,18 +6,16 @@ package (for ``Options``) does not import botocore.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
 
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, InvalidRegionError, NoRegionError, ProfileNotFound
 
+from ... import _config
 from ..._errors import InvalidRequest, ProviderError
 from ...driver import Capability, Limits, ProviderDrivers
 from ._context import DEFAULT_POLL_INTERVAL, Context
@@ -126,58 +124,11 @@ def open_provider(
     )
 
 
-def _check_endpoint_url(url: str) -> None:
-    """``InvalidRequest`` (never echoing ``url``, which may hold secrets) unless ``url`` is an
-    http(s) URL with a host and without user name or password."""
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise InvalidRequest("is not a valid URL", field="endpoint_url", provider=PROVIDER) from exc
-    if "@" in parts.netloc:
-        raise InvalidRequest(
-            "must not contain a user name or password; use the AWS credential sources "
-            "(profile, environment) instead",
-            field="endpoint_url",
-            provider=PROVIDER,
-        )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest(
-            "must be an http:// or https:// URL with a host",
-            field="endpoint_url",
-            provider=PROVIDER,
-        )
-
-
 def check_config(config: Mapping[str, object]) -> tuple[str | None, str | None, float]:
-    for key in config:
-        if key not in CONFIG_KEYS:
-            raise InvalidRequest(
-                f"unknown AWS setting; expected one of {', '.join(sorted(CONFIG_KEYS))}",
-                field=str(key),
-                provider=PROVIDER,
-            )
-    endpoint_url = config.get("endpoint_url")
-    profile = config.get("profile")
-    poll_interval = config.get("poll_interval", DEFAULT_POLL_INTERVAL)
-    if isinstance(poll_interval, str):  # from the URL form, aws://region?poll_interval=1
-        with contextlib.suppress(ValueError):
-            poll_interval = float(poll_interval)
-    for key, value in (("endpoint_url", endpoint_url), ("profile", profile)):
-        if value is not None and (not isinstance(value, str) or not value):
-            raise InvalidRequest("must be a non-empty str", field=key, provider=PROVIDER)
-    if isinstance(endpoint_url, str):
-        _check_endpoint_url(endpoint_url)
-    if (
-        isinstance(poll_interval, bool)
-        or not isinstance(poll_interval, int | float)
-        or not 0 <= poll_interval < math.inf
-    ):
-        raise InvalidRequest(
-            "must be a number of seconds >= 0", field="poll_interval", provider=PROVIDER
-        )
+    """``endpoint_url``, ``profile`` and ``poll_interval`` from the provider settings."""
+    _config.check_known(config, CONFIG_KEYS, provider=PROVIDER)
     return (
-        endpoint_url if isinstance(endpoint_url, str) else None,
-        profile if isinstance(profile, str) else None,
-        float(poll_interval),
+        _config.endpoint_url(config, provider=PROVIDER),
+        _config.optional_str(config, "profile", provider=PROVIDER),
+        _config.seconds(config, "poll_interval", DEFAULT_POLL_INTERVAL, provider=PROVIDER),
     )

@@ -8,7 +8,7 @@ imported when a cloud is first opened. Config keys of :func:`open_provider`:
   ``GOOGLE_CLOUD_PROJECT``.
 * ``zone`` (str): the zone VMs and sizes use when a spec names none; default the first zone of
   the region that offers the machine type.
-* ``endpoint`` (str): talk to this Compute Engine endpoint, e.g. ``unicompute mock-server``'s.
+* ``endpoint_url`` (str): talk to this Compute Engine endpoint, e.g. ``unicompute mock-server``'s.
   An ``http://`` endpoint is used with anonymous credentials (no token is sent in the clear).
 * ``poll_interval`` (seconds): delay between polls of a GCE operation (default 2).
 

@@ -8,14 +8,12 @@ package (for ``Options``) does not import google-cloud-compute.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 import google.auth
 from google.api_core.client_options import ClientOptions
@@ -23,6 +21,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import compute_v1
 
+from ... import _config
 from ..._errors import InvalidRequest, Unauthenticated
 from ...driver import Capability, Limits, ProviderDrivers
 from .convert import PROVIDER
@@ -36,7 +35,7 @@ _REGION_NAME = re.compile(r"[a-z]+-[a-z]+[0-9]{1,2}")
 _ZONE_NAME = re.compile(r"[a-z]+-[a-z]+[0-9]{1,2}-[a-z]")
 #: Project ids: 6-30 lower-case letters, digits and hyphens (plus legacy ``domain:`` prefixes).
 _PROJECT_ID = re.compile(r"(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
-CONFIG_KEYS = frozenset({"project", "zone", "endpoint", "poll_interval"})
+CONFIG_KEYS = frozenset({"project", "zone", "endpoint_url", "poll_interval"})
 
 #: Seconds between operation polls on real GCE.
 DEFAULT_POLL_INTERVAL = 2.0
@@ -243,49 +242,16 @@ class _Settings:
     poll_interval: float
 
 
-def _check_endpoint(url: str) -> None:
-    """``InvalidRequest`` (never echoing ``url``) unless it is an http(s) URL with a host and
-    without user name or password."""
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError as exc:
-        raise InvalidRequest("is not a valid URL", field="endpoint", provider=PROVIDER) from exc
-    if "@" in parts.netloc:
-        raise InvalidRequest("must not contain a user name or password", field="endpoint",
-                             provider=PROVIDER)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest("must be an http:// or https:// URL with a host", field="endpoint",
-                             provider=PROVIDER)
-
-
 def _check_config(config: Mapping[str, object]) -> _Settings:
-    for key in config:
-        if key not in CONFIG_KEYS:
-            raise InvalidRequest(
-                f"unknown GCP setting; expected one of {', '.join(sorted(CONFIG_KEYS))}",
-                field=str(key), provider=PROVIDER)
-    strings: dict[str, str | None] = {}
-    for key in ("project", "zone", "endpoint"):
-        value = config.get(key)
-        if value is not None and (not isinstance(value, str) or not value):
-            raise InvalidRequest("must be a non-empty str", field=key, provider=PROVIDER)
-        strings[key] = value if isinstance(value, str) else None
-    if strings["endpoint"] is not None:
-        _check_endpoint(strings["endpoint"])
-    zone = strings["zone"]
+    _config.check_known(config, CONFIG_KEYS, provider=PROVIDER)
+    zone = _config.optional_str(config, "zone", provider=PROVIDER)
     if zone is not None and not _ZONE_NAME.fullmatch(zone):
         raise InvalidRequest(f"{zone!r} is not a GCE zone name (e.g. us-central1-a)",
                              field="zone", provider=PROVIDER)
-    poll_interval = config.get("poll_interval", DEFAULT_POLL_INTERVAL)
-    if isinstance(poll_interval, str):  # from the URL form, gcp://region?poll_interval=1
-        with contextlib.suppress(ValueError):
-            poll_interval = float(poll_interval)
-    if (
-        isinstance(poll_interval, bool)
-        or not isinstance(poll_interval, int | float)
-        or not 0 <= poll_interval < math.inf
-    ):
-        raise InvalidRequest("must be a number of seconds >= 0", field="poll_interval",
-                             provider=PROVIDER)
-    return _Settings(strings["project"], zone, strings["endpoint"], float(poll_interval))
+    return _Settings(
+        project=_config.optional_str(config, "project", provider=PROVIDER),
+        zone=zone,
+        endpoint=_config.endpoint_url(config, provider=PROVIDER),
+        poll_interval=_config.seconds(config, "poll_interval", DEFAULT_POLL_INTERVAL,
+                                      provider=PROVIDER),
+    )
