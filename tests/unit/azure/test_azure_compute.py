@@ -303,8 +303,6 @@ def test_sizes_are_priced_from_the_snapshot_and_images_resolve(cloud: Cloud) -> 
         cloud.vms.image("amazon-linux-2023")
 
 
-@pytest.mark.xfail(reason="the fake answers a new disk's PUT with 201; azure-mgmt-compute accepts "
-                          "only ARM's 200/202 there", raises=errors.ProviderError)
 def test_volumes_attach_detach_snapshot_delete(cloud: Cloud, run_id: str) -> None:
     vm = cloud.vms.launch(spec(f"vol-{run_id}", run_id))
     tags = {"run": run_id}

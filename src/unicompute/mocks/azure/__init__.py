@@ -31,8 +31,8 @@ authentication policy with one that sets the header::
 What it emulates: resource groups (deleting one deletes its contents), VNets and subnets (CIDR
 checks), public IPs, NICs (private IPs from the subnet), NSGs and rules, VMs (create/update,
 get with ``$expand=instanceView``, ``instanceView``, lists, start/powerOff/deallocate/restart,
-delete), managed disks (Empty, FromImage, Copy; ``diskState`` follows the VM), snapshots, the
-``vmSizes`` catalog and marketplace images (``latest`` resolved at create). ARM semantics:
+delete), managed disks (Empty, FromImage, Copy; ``diskState`` follows the VM), snapshots, SSH
+public keys (``sshPublicKeys``), the ``vmSizes`` catalog and marketplace images (``latest`` resolved at create). ARM semantics:
 case-insensitive names with case kept, ``api-version`` required, ``If-None-Match: *``, absolute
 ``nextLink`` paging (:attr:`ArmApp.page_size`, 50), ARM's error bodies and codes.
 
@@ -122,10 +122,13 @@ class AzureFake:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every resource, operation, fault and logged request."""
+        """Forget every resource, operation, fault and logged request; operations go back to
+        ``"instant"`` (stepped ones finish after 2 polls or 1 s of fake time)."""
         self.app.clear()
         self.aad.requests.clear()
         self.app.operations.mode = "instant"
+        self.app.operations.polls_to_finish = 2
+        self.app.operations.step_seconds = 1.0
 
     def routes(self) -> dict[str, WSGIApplication]:
         return {ARM_HOST: self.app, AAD_HOST: self.aad}

@@ -6,10 +6,11 @@ from typing import Any
 
 from werkzeug.routing import Map, Rule
 
+from ._keys import SshKeyHandlers
 from ._vms import VmHandlers
 
 
-class ArmApp(VmHandlers):
+class ArmApp(VmHandlers, SshKeyHandlers):
     """Azure Resource Manager for resource groups, Microsoft.Network and Microsoft.Compute.
 
     Each handler's name is its endpoint and its fault-injection name (``vm_put``,

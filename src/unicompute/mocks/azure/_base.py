@@ -35,6 +35,7 @@ KINDS = (
     "Microsoft.Compute/virtualMachines",
     "Microsoft.Compute/disks",
     "Microsoft.Compute/snapshots",
+    "Microsoft.Compute/sshPublicKeys",
 )
 
 
@@ -92,7 +93,17 @@ class ArmBase(EmulatorApp):
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse,
                  ) -> Iterable[bytes]:
         environ["PATH_INFO"] = canonical_path(environ.get("PATH_INFO", ""))
-        return super().__call__(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return super().__call__(environ, start_response)
+
+        def head_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None,
+                       ) -> Any:
+            # ARM answers HEAD with no body (404 included); werkzeug drops the body but keeps
+            # the GET body's Content-Length, which an in-process client would try to read.
+            kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            return start_response(status, [*kept, ("Content-Length", "0")], exc_info)
+
+        return super().__call__(environ, head_start)
 
     def authenticate(self, request: Request) -> None:
         """ARM's checks before any handler: a bearer token (any), then ``api-version``."""

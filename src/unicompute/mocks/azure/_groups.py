@@ -24,6 +24,7 @@ DELETE_ORDER = (
     "Microsoft.Network/virtualNetworks",
     "Microsoft.Compute/snapshots",
     "Microsoft.Compute/disks",
+    "Microsoft.Compute/sshPublicKeys",
 )
 assert set(DELETE_ORDER) == set(KINDS)
 

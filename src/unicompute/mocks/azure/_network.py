@@ -205,10 +205,11 @@ class NetworkHandlers(GroupHandlers):
                 subnet.state["nsg_attached"] = old[key].state.get("nsg_attached")
             self._set_nsg_user(subnet, subnet.state["nsg"])
         res = existing or Resource(id=rid, name=name, group=rg.name, body={})
+        guid = existing.props["resourceGuid"] if existing else self.ids.uuid()
         res.body = self._envelope(rid, name, VNET, location, tags)
         res.body["properties"] = {
             "addressSpace": {"addressPrefixes": [str(n) for n in space]},
-            "resourceGuid": (existing.props["resourceGuid"] if existing else self.ids.uuid()),
+            "resourceGuid": guid,
             "virtualNetworkPeerings": [], "enableDdosProtection": False,
             "privateEndpointVNetPolicies": "Disabled"}
         res.state["subnets"] = subnets
@@ -398,12 +399,13 @@ class NetworkHandlers(GroupHandlers):
             address = self._next_public_ip()
         if method == "Dynamic" and not res.state.get("ipconfig"):
             address = None
+        guid = existing.props["resourceGuid"] if existing else self.ids.uuid()
         res.body = self._envelope(rid, name, PIP, location, tags)
         res.body["sku"] = {"name": sku, "tier": "Regional"}
         if isinstance(body.get("zones"), list):
             res.body["zones"] = [str(z) for z in body["zones"]]
         res.body["properties"] = {
-            "resourceGuid": (existing.props["resourceGuid"] if existing else self.ids.uuid()),
+            "resourceGuid": guid,
             "publicIPAddressVersion": version, "publicIPAllocationMethod": method,
             "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes") or 4), "ipTags": []}
         if address is not None:
@@ -504,11 +506,12 @@ class NetworkHandlers(GroupHandlers):
                             "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
                             "properties": cprops})
         res = existing or Resource(id=rid, name=name, group=rg.name, body={})
+        guid = existing.props["resourceGuid"] if existing else self.ids.uuid()
         res.body = self._envelope(rid, name, NIC, location, tags)
         for config in configs:
             config["etag"] = res.body["etag"]
         res.body["properties"] = {
-            "resourceGuid": (existing.props["resourceGuid"] if existing else self.ids.uuid()),
+            "resourceGuid": guid,
             "ipConfigurations": configs,
             "dnsSettings": {"dnsServers": [], "appliedDnsServers": []},
             "enableAcceleratedNetworking": bool(props.get("enableAcceleratedNetworking", False)),
@@ -656,9 +659,10 @@ class NetworkHandlers(GroupHandlers):
             rules[rule_name.casefold()] = rule
         res = existing or Resource(id=rid, name=name, group=rg.name, body={},
                                    state={"users": {}})
+        guid = existing.props["resourceGuid"] if existing else self.ids.uuid()
         res.body = self._envelope(rid, name, NSG, location, tags)
         res.body["properties"] = {
-            "resourceGuid": (existing.props["resourceGuid"] if existing else self.ids.uuid()),
+            "resourceGuid": guid,
             "defaultSecurityRules": [_default_rule(rid, *spec, res.body["etag"])
                                      for spec in _DEFAULT_RULES]}
         res.state["rules"] = rules

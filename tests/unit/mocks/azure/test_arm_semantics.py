@@ -193,11 +193,17 @@ def test_paging_uses_absolute_next_links(az: Clients) -> None:
 def test_stepped_operations_are_polled_with_tiny_delays(ready: tuple[Clients, str]) -> None:
     az, nic_id = ready
     az.fake.operations.mode = "stepped"
+    # The poller polls from its own thread: hold the create until the clock moves, so the
+    # in-progress state is seen without a race.
+    az.fake.operations.polls_to_finish = 10**9
     poller = az.compute.virtual_machines.begin_create_or_update(RG, "slow", vm_model(nic_id))
     view = az.compute.virtual_machines.instance_view(RG, "slow")
     assert [s.code for s in view.statuses] == ["ProvisioningState/creating",
                                                "PowerState/starting"]
+    assert not poller.done()
+    az.fake.clock.advance(az.fake.operations.step_seconds)
     assert check(poller.result()).properties.provisioning_state == "Succeeded"
+    az.fake.operations.polls_to_finish = 2  # now finished by polls alone
     az.compute.virtual_machines.begin_deallocate(RG, "slow").result()
     assert power(az, "slow") == "PowerState/deallocated"
     status = [r for r in az.fake.app.requests if r.endpoint == "operation_status"]

@@ -1,0 +1,123 @@
+"""SSH public key resources, updates of network resources by PUT, and HEAD answers, through the
+official clients on the ARM fake (every response strictly parsed)."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+import pytest
+import requests
+from arm_helpers import LOCATION, Clients, check
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.compute import models as cm
+from azure.mgmt.network import models as nm
+from azure.mgmt.resource.resources import models as rm
+from test_arm_quickstart import RG, network
+from test_arm_semantics import error_of
+
+from unicompute.mocks.azure import SUBSCRIPTION_ID
+
+
+def _line(kind: str, *fields: bytes) -> str:
+    blob = b"".join(struct.pack(">I", len(f)) + f for f in (kind.encode(), *fields))
+    return f"{kind} {base64.b64encode(blob).decode()} tester@example"
+
+
+ED25519 = _line("ssh-ed25519", bytes(range(32)))
+RSA_2048 = _line("ssh-rsa", b"\x01\x00\x01", b"\x00" + (1 << 2047 | 1).to_bytes(256, "big"))
+RSA_1024 = _line("ssh-rsa", b"\x01\x00\x01", b"\x00" + (1 << 1023 | 1).to_bytes(128, "big"))
+
+
+@pytest.fixture
+def rg(az: Clients) -> Clients:
+    az.resource.resource_groups.create_or_update(RG, rm.ResourceGroup(location=LOCATION))
+    return az
+
+
+def test_ssh_keys_create_get_list_update_delete(rg: Clients) -> None:
+    keys = rg.compute.ssh_public_keys
+    made = check(keys.create(RG, "Key1", cm.SshPublicKeyResource(
+        location=LOCATION, tags={"a": "1"}, properties=cm.SshPublicKeyResourceProperties(
+            public_key=ED25519)), headers={"If-None-Match": "*"}))
+    assert (made.name, made.type, made.properties.public_key, made.tags) == (
+        "Key1", "Microsoft.Compute/sshPublicKeys", ED25519, {"a": "1"})
+    assert rg.fake.app.requests[-1].status == 201
+    with pytest.raises(HttpResponseError) as info:
+        keys.create(RG, "KEY1", cm.SshPublicKeyResource(location=LOCATION),
+                    headers={"If-None-Match": "*"})
+    assert (info.value.status_code, error_of(info.value)["code"]) == (412, "PreconditionFailed")
+    assert check(keys.get(RG, "key1")).id.endswith("/sshPublicKeys/Key1")
+    check(keys.create(RG, "key2", cm.SshPublicKeyResource(
+        location=LOCATION, properties=cm.SshPublicKeyResourceProperties(public_key=RSA_2048))))
+    assert [check(k).name for k in keys.list_by_resource_group(RG)] == ["Key1", "key2"]
+    assert [k.name for k in keys.list_by_subscription()] == ["Key1", "key2"]
+    patched = check(keys.update(RG, "key1", cm.SshPublicKeyUpdateResource(tags={"b": "2"})))
+    assert (patched.tags, patched.properties.public_key) == ({"b": "2"}, ED25519)
+    keys.delete(RG, "key1")
+    assert rg.fake.app.requests[-1].status == 200
+    keys.delete(RG, "key1")  # deleting nothing succeeds, as ARM's DELETE does
+    assert rg.fake.app.requests[-1].status == 204
+    with pytest.raises(ResourceNotFoundError) as nf:
+        keys.get(RG, "key1")
+    assert error_of(nf.value)["code"] == "ResourceNotFound"
+
+
+@pytest.mark.parametrize("bad", [RSA_1024, "ssh-rsa not-base64!", "ssh-dss AAAAB3NzaC1kc3M=",
+                                 _line("ssh-ed25519", b"short"), "ssh-ed25519"])
+def test_ssh_key_material_is_checked_and_nothing_is_made(rg: Clients, bad: str) -> None:
+    with pytest.raises(HttpResponseError) as info:
+        rg.compute.ssh_public_keys.create(RG, "bad", cm.SshPublicKeyResource(
+            location=LOCATION, properties=cm.SshPublicKeyResourceProperties(public_key=bad)))
+    err = error_of(info.value)
+    assert (info.value.status_code, err["code"], err["target"]) == (
+        400, "InvalidParameter", "publicKey")
+    assert len(rg.fake.app.stores["Microsoft.Compute/sshPublicKeys"]) == 0
+
+
+def test_deleting_a_group_deletes_its_keys(rg: Clients) -> None:
+    rg.compute.ssh_public_keys.create(RG, "k", cm.SshPublicKeyResource(location=LOCATION))
+    rg.resource.resource_groups.begin_delete(RG).result()
+    assert len(rg.fake.app.stores["Microsoft.Compute/sshPublicKeys"]) == 0
+
+
+def test_network_resources_update_by_put_and_keep_their_guid(rg: Clients) -> None:
+    nic = network(rg)
+    vnet = rg.network.virtual_networks.get(RG, "qs-vnet")
+    pip = rg.network.public_ip_addresses.get(RG, "qs-ip")
+    nic.tags = {"v": "2"}
+    again = check(rg.network.network_interfaces.begin_create_or_update(RG, "qs-nic", nic)
+                  .result())
+    assert again.tags == {"v": "2"}
+    assert again.properties.resource_guid == nic.properties.resource_guid
+    config = again.properties.ip_configurations[0].properties
+    assert config.private_ip_address == "10.0.0.4"  # the address is kept across the update
+    vnet.tags = {"v": "2"}
+    vnet2 = check(rg.network.virtual_networks.begin_create_or_update(RG, "qs-vnet", vnet)
+                  .result())
+    assert (vnet2.tags, vnet2.properties.resource_guid) == ({"v": "2"},
+                                                           vnet.properties.resource_guid)
+    assert [s.name for s in vnet2.properties.subnets] == ["qs-subnet"]
+    pip.tags = {"v": "2"}
+    pip2 = check(rg.network.public_ip_addresses.begin_create_or_update(RG, "qs-ip", pip)
+                 .result())
+    assert (pip2.properties.resource_guid, pip2.properties.ip_address) == (
+        pip.properties.resource_guid, pip.properties.ip_address)
+    nsg = check(rg.network.network_security_groups.begin_create_or_update(
+        RG, "nsg", nm.NetworkSecurityGroup(location=LOCATION)).result())
+    nsg.tags = {"v": "2"}
+    nsg2 = check(rg.network.network_security_groups.begin_create_or_update(RG, "nsg", nsg)
+                 .result())
+    assert (nsg2.tags, nsg2.properties.resource_guid) == ({"v": "2"},
+                                                         nsg.properties.resource_guid)
+
+
+def test_head_answers_have_no_body(rg: Clients) -> None:
+    groups = rg.resource.resource_groups
+    assert groups.check_existence(RG) is True
+    assert groups.check_existence("missing") is False
+    url = "https://management.azure.com/subscriptions/{}/resourcegroups/missing"
+    for sub in (SUBSCRIPTION_ID, "11111111-1111-1111-1111-111111111111"):
+        answer = requests.head(url.format(sub), params={"api-version": "2022-09-01"},
+                               headers={"Authorization": "Bearer x"}, timeout=5)
+        assert (answer.status_code, answer.content) == (404, b"")
