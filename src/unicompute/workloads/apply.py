@@ -9,6 +9,7 @@ creates nothing the second time), and :func:`destroy` terminates everything carr
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,11 @@ from .spec import GROUP_TAG, WORKLOAD_TAG, VMGroup, Workload
 _PRESENT = frozenset(VMState) - {VMState.TERMINATING, VMState.TERMINATED}
 #: How long launch waits for RUNNING and destroy for TERMINATED, per VM, by default (seconds).
 DEFAULT_TIMEOUT = 600.0
+#: How many VMs :func:`destroy` terminates at the same time, by default.
+DESTROY_WORKERS = 8
+#: Providers whose SDK objects must not be shared between threads (Libcloud: "create a separate
+#: driver instance for each thread"): :func:`destroy` terminates their VMs one at a time.
+_ONE_THREAD_PROVIDERS = ("libcloud:",)
 
 
 def vm_name(workload: str, group: str, index: int) -> str:
@@ -65,18 +71,23 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class _Reporter:
-    """Counts finished units and passes each event to the callback, if there is one."""
+    """Counts finished units and passes each event to the callback, if there is one.
+
+    Safe to call from several threads: events reach the callback one at a time, in the order
+    of their ``done`` counts."""
 
     def __init__(self, callback: ProgressCallback | None, total: int) -> None:
         self._callback = callback
         self._total = total
         self._done = 0
+        self._lock = threading.Lock()
 
     def __call__(self, step: Step, name: str, vm_id: str | None = None) -> None:
-        if step not in (Step.LAUNCHING, Step.TERMINATING):
-            self._done += 1
-        if self._callback is not None:
-            self._callback(Progress(step, name, vm_id, self._done, self._total))
+        with self._lock:
+            if step not in (Step.LAUNCHING, Step.TERMINATING):
+                self._done += 1
+            if self._callback is not None:
+                self._callback(Progress(step, name, vm_id, self._done, self._total))
 
 
 # -- results --------------------------------------------------------------------------------
@@ -186,6 +197,35 @@ class LaunchIncomplete(UnicomputeError):
         self.code = cause.code
         self.cause = cause
         self.launched = tuple(launched)
+
+
+class DestroyIncomplete(UnicomputeError):
+    """:func:`destroy` could not terminate some VMs; it went on with the others.
+
+    ``failed`` pairs each such VM with its error, in the workload's order; ``terminated`` lists
+    the VMs that are gone. The code, ``transient`` (so :attr:`retryable`), provider and
+    operation are those of the first failure, which is also ``cause``. Running ``destroy``
+    again finishes the job.
+    """
+
+    def __init__(
+        self, failed: Sequence[tuple[VM, UnicomputeError]], terminated: Sequence[VM]
+    ) -> None:
+        cause = failed[0][1]
+        listed = "; ".join(f"{vm.name} ({vm.id}): {error.message}" for vm, error in failed)
+        super().__init__(
+            f"could not terminate {len(failed)} of {len(failed) + len(terminated)} VM(s): "
+            f"{listed}; run destroy again to finish",
+            provider=cause.provider,
+            operation=cause.operation,
+            resource=", ".join(vm.id for vm, _ in failed),
+            original=cause.original,
+            transient=cause.transient,
+        )
+        self.code = cause.code
+        self.cause = cause
+        self.failed = tuple(failed)
+        self.terminated = tuple(terminated)
 
 
 class LaunchInterrupted(KeyboardInterrupt):
@@ -317,20 +357,45 @@ def destroy(
     *,
     progress: ProgressCallback | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    workers: int = DESTROY_WORKERS,
 ) -> tuple[VM, ...]:
     """Terminate every VM tagged with ``workload_name``, wait until each is gone, and return them.
 
-    Then lists the tag again and raises :class:`~unicompute.Conflict` naming whatever remains
-    (a VM launched meanwhile). Destroying a workload with no VMs does nothing.
+    Up to ``workers`` VMs are terminated at the same time (one at a time on Libcloud, whose
+    drivers must not be shared between threads), each with its own ``timeout``. Progress
+    events reach ``progress`` one at a time: ``TERMINATING`` when a VM's turn comes,
+    ``TERMINATED`` once it is gone. A VM that cannot be terminated does not stop the others:
+    once all were tried, :class:`DestroyIncomplete` names each failure. Then lists the tag
+    again and raises :class:`~unicompute.Conflict` naming whatever remains (a VM launched
+    meanwhile). Destroying a workload with no VMs does nothing.
+
+    On Ctrl-C (``KeyboardInterrupt``) no further VM is started and the interrupt propagates at
+    once; terminations already under way go on in the background while the program runs.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidRequest("must be a whole number >= 1", field="workers")
     vms = _tagged(workload_name, cloud)
     report = _Reporter(progress, len(vms))
-    for vm in vms:
+
+    def terminate(vm: VM) -> None:
         report(Step.TERMINATING, vm.name, vm.id)
         vm.terminate(timeout=timeout)
-    for vm in vms:
         vm.wait_until(VMState.TERMINATED, timeout=timeout)
         report(Step.TERMINATED, vm.name, vm.id)
+
+    if cloud.provider.startswith(_ONE_THREAD_PROVIDERS):
+        workers = 1
+    outcomes = _each_in_threads(vms, terminate, workers)
+    unexpected = [error for error in outcomes if error is not None
+                  and not isinstance(error, UnicomputeError)]
+    if unexpected:
+        raise unexpected[0]
+    failed = [(vm, error) for vm, error in zip(vms, outcomes, strict=True)
+              if isinstance(error, UnicomputeError)]
+    if failed:
+        raise DestroyIncomplete(
+            failed, [vm for vm, error in zip(vms, outcomes, strict=True) if error is None]
+        )
     remaining = _tagged(workload_name, cloud)
     if remaining:
         names = ", ".join(f"{vm.name} ({vm.id}, {vm.state.value})" for vm in remaining)
@@ -341,6 +406,48 @@ def destroy(
             resource=workload_name,
         )
     return vms
+
+
+def _each_in_threads(
+    items: Sequence[VM], work: Callable[[VM], None], workers: int
+) -> list[BaseException | None]:
+    """``work(item)`` for every item, in at most ``workers`` threads; what each raised (or
+    ``None``), in the items' order. A failure does not stop the other items.
+
+    The threads are daemon threads, so that a ``KeyboardInterrupt`` in the caller propagates at
+    once instead of waiting for work under way (which goes on while the program runs); items
+    not yet started then are not started.
+    """
+    outcomes: list[BaseException | None] = [None] * len(items)
+    pending = iter(enumerate(items))
+    lock = threading.Lock()
+    stopped = threading.Event()
+
+    def worker() -> None:
+        while not stopped.is_set():
+            with lock:
+                taken = next(pending, None)
+            if taken is None:
+                return
+            index, item = taken
+            try:
+                work(item)
+            except BaseException as exc:  # reported to the caller, per item
+                outcomes[index] = exc
+
+    threads = [
+        threading.Thread(target=worker, name=f"unicompute-destroy-{n}", daemon=True)
+        for n in range(min(workers, len(items)))
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        stopped.set()
+        raise
+    return outcomes
 
 
 # -- helpers --------------------------------------------------------------------------------

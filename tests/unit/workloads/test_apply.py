@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from collections.abc import Callable
 from textwrap import dedent
 from typing import Any
@@ -258,8 +261,10 @@ def test_destroy_leaves_nothing_and_is_repeatable(aws: uc.Cloud) -> None:
     assert all(vm.state is uc.VMState.TERMINATED for vm in gone)
     assert tagged(aws) == []
     assert workloads.status("shop", aws).vms == ()
-    assert [e.step for e in events] == [Step.TERMINATING] * 3 + [Step.TERMINATED] * 3
-    assert (events[-1].done, events[-1].total) == (3, 3)
+    for vm in gone:  # each VM announced, then finished
+        assert [e.step for e in events if e.vm_id == vm.id] == [Step.TERMINATING, Step.TERMINATED]
+    assert [e.done for e in events if e.step is Step.TERMINATED] == [1, 2, 3]
+    assert {e.total for e in events} == {3}
     assert workloads.destroy("shop", aws) == ()
 
 
@@ -317,3 +322,114 @@ def test_a_group_the_cloud_would_reject_fails_before_any_launch(aws: uc.Cloud) -
         workloads.launch(workload(text), aws)
     assert caught.value.field == "vms[1].user_data"
     assert tagged(aws) == []
+
+
+# -- destroy terminates in parallel -----------------------------------------------------------
+
+
+def test_destroy_terminates_the_vms_at_the_same_time(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workloads.launch(workload(), aws, wait=False)
+    together = threading.Barrier(3, timeout=5)  # passes only when all three are under way
+    original = uc.VM.terminate
+
+    def terminate(self: uc.VM, **kwargs: Any) -> None:
+        together.wait()
+        original(self, **kwargs)
+
+    monkeypatch.setattr(uc.VM, "terminate", terminate)
+    assert len(workloads.destroy("shop", aws)) == 3
+    assert tagged(aws) == []
+
+
+def test_destroy_runs_at_most_workers_terminates_at_once(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workloads.launch(workload(WEB.replace("count: 2", "count: 5")), aws, wait=False)
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+    original = uc.VM.terminate
+
+    def terminate(self: uc.VM, **kwargs: Any) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.02)  # long enough for the others to start, if they may
+            original(self, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(uc.VM, "terminate", terminate)
+    assert len(workloads.destroy("shop", aws, workers=2)) == 6
+    assert most[0] == 2
+    assert tagged(aws) == []
+
+
+def test_a_vm_that_cannot_be_terminated_does_not_stop_the_others(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workloads.launch(workload(), aws, wait=False)
+    refused = uc.PermissionDenied(
+        "not authorized to terminate", provider="aws", operation="vms.terminate"
+    )
+    original = uc.VM.terminate
+
+    def terminate(self: uc.VM, **kwargs: Any) -> None:
+        if self.name == "shop-web-2":
+            raise refused
+        original(self, **kwargs)
+
+    monkeypatch.setattr(uc.VM, "terminate", terminate)
+    events: list[Progress] = []
+    with pytest.raises(workloads.apply.DestroyIncomplete) as info:
+        workloads.destroy("shop", aws, progress=events.append)
+    error = info.value
+    assert [(vm.name, cause) for vm, cause in error.failed] == [("shop-web-2", refused)]
+    assert sorted(names(error.terminated)) == ["shop-db-1", "shop-web-1"]
+    assert error.code is uc.ErrorCode.PERMISSION_DENIED and error.cause is refused
+    assert "shop-web-2 (i-" in str(error) and "not authorized to terminate" in str(error)
+    assert error.resource == error.failed[0][0].id
+    assert names(tagged(aws)) == ["shop-web-2"]
+    assert sorted(e.name for e in events if e.step is Step.TERMINATED) == [
+        "shop-db-1", "shop-web-1"
+    ]
+
+    monkeypatch.undo()
+    assert names(workloads.destroy("shop", aws)) == ["shop-web-2"]  # destroy again finishes
+    assert tagged(aws) == []
+
+
+def test_destroy_workers_must_be_a_positive_whole_number(aws: uc.Cloud) -> None:
+    workloads.launch(workload(), aws, wait=False)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(uc.InvalidRequest) as info:
+            workloads.destroy("shop", aws, workers=bad)  # type: ignore[arg-type]
+        assert info.value.field == "workers"
+    assert len(tagged(aws)) == 3
+
+
+def test_ctrl_c_during_destroy_stops_at_once_and_starts_no_more_vms(
+    aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workloads.launch(workload(), aws, wait=False)
+    release = threading.Event()
+    original = uc.VM.terminate
+
+    def terminate(self: uc.VM, **kwargs: Any) -> None:
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C
+        release.wait(10)  # a terminate still under way
+        original(self, **kwargs)
+
+    monkeypatch.setattr(uc.VM, "terminate", terminate)
+    with pytest.raises(KeyboardInterrupt):
+        workloads.destroy("shop", aws, workers=1)
+    assert not release.is_set()  # the interrupt did not wait for the terminate under way
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("unicompute-destroy-"):
+            thread.join(10)
+    assert len(tagged(aws)) == 2  # the one under way finished, no other was started
