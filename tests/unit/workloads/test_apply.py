@@ -368,6 +368,13 @@ def test_destroy_runs_at_most_workers_terminates_at_once(
     assert most[0] == 2
     assert tagged(aws) == []
 
+    # Libcloud's drivers must not be shared between threads: one VM at a time there.
+    workloads.launch(workload(), aws, wait=False)
+    most[0] = 0
+    monkeypatch.setattr(uc.Cloud, "provider", property(lambda _: "libcloud:ec2"))
+    assert len(workloads.destroy("shop", aws)) == 3
+    assert most[0] == 1
+
 
 def test_a_vm_that_cannot_be_terminated_does_not_stop_the_others(
     aws: uc.Cloud, monkeypatch: pytest.MonkeyPatch
