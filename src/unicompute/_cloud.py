@@ -59,6 +59,12 @@ class Cloud:
         return frozenset(c.value for c in self._ctx.drivers.capabilities)
 
     @property
+    def thread_safe(self) -> bool:
+        """Whether this cloud may be used from several threads at once (Libcloud's drivers may
+        not: "create a separate driver instance for each thread")."""
+        return self._ctx.drivers.thread_safe
+
+    @property
     def poller(self) -> Poller:
         """How waits poll (interval, backoff, clock, sleep). Assign a :class:`Poller` with a fake
         clock and sleep to control time in tests."""

@@ -312,6 +312,8 @@ class ProviderDrivers:
 
     ``translate_error(exc, operation)`` maps a native exception to a :class:`UnicomputeError`
     (with ``original=exc``), or returns ``None`` for exceptions that are not the SDK's.
+    ``thread_safe`` is ``False`` when the drivers must not be called from several threads at
+    once (then callers such as workload ``destroy`` work one VM at a time).
     """
 
     provider: str
@@ -325,6 +327,7 @@ class ProviderDrivers:
     functions: FunctionDriver | None = None
     options_type: type | None = None
     close: Callable[[], None] = field(default=lambda: None)
+    thread_safe: bool = True
 
 
 class ProviderFactory(Protocol):

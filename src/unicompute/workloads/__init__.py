@@ -16,7 +16,9 @@ nothing else in the file.
 from ._yaml import WorkloadError
 from .apply import (
     DEFAULT_TIMEOUT,
+    DESTROY_WORKERS,
     Deployment,
+    DestroyIncomplete,
     GroupPlan,
     LaunchIncomplete,
     LaunchInterrupted,
@@ -47,9 +49,11 @@ from .spec import (
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_TIMEOUT",
+    "DESTROY_WORKERS",
     "GROUP_TAG",
     "WORKLOAD_TAG",
     "Deployment",
+    "DestroyIncomplete",
     "GroupPlan",
     "LaunchIncomplete",
     "LaunchInterrupted",

@@ -34,9 +34,6 @@ _PRESENT = frozenset(VMState) - {VMState.TERMINATING, VMState.TERMINATED}
 DEFAULT_TIMEOUT = 600.0
 #: How many VMs :func:`destroy` terminates at the same time, by default.
 DESTROY_WORKERS = 8
-#: Providers whose SDK objects must not be shared between threads (Libcloud: "create a separate
-#: driver instance for each thread"): :func:`destroy` terminates their VMs one at a time.
-_ONE_THREAD_PROVIDERS = ("libcloud:",)
 
 
 def vm_name(workload: str, group: str, index: int) -> str:
@@ -383,7 +380,7 @@ def destroy(
         vm.wait_until(VMState.TERMINATED, timeout=timeout)
         report(Step.TERMINATED, vm.name, vm.id)
 
-    if cloud.provider.startswith(_ONE_THREAD_PROVIDERS):
+    if not cloud.thread_safe:
         workers = 1
     outcomes = _each_in_threads(vms, terminate, workers)
     unexpected = [error for error in outcomes if error is not None

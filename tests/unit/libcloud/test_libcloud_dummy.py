@@ -26,6 +26,7 @@ def _driver(cloud: uc.Cloud) -> Any:
 def test_capabilities_are_what_the_dummy_driver_implements(cloud: uc.Cloud) -> None:
     assert cloud.provider == "libcloud:dummy"
     assert cloud.capabilities == {Capability.REBOOT.value}
+    assert cloud.thread_safe is False  # Libcloud: one driver instance per thread
 
 
 def test_locations_are_zones_of_the_single_region(cloud: uc.Cloud) -> None:

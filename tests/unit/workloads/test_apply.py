@@ -368,10 +368,10 @@ def test_destroy_runs_at_most_workers_terminates_at_once(
     assert most[0] == 2
     assert tagged(aws) == []
 
-    # Libcloud's drivers must not be shared between threads: one VM at a time there.
+    # Drivers that must not be shared between threads (Libcloud's): one VM at a time there.
     workloads.launch(workload(), aws, wait=False)
     most[0] = 0
-    monkeypatch.setattr(uc.Cloud, "provider", property(lambda _: "libcloud:ec2"))
+    monkeypatch.setattr(uc.Cloud, "thread_safe", property(lambda _: False))
     assert len(workloads.destroy("shop", aws)) == 3
     assert most[0] == 1
 

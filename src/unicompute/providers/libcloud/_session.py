@@ -208,4 +208,5 @@ def open_provider(
         capabilities=ctx.capabilities,
         keys=LibcloudKeys(ctx) if "keys" in ctx.operations else None,
         volumes=volumes_class(ctx, compute) if "volumes" in ctx.operations else None,
+        thread_safe=False,  # Libcloud: one driver instance per thread
     )
