@@ -37,15 +37,40 @@ class HttpError(Exception):
         self.details = dict(details or {})
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"))
+_JSON_TYPE = ("Content-Type", "application/json; charset=utf-8")
+
+
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None,
                   ) -> Response:
     """``body`` as compact JSON with ``Content-Type: application/json; charset=utf-8``."""
-    return Response(json.dumps(body, separators=(",", ":")), status=status,
-                    headers=dict(headers or {}),
-                    content_type="application/json; charset=utf-8")
+    listed = [(k, v) for k, v in headers.items() if k.lower() != "content-type"] \
+        if headers else []
+    listed.append(_JSON_TYPE)
+    return Response(_JSON.encode(body).encode(), status=status, headers=listed)
 
 
-@dataclass(frozen=True)
+def _plain(response: Response, method: str) -> list[tuple[str, str]] | None:
+    """The WSGI headers of ``response`` when werkzeug's ``Response.__call__`` would send them
+    and its buffered body unchanged (a sized, buffered body; no status or method that drops
+    the body; no ``Location`` to rewrite; no close callbacks); ``None`` otherwise."""
+    status = response.status_code
+    if (method == "HEAD" or status < 200 or status in (204, 304)
+            or not isinstance(response.response, list) or response.direct_passthrough
+            or response._on_close or not all(isinstance(c, bytes) for c in response.response)):
+        return None
+    headers = response.headers.to_wsgi_list()
+    sized = False
+    for name, _ in headers:
+        lower = name.lower()
+        if lower == "content-length":
+            sized = True
+        elif lower in ("location", "content-location"):
+            return None
+    return headers if sized else None
+
+
+@dataclass(frozen=True, slots=True)
 class LoggedRequest:
     """What the emulator received, for tests that assert on the wire ("one PUT, no retry")."""
 
@@ -100,7 +125,8 @@ class EmulatorApp:
     # -- WSGI -------------------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse,
                  ) -> Iterable[bytes]:
-        request = Request(environ)
+        # populate_request=False: no environ <-> request cycle left for the garbage collector
+        request = Request(environ, populate_request=False)
         endpoint: str | None = None
         try:
             try:
@@ -125,9 +151,27 @@ class EmulatorApp:
             method=request.method, path=request.path,
             query=request.query_string.decode("latin-1"),
             endpoint=None if endpoint is None else str(endpoint),
-            headers={k: v for k, v in request.headers.items() if k.lower() in self.logged_headers},
+            headers=self._logged(environ),
             status=response.status_code))
-        return response(environ, start_response)
+        headers = _plain(response, request.method)
+        if headers is None:
+            return response(environ, start_response)
+        start_response(response.status, headers)
+        body: list[bytes] = response.response  # type: ignore[assignment]  # _plain checked
+        return body
+
+    def _logged(self, environ: WSGIEnvironment) -> dict[str, str]:
+        """The :attr:`logged_headers` the request carries, named as werkzeug names them."""
+        found = {}
+        for name in self.logged_headers:
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                value = environ.get(key) or None  # werkzeug skips these when empty
+            else:
+                value = environ.get("HTTP_" + key)
+            if value is not None:
+                found[name.title()] = value
+        return found
 
     @staticmethod
     def json_body(request: Request) -> dict[str, Any]:

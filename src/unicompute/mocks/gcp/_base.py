@@ -22,7 +22,6 @@ from .._kernel import (
     Faults,
     HttpError,
     IdFactory,
-    Operations,
     json_response,
 )
 from .._kernel.faults import Fault
@@ -31,6 +30,7 @@ from ._errors import HTTP_PHRASES, invalid_field, not_found
 from ._filter import compile_filter
 from ._format import timestamp
 from ._links import API, link
+from ._lro import GceOperations
 from ._table import Resource, Table, decode_token, encode_token, page
 
 #: The project the fake's default credentials name (``google.auth.default()`` answers it).
@@ -52,11 +52,17 @@ _AUTO_SUBNET_REGIONS_HINT = "Default network for the project"
 
 
 def fingerprint(value: Any) -> str:
-    """GCE-style fingerprint (8 bytes, base64) of ``value``; the empty one is GCE's constant."""
+    """GCE-style fingerprint (8 bytes, base64) of ``value`` (a string is hashed as is, anything
+    else as canonical JSON); the empty one is GCE's constant."""
     if not value:
         return EMPTY_FINGERPRINT
-    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).digest()
-    return base64.b64encode(digest[:8]).decode()
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        text = "\n".join(f"{k}={v}" for k, v in sorted(value.items()))  # labels
+    else:
+        text = json.dumps(value, sort_keys=True)
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()[:8]).decode()
 
 
 @dataclass
@@ -123,7 +129,7 @@ class ComputeBase(EmulatorApp):
     def __init__(self, *, clock: FakeClock | None = None, ids: IdFactory | None = None,
                  faults: Faults | None = None, tokens: set[str] | None = None) -> None:
         super().__init__(clock=clock, ids=ids, faults=faults)
-        self.operations = Operations(self.clock, self.ids)
+        self.operations = GceOperations(self.clock, self.ids)
         self.projects: dict[str, ProjectState] = {}
         #: Access tokens the token endpoint issued; the Google-hosted API accepts only these.
         self.tokens: set[str] = tokens if tokens is not None else set()
@@ -133,13 +139,14 @@ class ComputeBase(EmulatorApp):
 
     # -- kernel hooks ------------------------------------------------------------------------
     def authenticate(self, request: Request) -> None:
-        header = request.headers.get("Authorization", "")
-        if request.scheme != "https" and not header:
+        header = request.environ.get("HTTP_AUTHORIZATION", "")
+        https = request.environ.get("wsgi.url_scheme") == "https"
+        if not https and not header:
             return  # the loopback server takes anonymous clients, as Google's emulators do
         if not header.startswith("Bearer "):
             raise HttpError(401, "required", _UNAUTHENTICATED, details={
                 "location": "Authorization", "status": "UNAUTHENTICATED"})
-        if request.scheme == "https" and header[7:] not in self.tokens:
+        if https and header[7:] not in self.tokens:
             raise HttpError(401, "authError", _BAD_TOKEN, details={
                 "location": "Authorization", "status": "UNAUTHENTICATED"})
 
@@ -314,8 +321,9 @@ class ComputeBase(EmulatorApp):
         """
         state = self.project(project)
         sequence = self.ids.sequence()
-        name = (f"operation-{int(self.clock.time() * 1000) + 1767225600000}-"
-                f"{self.ids.hex(13)}-{self.ids.hex(8)}-{self.ids.hex(8)}-{sequence}")
+        noise = self.ids.hex(29)
+        millis = int(self.clock.now().timestamp() * 1000)
+        name = f"operation-{millis}-{noise[:13]}-{noise[13:21]}-{noise[21:]}-{sequence}"
         now = self.now()
         op_path = f"projects/{project}/{scope}/operations/{name}"
         body: dict[str, Any] = {
@@ -348,10 +356,12 @@ class ComputeBase(EmulatorApp):
         self.operations.start(complete, data={"body": body, "on_poll": on_poll}, op_id=op_path)
         return json_response(body)
 
-    def poll_operation(self, project: str, scope: str, name: str) -> Resource:
-        """The operation after one poll (which may finish it in stepped mode); 404 if unknown."""
+    def poll_operation(self, project: str, scope: str, name: str, *, wait: bool = False,
+                       ) -> Resource:
+        """The operation after one poll (which may finish it in stepped mode), or after a
+        ``wait`` call (see :mod:`._lro`); 404 if unknown."""
         op_path = f"projects/{project}/{scope}/operations/{name}"
-        op = self.operations.get(op_path)
+        op = self.operations.wait(op_path) if wait else self.operations.get(op_path)
         if op is None:
             raise not_found(op_path)
         if not op.done and op.data.get("on_poll") is not None:

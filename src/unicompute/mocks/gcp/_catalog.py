@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ._format import stable_id
+from ._format import local_midnight, stable_id
 from ._links import API
 
 #: Projects whose images the fake publishes (GCE's public image projects).
@@ -84,7 +84,7 @@ def images() -> dict[str, dict[str, dict[str, Any]]]:
         body: dict[str, Any] = {
             "kind": "compute#image",
             "id": stable_id("image", project, name),
-            "creationTimestamp": f"{created[:4]}-{created[4:6]}-{created[6:]}T00:00:00.000-07:00",
+            "creationTimestamp": local_midnight(created),
             "name": name,
             "description": entry["description"],
             "sourceType": "RAW",

@@ -97,7 +97,7 @@ class InstancesApi(DisksApi, NetworksApi):
                     config.pop("natIP", None)
 
     def _changed(self, instance: Resource) -> None:
-        instance["fingerprint"] = fingerprint([instance["id"], self.ids.sequence()])
+        instance["fingerprint"] = fingerprint(f"{instance['id']}/{self.ids.sequence()}")
 
     # -- insert ------------------------------------------------------------------------------
     def instances_insert(self, request: Request, project: str, zone: str) -> Response:
@@ -378,7 +378,7 @@ class InstancesApi(DisksApi, NetworksApi):
             nic: Resource = {
                 "kind": "compute#networkInterface", "network": network["selfLink"],
                 "subnetwork": subnet["selfLink"], "name": f"nic{index}",
-                "fingerprint": fingerprint([subnet["selfLink"], index]),
+                "fingerprint": fingerprint(f"{subnet['selfLink']}/{index}"),
                 "stackType": "IPV4_ONLY",
             }
             if wanted is not None:

@@ -1,9 +1,10 @@
 """Zone, region and global operations: get, wait, list, delete.
 
-``get`` and ``wait`` each count as one poll: in stepped mode an operation finishes on its
+``get`` counts as one poll: in stepped mode an operation finishes on its
 ``polls_to_finish``-th poll or once the fake clock has moved ``step_seconds`` past its start.
-(Real ``wait`` blocks up to two minutes and may return before ``DONE``; callers loop, so one
-poll per call keeps their loops honest.)
+``wait`` blocks on GCE until the operation is ``DONE`` or two minutes have passed; here it
+counts as a poll and also finishes an operation due within that window of fake time (see
+:mod:`._lro`), so an operation due later still comes back ``RUNNING`` and callers loop.
 """
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ class OperationsApi(ComputeBase):
         self.check_zone(project, zone)
         return json_response(self.poll_operation(project, f"zones/{zone}", operation))
 
-    zone_operations_wait = zone_operations_get
+    def zone_operations_wait(self, request: Request, project: str, zone: str, operation: str,
+                             ) -> Response:
+        self.check_zone(project, zone)
+        return json_response(self.poll_operation(project, f"zones/{zone}", operation,
+                                                 wait=True))
 
     def zone_operations_delete(self, request: Request, project: str, zone: str,
                                operation: str) -> Response:
@@ -85,7 +90,11 @@ class OperationsApi(ComputeBase):
         self.check_region(project, region)
         return json_response(self.poll_operation(project, f"regions/{region}", operation))
 
-    region_operations_wait = region_operations_get
+    def region_operations_wait(self, request: Request, project: str, region: str,
+                               operation: str) -> Response:
+        self.check_region(project, region)
+        return json_response(self.poll_operation(project, f"regions/{region}", operation,
+                                                 wait=True))
 
     def region_operations_delete(self, request: Request, project: str, region: str,
                                  operation: str) -> Response:
@@ -99,7 +108,9 @@ class OperationsApi(ComputeBase):
                               ) -> Response:
         return json_response(self.poll_operation(project, "global", operation))
 
-    global_operations_wait = global_operations_get
+    def global_operations_wait(self, request: Request, project: str, operation: str,
+                               ) -> Response:
+        return json_response(self.poll_operation(project, "global", operation, wait=True))
 
     def global_operations_delete(self, request: Request, project: str, operation: str,
                                  ) -> Response:

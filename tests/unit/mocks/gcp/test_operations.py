@@ -31,10 +31,10 @@ def test_stepped_insert_moves_through_gce_states_by_polls(gcp: GcpFake, project:
                                 instance_resource=vm_resource("slow"))
     assert op.status == compute_v1.Operation.Status.RUNNING
     assert instances.get(project=project, zone=ZONE, instance="slow").status == "PROVISIONING"
-    polled = operations.wait(project=project, zone=ZONE, operation=op.name)
+    polled = operations.get(project=project, zone=ZONE, operation=op.name)
     assert polled.status == compute_v1.Operation.Status.RUNNING
     assert instances.get(project=project, zone=ZONE, instance="slow").status == "STAGING"
-    done = operations.wait(project=project, zone=ZONE, operation=op.name)
+    done = operations.get(project=project, zone=ZONE, operation=op.name)
     assert done.status == compute_v1.Operation.Status.DONE and done.progress == 100
     assert instances.get(project=project, zone=ZONE, instance="slow").status == "RUNNING"
 
@@ -46,6 +46,38 @@ def test_stepped_insert_moves_through_gce_states_by_polls(gcp: GcpFake, project:
     assert final.status == compute_v1.Operation.Status.DONE
     listed = [o.name for o in operations.list(project=project, zone=ZONE)]
     assert sorted(listed) == sorted([op.name, stop.name])
+
+
+def test_wait_returns_done_when_the_operation_finishes_within_two_minutes(
+        gcp: GcpFake, project: str) -> None:
+    gcp.operations.mode = "stepped"
+    gcp.operations.polls_to_finish = 10**6  # only time finishes them
+    gcp.operations.step_seconds = 90
+    instances = compute_v1.InstancesClient()
+    operations = compute_v1.ZoneOperationsClient()
+    op = instances.insert_unary(project=project, zone=ZONE, instance_resource=vm_resource("w"))
+    # GCE's wait blocks up to 2 minutes until DONE: an operation due in 90 s comes back DONE
+    done = operations.wait(project=project, zone=ZONE, operation=op.name)
+    assert done.status == compute_v1.Operation.Status.DONE and done.progress == 100
+    assert instances.get(project=project, zone=ZONE, instance="w").status == "RUNNING"
+    assert gcp.clock.time() == 0  # the fake clock is the test's: wait does not move it
+
+
+def test_wait_returns_running_for_an_operation_due_after_the_window(
+        gcp: GcpFake, project: str) -> None:
+    gcp.operations.mode = "stepped"
+    gcp.operations.polls_to_finish = 10**6
+    gcp.operations.step_seconds = 600
+    operations = compute_v1.GlobalOperationsClient()
+    op = compute_v1.FirewallsClient().insert_unary(
+        project=project, firewall_resource=compute_v1.Firewall(
+            name="allow-web", network="global/networks/default",
+            allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["80"])]))
+    late = operations.wait(project=project, operation=op.name)
+    assert late.status == compute_v1.Operation.Status.RUNNING  # as GCE after two minutes
+    gcp.clock.advance(480)  # now due within the next two minutes
+    done = operations.wait(project=project, operation=op.name)
+    assert done.status == compute_v1.Operation.Status.DONE
 
 
 def test_extended_operation_result_polls_the_fake_in_process(gcp: GcpFake, project: str,
@@ -67,7 +99,7 @@ def test_global_and_region_operations(gcp: GcpFake, project: str) -> None:
         project=project, firewall_resource=compute_v1.Firewall(
             name="fw", allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])]))
     global_ops = compute_v1.GlobalOperationsClient()
-    assert global_ops.wait(project=project, operation=op.name).status == (
+    assert global_ops.get(project=project, operation=op.name).status == (
         compute_v1.Operation.Status.RUNNING)
     assert global_ops.wait(project=project, operation=op.name).status == (
         compute_v1.Operation.Status.DONE)
