@@ -11,6 +11,9 @@ from ._errors import InvalidRequest, Timeout
 
 T = TypeVar("T")
 
+#: Attempts of a :meth:`Poller.every` wait whose interval is zero, unless the caller says.
+ZERO_DELAY_ATTEMPTS = 40
+
 
 @dataclass(frozen=True, kw_only=True)
 class Poller:
@@ -27,6 +30,31 @@ class Poller:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     max_attempts: int | None = None
+
+    @classmethod
+    def every(
+        cls,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        zero_delay_attempts: int = ZERO_DELAY_ATTEMPTS,
+    ) -> Poller:
+        """The schedule of a provider's waits from its ``poll_interval`` setting: ``interval``
+        seconds between polls, no backoff, on ``clock`` and ``sleep``.
+
+        With a zero ``interval`` (a fake that answers at once, where no time need pass) a wait
+        also ends after ``zero_delay_attempts`` attempts, so that one against a clock that
+        does not move still ends.
+        """
+        return cls(
+            interval=interval,
+            backoff=1.0,
+            max_interval=interval,
+            clock=clock,
+            sleep=sleep,
+            max_attempts=None if interval > 0 else zero_delay_attempts,
+        )
 
     def until(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import unicompute as uc
-from unicompute._waiting import Poller
+from unicompute._waiting import ZERO_DELAY_ATTEMPTS, Poller
 
 
 class FakeTime:
@@ -109,3 +109,31 @@ def test_negative_timeout_is_refused_before_any_call() -> None:
     with pytest.raises(ValueError):
         Poller().retry(lambda: calls.append(1), retry_on=lambda e: True, timeout=-1)
     assert calls == []
+
+
+def test_every_polls_at_a_fixed_interval_on_the_injected_time() -> None:
+    time = FakeTime()
+    results = iter(range(10))
+    poller = Poller.every(2.5, clock=time.clock, sleep=time.sleep)
+    assert poller.until(lambda: next(results), lambda n: n == 3, timeout=60, what="3") == 3
+    assert time.sleeps == [2.5, 2.5, 2.5]  # no backoff
+
+    with pytest.raises(uc.Timeout, match="gave up waiting for never after 6 s"):
+        poller.until(lambda: 0, lambda _: False, timeout=6, what="never")
+    assert time.sleeps[3:] == [2.5, 2.5, 1.0] and time.now == 13.5
+
+
+def test_every_with_a_zero_interval_caps_the_attempts() -> None:
+    time = FakeTime()  # sleep(0) never moves it: only the cap ends the wait
+    polls: list[int] = []
+    with pytest.raises(uc.Timeout):
+        Poller.every(0, clock=time.clock, sleep=time.sleep, zero_delay_attempts=3).until(
+            lambda: polls.append(1), lambda _: False, timeout=900, what="x")
+    assert len(polls) == 3
+
+    polls.clear()
+    with pytest.raises(uc.Timeout):
+        Poller.every(0, clock=time.clock, sleep=time.sleep).until(
+            lambda: polls.append(1), lambda _: False, timeout=900, what="x")
+    assert len(polls) == ZERO_DELAY_ATTEMPTS
+    assert Poller.every(0.5).max_attempts is None
