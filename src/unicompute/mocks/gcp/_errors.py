@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .._kernel import HttpError
 
 #: The ``httpErrorMessage`` GCE puts on a failed operation, by status code.
@@ -25,6 +27,13 @@ def already_exists(path: str) -> HttpError:
 def invalid_field(field: str, value: object, why: str) -> HttpError:
     """400 ``invalid`` in GCE's words: ``Invalid value for field 'F': 'V'. WHY``."""
     return HttpError(400, "invalid", f"Invalid value for field '{field}': '{value}'. {why}")
+
+
+def echo(value: object, limit: int = 100) -> str:
+    """A JSON value as GCE quotes it in ``Invalid value for field`` messages: pretty-printed and
+    cut after about 100 characters with ``...`` (e.g. ``'{  "boot": true, ...'``)."""
+    text = json.dumps(value, indent=2)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def invalid(message: str) -> HttpError:

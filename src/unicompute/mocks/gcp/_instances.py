@@ -18,6 +18,7 @@ from ._errors import (
     already_exists,
     bad_usage,
     condition_not_met,
+    echo,
     in_use,
     invalid,
     invalid_field,
@@ -228,11 +229,10 @@ class InstancesApi(DisksApi, NetworksApi):
         if len(disks) > machine["maximumPersistentDisks"]:
             raise bad_usage(f"Machine type {machine['name']} allows at most "
                             f"{machine['maximumPersistentDisks']} persistent disks.")
-        boots = [i for i, d in enumerate(disks) if d.get("boot")]
-        if boots != [0]:
-            raise invalid_field("resource.disks", "",
-                                "The first disk must be the only boot disk." if boots
-                                else "No boot disk specified.")
+        for index, given in enumerate(disks):
+            if bool(given.get("boot")) != (index == 0):
+                raise invalid_field(f"resource.disks[{index}]", echo(given),
+                                    "Boot disk must be the first disk attached to the instance.")
         new: list[Resource] = []
         attached: list[tuple[Resource, Resource]] = []
         names: set[str] = set()
@@ -241,8 +241,8 @@ class InstancesApi(DisksApi, NetworksApi):
             field = f"resource.disks[{index}]"
             params = given.get("initializeParams")
             if given.get("source") and params:
-                raise invalid_field(f"{field}.source", given["source"],
-                                    "Cannot specify both source and initializeParams.")
+                raise invalid_field(field, "", "Cannot specify both 'source' and "
+                                    "'initializeParams'")
             if given.get("source"):
                 disk = self._existing_disk(given["source"], project, zone, f"{field}.source")
                 if disk.get("users") and given.get("mode", "READ_WRITE") == "READ_WRITE":
@@ -286,8 +286,7 @@ class InstancesApi(DisksApi, NetworksApi):
                                          f"{field}.sourceSnapshot") \
             if params.get("sourceSnapshot") else None
         if boot and image is None and snapshot is None:
-            raise invalid_field(f"{field}.sourceImage", "",
-                                "A boot disk needs a source image or snapshot.")
+            raise invalid_field(field, "", "Source image must be specified.")
         if image is not None and snapshot is not None:
             raise invalid_field(f"{field}.sourceSnapshot", params["sourceSnapshot"],
                                 "Only one of sourceImage and sourceSnapshot may be given.")

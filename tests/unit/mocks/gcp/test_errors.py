@@ -129,3 +129,43 @@ def test_delete_protection_and_disk_in_use(gcp: GcpFake, project: str) -> None:
     with pytest.raises(exceptions.BadRequest) as used:
         _insert(project, other)
     assert used.value.errors[0]["reason"] == "resourceInUseByAnotherResource"
+
+
+def _boot(**kwargs: Any) -> compute_v1.AttachedDisk:
+    return compute_v1.AttachedDisk(auto_delete=True, **kwargs)
+
+
+_IMAGE = compute_v1.AttachedDiskInitializeParams(
+    source_image="projects/debian-cloud/global/images/family/debian-12")
+
+
+@pytest.mark.parametrize(("disks", "field", "message"), [
+    # the boot disk second, or no disk marked boot: GCE names the offending entry
+    # (googleapis/nodejs-compute#518)
+    ([_boot(initialize_params=_IMAGE),
+      _boot(boot=True, initialize_params=_IMAGE)],
+     "resource.disks[0]", "Boot disk must be the first disk attached to the instance."),
+    ([_boot(boot=True, initialize_params=_IMAGE),
+      _boot(boot=True, initialize_params=compute_v1.AttachedDiskInitializeParams(
+          disk_size_gb=10))],
+     "resource.disks[1]", "Boot disk must be the first disk attached to the instance."),
+    # both a source and initializeParams (hashicorp/terraform-provider-google#658)
+    ([_boot(boot=True, source="zones/us-central1-a/disks/d", initialize_params=_IMAGE)],
+     "resource.disks[0]", "Cannot specify both 'source' and 'initializeParams'"),
+    # a new boot disk from nothing (googleapis/google-api-go-client#249)
+    ([_boot(boot=True, initialize_params=compute_v1.AttachedDiskInitializeParams(
+        disk_size_gb=10))],
+     "resource.disks[0].initializeParams", "Source image must be specified."),
+])
+def test_bad_disk_lists_get_gces_messages_and_create_nothing(
+        gcp: GcpFake, project: str, disks: list[compute_v1.AttachedDisk], field: str,
+        message: str) -> None:
+    body = vm_resource("disky")
+    body.disks = disks
+    with pytest.raises(exceptions.BadRequest) as caught:
+        _insert(project, body)
+    assert caught.value.errors[0]["reason"] == "invalid"
+    text = caught.value.errors[0]["message"]
+    assert text.startswith(f"Invalid value for field '{field}': '")
+    assert text.endswith(f"'. {message}")
+    _nothing_created(project)

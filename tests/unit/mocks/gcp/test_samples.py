@@ -98,7 +98,10 @@ def test_set_machine_type_needs_a_stopped_instance(gcp: GcpFake, project: str) -
     with pytest.raises(exceptions.BadRequest) as caught:
         client.set_machine_type(project=project, zone=ZONE, instance="resize",
                                 instances_set_machine_type_request_resource=request)
-    assert "STOPPED" in caught.value.message
+    # GCE's words (hashicorp/terraform-provider-google#7101) and reason
+    assert caught.value.errors[0]["message"] == (
+        "Invalid resource usage: 'Instance should be in the STOPPED state.'.")
+    assert caught.value.errors[0]["reason"] == "invalidResourceUsage"
     client.stop(project=project, zone=ZONE, instance="resize").result()
     client.set_machine_type(project=project, zone=ZONE, instance="resize",
                             instances_set_machine_type_request_resource=request).result()
