@@ -5,11 +5,16 @@ becomes ``running``) and may return a :class:`~.faults.Fault` to fail it. In ``i
 callback runs before the first response, so SDKs never sleep. In ``stepped`` mode the operation
 stays in progress until the clock has moved ``step_seconds`` past its start or it has been
 polled ``polls_to_finish`` times, whichever comes first, so clients' polling code really runs.
+
+``keep_finished`` (default: unlimited) bounds how many finished operations are remembered: past
+it, the oldest finished ones are forgotten (``get`` answers ``None``, as a cloud answers an
+operation id it no longer knows), so a long-lived fake does not grow without end.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,13 +50,18 @@ class Operations:
     """The operations of one emulator. ``mode`` may be switched at any time (new operations)."""
 
     def __init__(self, clock: FakeClock, ids: IdFactory, *, mode: Mode = "instant",
-                 step_seconds: float = 1.0, polls_to_finish: int = 2) -> None:
+                 step_seconds: float = 1.0, polls_to_finish: int = 2,
+                 keep_finished: int | None = None) -> None:
+        if keep_finished is not None and keep_finished < 1:
+            raise ValueError("keep_finished must be >= 1 (or None: keep all)")
         self.clock = clock
         self.ids = ids
         self.mode: Mode = mode
         self.step_seconds = step_seconds
         self.polls_to_finish = polls_to_finish
+        self.keep_finished = keep_finished
         self._store: Store[Operation] = Store()
+        self._finished: deque[str] = deque()
         self._lock = threading.RLock()
 
     def start(self, finish: Callable[[], Fault | None] | None = None, *,
@@ -92,10 +102,17 @@ class Operations:
                     self._complete(op)
 
     def clear(self) -> None:
-        self._store.clear()
+        with self._lock:
+            self._store.clear()
+            self._finished.clear()
 
     def _complete(self, op: Operation) -> None:
         fault = op._finish() if op._finish is not None else None
         op.finished = self.clock.time()
         op.error = fault
         op.status = "failed" if fault is not None else "succeeded"
+        if self.keep_finished is not None:
+            with self._lock:
+                self._finished.append(op.id)
+                while len(self._finished) > self.keep_finished:
+                    self._store.pop(self._finished.popleft())

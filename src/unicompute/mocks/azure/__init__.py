@@ -32,7 +32,8 @@ What it emulates: resource groups (deleting one deletes its contents), VNets and
 checks), public IPs, NICs (private IPs from the subnet), NSGs and rules, VMs (create/update,
 get with ``$expand=instanceView``, ``instanceView``, lists, start/powerOff/deallocate/restart,
 delete), managed disks (Empty, FromImage, Copy; ``diskState`` follows the VM), snapshots, SSH
-public keys (``sshPublicKeys``), the ``vmSizes`` catalog and marketplace images (``latest`` resolved at create). ARM semantics:
+public keys (``sshPublicKeys``), the ``vmSizes`` catalog and marketplace images (``latest``
+resolved at create). ARM semantics:
 case-insensitive names with case kept, ``api-version`` required, ``If-None-Match: *``, absolute
 ``nextLink`` paging (:attr:`ArmApp.page_size`, 50), ARM's error bodies and codes.
 

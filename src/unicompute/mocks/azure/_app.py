@@ -1,13 +1,19 @@
-"""The ARM emulator: every handler mixin, routed by one werkzeug Map."""
+"""The ARM emulator: every handler mixin, routed by one werkzeug Map (matched through its
+:class:`~._router.ShapeRouter` index)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, Rule
 
 from ._keys import SshKeyHandlers
+from ._router import ShapeRouter
 from ._vms import VmHandlers
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 
 class ArmApp(VmHandlers, SshKeyHandlers):
@@ -24,3 +30,7 @@ class ArmApp(VmHandlers, SshKeyHandlers):
             for rule in cls.__dict__.get("rules", []):
                 rules.append(rule.empty())
         self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self.router = ShapeRouter(self.url_map)
+
+    def match(self, environ: WSGIEnvironment) -> tuple[str, Mapping[str, Any]]:
+        return self.router.match(environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/")

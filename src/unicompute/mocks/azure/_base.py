@@ -64,16 +64,19 @@ class ArmBase(EmulatorApp):
       operation completes in its first response) or ``"stepped"`` (202/201 with
       ``Azure-AsyncOperation``, ``Location`` and ``retry-after-ms`` headers; done after
       ``operations.polls_to_finish`` polls or ``operations.step_seconds`` of fake time).
+    * :attr:`keep_operations`: how many finished operations stay pollable (10,000).
     * :attr:`retry_after_ms`: the poll delay sent in stepped mode. Only ``retry-after-ms`` is
       sent: azure-core reads ``Retry-After`` first and treats ``0`` as "use the default 30 s".
     """
 
     page_size = 50
     retry_after_ms = 1
+    #: Finished operations remembered; older ids answer 404 as an expired one does in ARM.
+    keep_operations = 10_000
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.operations = Operations(self.clock, self.ids)
+        self.operations = Operations(self.clock, self.ids, keep_finished=self.keep_operations)
         self.subscriptions: set[str] = {SUBSCRIPTION_ID.casefold()}
         self.groups: Store[Resource] = Store(casefold)
         self.stores: dict[str, Store[Resource]] = {kind: Store(casefold) for kind in KINDS}
@@ -172,6 +175,13 @@ class ArmBase(EmulatorApp):
         if location not in LOCATIONS:
             raise errors.location_not_available(raw, kind, ",".join(sorted(LOCATIONS)))
         return location
+
+    @staticmethod
+    def check_location(existing: Resource | None, location: str) -> None:
+        """A PUT may not move an existing resource: 409 ``InvalidResourceLocation``."""
+        if existing is not None and existing.body["location"] != location:
+            raise errors.location_changed(existing.name, str(existing.body["location"]),
+                                          location, existing.group)
 
     @staticmethod
     def tags_of(body: JSON) -> dict[str, str]:

@@ -166,9 +166,7 @@ class DiskHandlers(NetworkHandlers):
 
     def _update_disk(self, disk: Resource, location: str, tags: dict[str, str], props: JSON,
                      sku_name: str, tier: str) -> Resource:
-        if location != disk.body["location"]:
-            raise errors.bad_request("InvalidParameter", "The location of a disk cannot change.",
-                                     target="location")
+        self.check_location(disk, location)
         creation = props.get("creationData")
         if creation is not None and str(creation.get("createOption", "")).lower() != str(
                 disk.props["creationData"]["createOption"]).lower():
@@ -258,6 +256,7 @@ class DiskHandlers(NetworkHandlers):
         existing = self.stores[SNAPSHOT].get(rid)
         self.check_preconditions(request, existing)
         location = self.location_of(body, SNAPSHOT)
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties") or {}
         sku_name, tier = sku_of((body.get("sku") or {}).get("name"), "Standard_LRS", "sku.name")

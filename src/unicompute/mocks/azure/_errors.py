@@ -86,6 +86,14 @@ def bad_request(code: str, message: str, target: str | None = None) -> HttpError
     return HttpError(400, code, message, target=target)
 
 
+def location_changed(name: str, current: str, wanted: str, group: str) -> HttpError:
+    """ARM's answer to a PUT that moves an existing resource to another location."""
+    return HttpError(409, "InvalidResourceLocation",
+                     f"The resource '{name}' already exists in location '{current}' in resource "
+                     f"group '{group}'. A resource with the same name cannot be created in "
+                     f"location '{wanted}'. Please select a new resource name.")
+
+
 def property_change(name: str) -> HttpError:
     return HttpError(409, "PropertyChangeNotAllowed", f"Changing property '{name}' is not allowed.",
                      target=name)

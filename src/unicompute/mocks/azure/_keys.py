@@ -84,8 +84,7 @@ class SshKeyHandlers(GroupHandlers):
         existing = self.stores[SSH_KEY].get(self.rid(subscription, rg, SSH_KEY, name))
         self.check_preconditions(request, existing)
         location = self.location_of(body, SSH_KEY)
-        if existing is not None and existing.body["location"] != location:
-            raise errors.property_change("location")
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties") or {}
         key = props.get("publicKey")

@@ -177,6 +177,7 @@ class NetworkHandlers(GroupHandlers):
         """Validate ``body`` and apply it to ``existing`` or a new VNet (not stored yet)."""
         rid = existing.id if existing else self.rid(subscription, rg, VNET, name)
         location = self.location_of(body, VNET)
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties") or {}
         space = [_cidr(p, rid) for p in _prefixes(props.get("addressSpace"), rid)]
@@ -193,10 +194,6 @@ class NetworkHandlers(GroupHandlers):
         for key, subnet in old.items():
             if key not in subnets:
                 _check_subnet_free(subnet)
-        if existing is not None and existing.body["location"] != location:
-            raise errors.bad_request(
-                "LocationCannotBeChanged",
-                f"Location of the virtual network {rid} cannot be changed.")
         for key, subnet in old.items():
             if key not in subnets:
                 self._set_nsg_user(subnet, None)
@@ -242,7 +239,7 @@ class NetworkHandlers(GroupHandlers):
         if network.num_addresses < 8:
             raise errors.bad_request(
                 "NetcfgInvalidSubnet",
-                f"Subnet '{name}' is not valid: the smallest supported subnet is /29.")
+                f"Subnet '{name}' is not valid in virtual network '{vnet_name}'.")
         if old is not None and old.state["ipconfigs"] and network != old.state["network"]:
             raise errors.bad_request(
                 "InUseSubnetCannotBeUpdated",
@@ -372,6 +369,7 @@ class NetworkHandlers(GroupHandlers):
         existing = self.stores[PIP].get(rid)
         self.check_preconditions(request, existing)
         location = self.location_of(body, PIP)
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties") or {}
         sku = (body.get("sku") or {}).get("name") or "Standard"
@@ -453,6 +451,7 @@ class NetworkHandlers(GroupHandlers):
         """Validate ``body``, then allocate its addresses; the NIC is not stored yet."""
         rid = existing.id if existing else self.rid(subscription, rg, NIC, name)
         location = self.location_of(body, NIC)
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties") or {}
         raw_configs = props.get("ipConfigurations") or []
@@ -645,6 +644,7 @@ class NetworkHandlers(GroupHandlers):
         existing = self.stores[NSG].get(rid)
         self.check_preconditions(request, existing)
         location = self.location_of(body, NSG)
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties") or {}
         rules: dict[str, Resource] = {}
@@ -845,7 +845,7 @@ def _allocate(subnet: Resource, nic_id: str) -> ipaddress.IPv4Address:
             return ipaddress.IPv4Address(candidate)
     raise errors.bad_request(
         "SubnetIsFull",
-        f"Subnet {subnet.name} with address prefix {network} does not have enough capacity for "
+        f"Subnet {subnet.id} with address prefix {network} does not have enough capacity for "
         "1 IP addresses.")
 
 

@@ -140,8 +140,7 @@ class VmHandlers(CatalogHandlers):
         stored VM (power ``starting`` if new). Raises before changing anything."""
         rid = existing.id if existing else self.rid(subscription, rg, VM, name)
         location = self.location_of(body, VM)
-        if existing is not None and existing.body["location"] != location:
-            raise errors.property_change("location")
+        self.check_location(existing, location)
         tags = self.tags_of(body)
         props = body.get("properties")
         if not isinstance(props, dict):

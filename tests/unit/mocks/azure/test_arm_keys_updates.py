@@ -121,3 +121,47 @@ def test_head_answers_have_no_body(rg: Clients) -> None:
         answer = requests.head(url.format(sub), params={"api-version": "2022-09-01"},
                                headers={"Authorization": "Bearer x"}, timeout=5)
         assert (answer.status_code, answer.content) == (404, b"")
+
+
+def test_a_put_cannot_move_a_resource(rg: Clients) -> None:
+    nic = network(rg)
+    before = {kind: len(store) for kind, store in rg.fake.app.stores.items()}
+    nic.location = "westus2"
+    with pytest.raises(HttpResponseError) as info:
+        rg.network.network_interfaces.begin_create_or_update(RG, "qs-nic", nic)
+    err = error_of(info.value)
+    assert (info.value.status_code, err["code"]) == (409, "InvalidResourceLocation")
+    assert "already exists in location 'eastus'" in err["message"]
+    with pytest.raises(HttpResponseError) as info:
+        rg.compute.ssh_public_keys.create(RG, "k", cm.SshPublicKeyResource(location=LOCATION))
+        rg.compute.ssh_public_keys.create(RG, "k", cm.SshPublicKeyResource(location="westus2"))
+    assert error_of(info.value)["code"] == "InvalidResourceLocation"
+    assert rg.network.network_interfaces.get(RG, "qs-nic").location == LOCATION
+    before["Microsoft.Compute/sshPublicKeys"] += 1
+    assert {kind: len(store) for kind, store in rg.fake.app.stores.items()} == before
+
+
+def test_tiny_and_full_subnets(rg: Clients) -> None:
+    network(rg)
+    with pytest.raises(HttpResponseError) as info:
+        rg.network.subnets.begin_create_or_update(RG, "qs-vnet", "tiny",
+                                                  nm.Subnet(address_prefix="10.0.9.0/30"))
+    err = error_of(info.value)
+    assert (err["code"], err["message"]) == (
+        "NetcfgInvalidSubnet", "Subnet 'tiny' is not valid in virtual network 'qs-vnet'.")
+    small = rg.network.subnets.begin_create_or_update(
+        RG, "qs-vnet", "small", nm.Subnet(address_prefix="10.0.8.0/29")).result()
+    def nic(name: str) -> nm.NetworkInterface:
+        return rg.network.network_interfaces.begin_create_or_update(
+            RG, name, nm.NetworkInterface(location=LOCATION, ip_configurations=[
+                nm.NetworkInterfaceIPConfiguration(name="c", subnet=nm.Subnet(id=small.id))]),
+        ).result()
+    addresses = [nic(f"n{i}").properties.ip_configurations[0].properties.private_ip_address
+                 for i in range(3)]
+    assert addresses == ["10.0.8.4", "10.0.8.5", "10.0.8.6"]  # .0-.3 and .7 are Azure's
+    with pytest.raises(HttpResponseError) as info:
+        nic("n3")
+    err = error_of(info.value)
+    assert (info.value.status_code, err["code"]) == (400, "SubnetIsFull")
+    assert err["message"] == (f"Subnet {small.id} with address prefix 10.0.8.0/29 does not have "
+                              "enough capacity for 1 IP addresses.")
