@@ -29,13 +29,14 @@ authentication policy with one that sets the header::
 (the credential is never used, but the client requires one).
 
 What it emulates: resource groups (deleting one deletes its contents), VNets and subnets (CIDR
-checks), public IPs, NICs (private IPs from the subnet), NSGs and rules, VMs (create/update,
-get with ``$expand=instanceView``, ``instanceView``, lists, start/powerOff/deallocate/restart,
-delete), managed disks (Empty, FromImage, Copy; ``diskState`` follows the VM), snapshots, SSH
-public keys (``sshPublicKeys``), the ``vmSizes`` catalog and marketplace images (``latest``
-resolved at create). ARM semantics:
-case-insensitive names with case kept, ``api-version`` required, ``If-None-Match: *``, absolute
-``nextLink`` paging (:attr:`ArmApp.page_size`, 50), ARM's error bodies and codes.
+checks), public IPs (Static: an address at once; Dynamic: one while a running VM uses it,
+released on deallocate or delete), NICs (private IPs from the subnet), NSGs and rules, VMs
+(create/update, get with ``$expand=instanceView``, ``instanceView``, lists,
+start/powerOff/deallocate/restart, delete), managed disks (Empty, FromImage, Copy; ``diskState``
+follows the VM), snapshots, SSH public keys (``sshPublicKeys``), the ``vmSizes`` catalog and
+marketplace images (``latest`` resolved at create). ARM semantics: case-insensitive names with
+case kept, ``api-version`` required, ``If-None-Match: *``, absolute ``nextLink`` paging
+(:attr:`ArmApp.page_size`, 50), ARM's error bodies and codes.
 
 Handles for tests: :attr:`AzureFake.clock` (fake time), :attr:`AzureFake.faults` (keyed by
 endpoint name such as ``vm_put`` or ``vm_start``), :attr:`AzureFake.app` (``.requests`` is the

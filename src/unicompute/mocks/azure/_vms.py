@@ -27,7 +27,7 @@ from ._catalog import ImageSku, Size, find_image, resolve_version, sizes
 from ._catalog_api import CatalogHandlers
 from ._disks import COMPUTE, DISK, VM, check_size, sku_of
 from ._groups import RG, SUB
-from ._network import NIC
+from ._network import NIC, PIP
 
 VMS = f"{RG}/providers/microsoft.compute/virtualmachines"
 #: Decoded custom data may be at most 65,535 bytes: 87,380 base64 characters.
@@ -129,6 +129,7 @@ class VmHandlers(CatalogHandlers):
             vm.state["changed"] = self.clock.iso()
             if vm.state["power"] == "starting":
                 vm.state["power"] = "running"
+                self.dynamic_public_ips(vm, held=True)
 
         op = self.start_op(finish)
         return self.put_response(request, op, created, COMPUTE, vm.body["location"],
@@ -605,6 +606,8 @@ class VmHandlers(CatalogHandlers):
 
         def finish() -> None:
             vm.state["power"] = final
+            if final in ("running", "deallocated"):
+                self.dynamic_public_ips(vm, held=final == "running")
             vm.state["changed"] = self.clock.iso()
 
         op = self.start_op(finish)
@@ -646,8 +649,23 @@ class VmHandlers(CatalogHandlers):
             self._drop_vm(res)
         super().drop(kind, res)
 
+    def dynamic_public_ips(self, vm: Resource, *, held: bool) -> None:
+        """Give the Dynamic public IPs on the VM's NICs an address (``held``: the VM runs) or
+        take it back (deallocated or deleted), as Azure allocates them."""
+        for nic_id in vm.state["nics"]:
+            nic = self.lookup(NIC, nic_id)
+            for pip_id in nic.state.get("pips", []) if nic is not None else []:
+                pip = self.lookup(PIP, pip_id)
+                if pip is None or pip.props.get("publicIPAllocationMethod") != "Dynamic":
+                    continue
+                if held and "ipAddress" not in pip.props:
+                    pip.props["ipAddress"] = self._next_public_ip()
+                elif not held:
+                    pip.props.pop("ipAddress", None)
+
     def _drop_vm(self, vm: Resource) -> None:
         """Release (or delete, per ``deleteOption``) the VM's disks and NICs."""
+        self.dynamic_public_ips(vm, held=False)
         storage = vm.props["storageProfile"]
         for item in [storage["osDisk"], *storage.get("dataDisks", [])]:
             disk = self.lookup(DISK, str(item["managedDisk"]["id"]))

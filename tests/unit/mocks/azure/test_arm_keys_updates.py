@@ -13,7 +13,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import models as cm
 from azure.mgmt.network import models as nm
 from azure.mgmt.resource.resources import models as rm
-from test_arm_quickstart import RG, network
+from test_arm_quickstart import RG, network, vm_model
 from test_arm_semantics import error_of
 
 from unicompute.mocks.azure import SUBSCRIPTION_ID
@@ -165,3 +165,32 @@ def test_tiny_and_full_subnets(rg: Clients) -> None:
     assert (info.value.status_code, err["code"]) == (400, "SubnetIsFull")
     assert err["message"] == (f"Subnet {small.id} with address prefix 10.0.8.0/29 does not have "
                               "enough capacity for 1 IP addresses.")
+
+
+def test_dynamic_public_ip_follows_the_vm(rg: Clients) -> None:
+    subnet_id = network(rg).properties.ip_configurations[0].properties.subnet.id
+    pip = check(rg.network.public_ip_addresses.begin_create_or_update(RG, "dyn", nm.PublicIPAddress(
+        location=LOCATION, sku=nm.PublicIPAddressSku(name="Basic"),
+        public_ip_allocation_method="Dynamic")).result())
+    assert pip.properties.ip_address is None  # nothing until a running VM uses it
+    nic = rg.network.network_interfaces.begin_create_or_update(RG, "dyn-nic", nm.NetworkInterface(
+        location=LOCATION, ip_configurations=[nm.NetworkInterfaceIPConfiguration(
+            name="c", subnet=nm.Subnet(id=subnet_id),
+            public_ip_address=nm.PublicIPAddress(id=pip.id))])).result()
+
+    def address() -> str | None:
+        found = check(rg.network.public_ip_addresses.get(RG, "dyn"))
+        return found.properties.ip_address  # type: ignore[no-any-return]
+
+    assert address() is None
+    rg.compute.virtual_machines.begin_create_or_update(RG, "dyn-vm", vm_model(nic.id)).result()
+    first = address()
+    assert first is not None
+    rg.compute.virtual_machines.begin_power_off(RG, "dyn-vm").result()
+    assert address() == first  # stopped, still allocated: the address is kept
+    rg.compute.virtual_machines.begin_deallocate(RG, "dyn-vm").result()
+    assert address() is None
+    rg.compute.virtual_machines.begin_start(RG, "dyn-vm").result()
+    assert address() is not None
+    rg.compute.virtual_machines.begin_delete(RG, "dyn-vm").result()
+    assert address() is None
