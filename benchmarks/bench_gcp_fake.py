@@ -17,12 +17,16 @@ floor) vs boto3 on moto, plus how the fake scales with the number of instances.
 Phases alternate within each round and the median per phase is reported; ratios are taken
 from the same run. Times are CPU seconds of this process (``time.process_time``): everything
 runs in-process on one thread, and CPU time is far less disturbed than wall time when other
-programs share the machine.
+programs share the machine. Each phase starts after a full garbage collection, so no phase
+pays for the full collection that objects left by an earlier phase (moto keeps every
+instance it ran) would otherwise trigger inside it; each pays for the collections its own
+allocations cause.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -165,13 +169,16 @@ def bench_mix(n: int, rounds: int) -> dict[str, dict[str, float]]:
         fake = GcpFake()
         fake.app.project(PROJECT)  # the default network exists before timing
         with Routed(fake, fake.app) as client:
+            gc.collect()
             results["fake"].append(gce_mix(client, n, f"f{r}"))
         with Routed(GcpFake(), canned) as client:
+            gc.collect()
             results["floor"].append(gce_mix(client, n, f"c{r}"))
         with mock_cloud(["aws"]):  # installs its own Interceptor: not nested with Routed
             ec2 = boto3.client("ec2", region_name="us-east-1")
             image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
             ec2.describe_instances()  # moto's lazy start-up is not timed
+            gc.collect()
             results["moto"].append(moto_mix(ec2, image, n))
     medians: dict[str, dict[str, float]] = {}
     for phase, runs in results.items():
@@ -183,6 +190,7 @@ def bench_mix(n: int, rounds: int) -> dict[str, dict[str, float]]:
 def timed(fn: Callable[[], object], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
+        gc.collect()
         start = time.process_time()
         fn()
         samples.append(time.process_time() - start)

@@ -41,6 +41,11 @@ Behaviour worth knowing:
   "stepped"`` keeps them ``RUNNING`` until polled ``fake.operations.polls_to_finish`` times
   (default 2) or until ``fake.clock.advance(fake.operations.step_seconds)``; meanwhile
   instances show ``PROVISIONING``/``STAGING`` (insert, start), ``STOPPING`` (stop, delete).
+  ``operations.wait`` blocks on GCE until ``DONE`` or two minutes; here it finishes an
+  operation due within ``fake.operations.wait_seconds`` (120) of fake time at once, without
+  moving the clock, and answers one due later ``RUNNING`` (see ``_lro``).
+* Timestamps are RFC 3339 in US Pacific time with that day's offset (``-08:00`` in winter,
+  ``-07:00`` in summer), read from ``fake.clock``.
 * Bad references (machine type, image, network, subnetwork, disk type) and bad bodies are
   rejected synchronously with GCE's status, ``reason`` and message, before anything is
   stored. A fault armed as ``operation:<endpoint>`` (e.g.

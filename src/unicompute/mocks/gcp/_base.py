@@ -12,6 +12,7 @@ import ipaddress
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from werkzeug.wrappers import Request, Response
@@ -65,6 +66,10 @@ def fingerprint(value: Any) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()[:8]).decode()
 
 
+def _dotted(address: int) -> str:
+    return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+
+
 @dataclass
 class Subnet:
     """Address bookkeeping of one subnetwork: next free host and released ones."""
@@ -73,9 +78,12 @@ class Subnet:
     used: set[int] = field(default_factory=set)
     next: int = 2
 
+    def __post_init__(self) -> None:
+        self._base = int(self.network.network_address)
+
     def allocate(self, wanted: str | None = None) -> str | None:
         """An address from the range (``wanted`` if given and free); ``None`` when none is."""
-        base = int(self.network.network_address)
+        base = self._base
         if wanted is not None:
             address = ipaddress.IPv4Address(wanted)
             offset = int(address) - base
@@ -90,13 +98,14 @@ class Subnet:
             for offset in range(2, limit):
                 if offset not in self.used:
                     self.used.add(offset)
-                    return str(ipaddress.IPv4Address(base + offset))
+                    return _dotted(base + offset)
             return None
         self.used.add(self.next)
-        return str(ipaddress.IPv4Address(base + self.next))
+        return _dotted(base + self.next)
 
     def release(self, address: str) -> None:
-        self.used.discard(int(ipaddress.IPv4Address(address)) - int(self.network.network_address))
+        a, b, c, d = (int(part) for part in address.split("."))
+        self.used.discard((a << 24 | b << 16 | c << 8 | d) - self._base)
 
 
 @dataclass
@@ -134,7 +143,7 @@ class ComputeBase(EmulatorApp):
         #: Access tokens the token endpoint issued; the Google-hosted API accepts only these.
         self.tokens: set[str] = tokens if tokens is not None else set()
         self._nat_next = 0
-        self._now: tuple[float, str] = (-1.0, "")
+        self._now: tuple[float, str, int] = (-1.0, "", 0)
         self.clock.on_advance(self._settle)
 
     # -- kernel hooks ------------------------------------------------------------------------
@@ -199,13 +208,25 @@ class ComputeBase(EmulatorApp):
 
     def now(self) -> str:
         """The fake time as GCE prints it (formatted once per clock reading)."""
+        return self._clock_reading()[1]
+
+    def now_millis(self) -> int:
+        """The fake time in milliseconds since the Unix epoch (operation names carry it)."""
+        return self._clock_reading()[2]
+
+    def _clock_reading(self) -> tuple[float, str, int]:
         seconds = self.clock.time()
         if self._now[0] != seconds:
-            self._now = (seconds, timestamp(self.clock.now()))
-        return self._now[1]
+            moment = self.clock.start + timedelta(seconds=seconds)
+            self._now = (seconds, timestamp(moment), int(moment.timestamp() * 1000))
+        return self._now
 
     def new_id(self) -> str:
         return self.ids.number(19)
+
+    def new_fingerprint(self) -> str:
+        """A fresh opaque fingerprint (8 random bytes, base64), for a resource that changed."""
+        return base64.b64encode(bytes.fromhex(self.ids.hex(16))).decode()
 
     def nat_ip(self) -> str:
         """A fresh ephemeral external address (from 34.0.0.0/8, as many GCE ones are)."""
@@ -322,8 +343,8 @@ class ComputeBase(EmulatorApp):
         state = self.project(project)
         sequence = self.ids.sequence()
         noise = self.ids.hex(29)
-        millis = int(self.clock.now().timestamp() * 1000)
-        name = f"operation-{millis}-{noise[:13]}-{noise[13:21]}-{noise[21:]}-{sequence}"
+        name = (f"operation-{self.now_millis()}-{noise[:13]}-{noise[13:21]}-{noise[21:]}-"
+                f"{sequence}")
         now = self.now()
         op_path = f"projects/{project}/{scope}/operations/{name}"
         body: dict[str, Any] = {

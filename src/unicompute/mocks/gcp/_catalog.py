@@ -109,6 +109,7 @@ def images() -> dict[str, dict[str, dict[str, Any]]]:
     return by_project
 
 
+@cache
 def image_from_family(project: str, family: str) -> dict[str, Any] | None:
     """The newest image of ``family`` that is not deprecated, as ``getFromFamily`` answers."""
     best: dict[str, Any] | None = None

@@ -98,7 +98,7 @@ class InstancesApi(DisksApi, NetworksApi):
                     config.pop("natIP", None)
 
     def _changed(self, instance: Resource) -> None:
-        instance["fingerprint"] = fingerprint(f"{instance['id']}/{self.ids.sequence()}")
+        instance["fingerprint"] = self.new_fingerprint()
 
     # -- insert ------------------------------------------------------------------------------
     def instances_insert(self, request: Request, project: str, zone: str) -> Response:
@@ -377,7 +377,7 @@ class InstancesApi(DisksApi, NetworksApi):
             nic: Resource = {
                 "kind": "compute#networkInterface", "network": network["selfLink"],
                 "subnetwork": subnet["selfLink"], "name": f"nic{index}",
-                "fingerprint": fingerprint(f"{subnet['selfLink']}/{index}"),
+                "fingerprint": self.new_fingerprint(),
                 "stackType": "IPV4_ONLY",
             }
             if wanted is not None:
