@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -23,6 +24,7 @@ from google.cloud import compute_v1
 
 from ... import _config
 from ..._errors import InvalidRequest, Unauthenticated
+from ..._waiting import Poller
 from ...driver import Capability, Limits, ProviderDrivers
 from .convert import PROVIDER
 from .errors import translate_error
@@ -137,6 +139,8 @@ class Context:
 
     ``rpc`` holds the keyword arguments of every SDK call: ``retry=None`` (retries are the
     portable layer's job; the SDK's default would repeat a 503 for 10 minutes) and a timeout.
+    Every wait polls on :attr:`poller`: ``poll_interval`` seconds (the provider's
+    ``poll_interval`` setting) between polls, on ``clock`` and ``sleep``.
     """
 
     clients: Clients
@@ -145,7 +149,14 @@ class Context:
     zone: str | None = None
     poll_interval: float = DEFAULT_POLL_INTERVAL
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     _zones: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def poller(self) -> Poller:
+        """The schedule of the waits (:meth:`Poller.every` of ``poll_interval``)."""
+        return Poller.every(self.poll_interval, clock=self.clock, sleep=self.sleep)
 
     @property
     def rpc(self) -> dict[str, Any]:

@@ -25,7 +25,6 @@ TERMINATED (GCE's word for stopped) and SUSPENDED → STOPPED; a deleted VM is `
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -348,16 +347,22 @@ class GceCompute:
         self._wait_gone(vm_id, limit)
 
     def _wait_gone(self, vm_id: str, limit: float) -> None:
-        deadline = time.monotonic() + limit
-        while True:
+        """Poll on ``ctx.poller`` until GCE no longer knows ``vm_id``; ``Timeout`` naming it
+        after ``limit`` seconds."""
+
+        def gone() -> bool:
             try:
                 self._get(vm_id)
             except core.NotFound:
-                return
-            if time.monotonic() >= deadline:
-                raise Timeout(f"VM {vm_id} is still being deleted after {limit:g} s",
-                              provider=PROVIDER, resource=vm_id)
-            time.sleep(self._ctx.poll_interval)
+                return True
+            return False
+
+        def timed_out(_: object) -> Timeout:
+            return Timeout(f"VM {vm_id} is still being deleted after {limit:g} s",
+                           provider=PROVIDER, resource=vm_id)
+
+        self._ctx.poller.until(gone, bool, timeout=limit, what=f"VM {vm_id} to be deleted",
+                               timed_out=timed_out)
 
     def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
         """``setLabels`` with the label fingerprint just read; when GCE answers 412

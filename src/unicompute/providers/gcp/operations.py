@@ -16,8 +16,6 @@ operation's errors attached so ``errors.py`` can map their codes (``QUOTA_EXCEED
 
 from __future__ import annotations
 
-import time
-
 from google.api_core import exceptions as core
 from google.cloud import compute_v1
 
@@ -67,33 +65,43 @@ def poll(ctx: Context, op: compute_v1.Operation, timeout: float) -> compute_v1.O
 
 def wait(ctx: Context, op: compute_v1.Operation, *, timeout: float | None = None
          ) -> compute_v1.Operation:
-    """Wait until ``op`` is DONE and :func:`check` it; ``Timeout`` after ``timeout`` seconds
-    (default ``ctx.wait_timeout``). The operation goes on in GCE after a timeout."""
+    """Wait until ``op`` is DONE and :func:`check` it; ``Timeout`` naming the operation after
+    ``timeout`` seconds (default ``ctx.wait_timeout``) on ``ctx.clock``. The operation goes on
+    in GCE after a timeout.
+
+    Polls on ``ctx.poller``: the first ``operations.wait`` call at once (GCE holds it until the
+    operation is done), the next ones ``poll_interval`` seconds apart; each call may last the
+    time left, up to :data:`WAIT_REQUEST_TIMEOUT`.
+    """
+    if is_done(op):
+        return check(op)
     limit = ctx.wait_timeout if timeout is None else timeout
-    deadline = time.monotonic() + limit
-    while not is_done(op):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise Timeout(
-                f"GCE operation {op.name} ({op.operation_type} "
-                f"{last_segment(op.target_link)}) is not done after {round(limit, 2):g} s",
-                provider=PROVIDER, resource=last_segment(op.target_link))
-        op = poll(ctx, op, remaining)
-        if not is_done(op) and ctx.poll_interval > 0:
-            time.sleep(min(ctx.poll_interval, max(0.0, deadline - time.monotonic())))
-    return check(op)
+    deadline = ctx.clock() + limit
+
+    def timed_out(_: object) -> Timeout:
+        target = last_segment(op.target_link)
+        return Timeout(
+            f"GCE operation {op.name} ({op.operation_type} {target}) is not done after "
+            f"{round(limit, 2):g} s", provider=PROVIDER, resource=target)
+
+    if limit <= 0:
+        raise timed_out(op)
+    done = ctx.poller.until(
+        lambda: poll(ctx, op, max(0.0, deadline - ctx.clock())), is_done,
+        timeout=limit, what=f"GCE operation {op.name}", timed_out=timed_out)
+    return check(done)
 
 
 def wait_all(ctx: Context, ops: list[compute_v1.Operation], *, timeout: float | None = None
              ) -> list[BaseException]:
-    """Wait for every operation (sharing one ``timeout``); the errors of those that failed, in
-    order. A timeout is raised at once."""
+    """Wait for every operation (sharing one ``timeout`` on ``ctx.clock``); the errors of those
+    that failed, in order. A timeout is raised at once."""
     limit = ctx.wait_timeout if timeout is None else timeout
-    deadline = time.monotonic() + limit
+    deadline = ctx.clock() + limit
     failures: list[BaseException] = []
     for op in ops:
         try:
-            wait(ctx, op, timeout=max(0.0, deadline - time.monotonic()))
+            wait(ctx, op, timeout=max(0.0, deadline - ctx.clock()))
         except core.GoogleAPICallError as exc:
             failures.append(exc)
     return failures
