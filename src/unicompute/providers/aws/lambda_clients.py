@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import botocore.session
 from botocore.exceptions import ClientError
 
+from ..._waiting import Poller
 from ._context import error_code, error_message
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ _ZERO_DELAY_ATTEMPTS = 3
 class FunctionClients:
     """One region's clients, each created when first used and closed by :meth:`close`.
 
-    ``poll_interval`` is the pause between the attempts of :meth:`retry_propagation`.
+    ``poll_interval`` is the pause between the attempts of :meth:`retry_propagation`, on
+    ``clock`` and ``sleep`` (see :attr:`poller`).
     """
 
     def __init__(
@@ -40,12 +42,23 @@ class FunctionClients:
         region: str,
         endpoint_url: str | None,
         poll_interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._session = session
         self.region = region
         self._endpoint_url = endpoint_url
         self.poll_interval = poll_interval
+        self.clock = clock
+        self.sleep = sleep
         self._made: list[Any] = []
+
+    @property
+    def poller(self) -> Poller:
+        """The schedule of :meth:`retry_propagation`: ``poll_interval`` between attempts; with
+        a zero interval (a fake that answers at once) at most :data:`_ZERO_DELAY_ATTEMPTS`."""
+        return Poller.every(self.poll_interval, clock=self.clock, sleep=self.sleep,
+                            zero_delay_attempts=_ZERO_DELAY_ATTEMPTS)
 
     def _client(self, service: str) -> Any:
         from ._session import create_client
@@ -80,23 +93,16 @@ class FunctionClients:
         self._made.clear()
 
     def retry_propagation(self, call: Callable[[], T], *, hint: str) -> T:
-        """``call()``, repeated while Lambda rejects it with ``InvalidParameterValueException``
-        whose message contains ``hint`` (IAM is eventually consistent: a role created seconds
-        ago "cannot be assumed by Lambda", a policy just put is not yet seen), for at most
-        :data:`IAM_PROPAGATION_TIMEOUT` seconds; then the last error is raised."""
-        deadline = time.monotonic() + IAM_PROPAGATION_TIMEOUT
-        attempts = 0
-        while True:
-            try:
-                return call()
-            except ClientError as exc:
-                attempts += 1
-                if (error_code(exc) != "InvalidParameterValueException"
-                        or hint not in error_message(exc)):
-                    raise
-                if self.poll_interval <= 0:
-                    if attempts >= _ZERO_DELAY_ATTEMPTS:
-                        raise
-                elif time.monotonic() + self.poll_interval > deadline:
-                    raise
-            time.sleep(self.poll_interval)
+        """``call()``, repeated on :attr:`poller` while Lambda rejects it with
+        ``InvalidParameterValueException`` whose message contains ``hint`` (IAM is eventually
+        consistent: a role created seconds ago "cannot be assumed by Lambda", a policy just put
+        is not yet seen), for at most :data:`IAM_PROPAGATION_TIMEOUT` seconds; then the last
+        error is raised (it may be the caller's mistake, not propagation: a role Lambda may
+        never assume)."""
+
+        def propagating(exc: Exception) -> bool:
+            return (isinstance(exc, ClientError)
+                    and error_code(exc) == "InvalidParameterValueException"
+                    and hint in error_message(exc))
+
+        return self.poller.retry(call, retry_on=propagating, timeout=IAM_PROPAGATION_TIMEOUT)
