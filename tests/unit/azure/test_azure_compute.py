@@ -374,12 +374,13 @@ def test_the_resource_group_is_created_only_when_allowed(fake: Any, run_id: str)
 
 
 def test_an_http_endpoint_gets_a_placeholder_token(fake: Any) -> None:
-    """``endpoint=`` points the clients at ``unicompute mock-server``'s URL."""
+    """``endpoint_url=`` (the CLI's ``--endpoint``) points the clients at ``unicompute
+    mock-server``'s URL."""
     from unicompute.providers.azure import open_provider
 
     url = fake.serve()
     try:
-        served = open_provider("eastus", {"endpoint": url, "poll_interval": 0,
+        served = open_provider("eastus", {"endpoint_url": url + "/", "poll_interval": 0,
                                           "retry_total": 0})
         sizes = served.compute.list_sizes()
         assert any(s.name == "Standard_B1s" for s in sizes)

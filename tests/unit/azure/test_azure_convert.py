@@ -171,14 +171,18 @@ def test_public_keys_are_checked_locally() -> None:
 @pytest.mark.parametrize(
     ("region", "config", "field"),
     [
-        (None, {"subscription_id": SUB}, "region"),
+        ("eu-west-1", {"subscription_id": SUB}, "region"),
         ("East US!", {"subscription_id": SUB}, "region"),
         ("eastus", {"subscription_id": "not-a-guid"}, "subscription_id"),
         ("eastus", {"subscription_id": SUB, "resource_group": "bad/group"}, "resource_group"),
         ("eastus", {"subscription_id": SUB, "poll_interval": -1}, "poll_interval"),
         ("eastus", {"subscription_id": SUB, "retry_total": 99}, "retry_total"),
-        ("eastus", {"subscription_id": SUB, "endpoint": "ftp://x"}, "endpoint"),
-        ("eastus", {"subscription_id": SUB, "endpoint": "https://u:pw@x"}, "endpoint"),
+        ("eastus", {"subscription_id": SUB, "endpoint_url": "ftp://x"}, "endpoint_url"),
+        ("eastus", {"subscription_id": SUB, "endpoint_url": "https://u:pw@x"}, "endpoint_url"),
+        ("eastus", {"subscription_id": SUB, "endpoint_url": "http://x:port"}, "endpoint_url"),
+        ("eastus", {"subscription_id": SUB, "endpoint": "http://x"}, "endpoint"),
+        ("eastus", {"subscription_id": SUB, "poll_interval": "soon"}, "poll_interval"),
+        ("eastus", {"subscription_id": 7}, "subscription_id"),
         ("eastus", {"subscription_id": SUB, "create_resource_group": "maybe"},
          "create_resource_group"),
         ("eastus", {"subscription_id": SUB, "credential": "token"}, "credential"),
@@ -206,5 +210,36 @@ def test_subscription_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     try:
         assert drivers.region == "eastus"
         assert drivers.provider == "azure"
+    finally:
+        drivers.close()
+
+
+class _NoCallCredential:
+    def get_token(self, *scopes: str, **kwargs: object) -> object:
+        raise AssertionError("no call is made while opening")
+
+
+def test_without_a_region_the_cli_default_location_is_used(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As AWS and GCP fall back to their CLI's region: ``$AZURE_DEFAULTS_LOCATION``."""
+    monkeypatch.setenv("AZURE_DEFAULTS_LOCATION", "westeurope")
+    drivers = open_provider(None, {"subscription_id": SUB, "credential": _NoCallCredential()})
+    try:
+        assert drivers.region == "westeurope"
+    finally:
+        drivers.close()
+    monkeypatch.setenv("AZURE_DEFAULTS_LOCATION", "not a location!")
+    with pytest.raises(errors.InvalidRequest) as caught:
+        open_provider(None, {"subscription_id": SUB, "credential": _NoCallCredential()})
+    assert caught.value.field == "region"
+
+
+def test_without_a_region_or_default_location_it_is_eastus(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_DEFAULTS_LOCATION", raising=False)
+    drivers = open_provider(None, {"subscription_id": SUB, "credential": _NoCallCredential()})
+    try:
+        assert drivers.region == "eastus"
+        assert drivers.compute._ctx.region == "eastus"  # type: ignore[attr-defined]
     finally:
         drivers.close()

@@ -13,14 +13,16 @@ region=..., **config)`` or ``"azure://eastus?resource_group=rg"``):
   ``resource_group``. unicompute never deletes a resource group.
 * ``credential``: an ``azure.core.credentials.TokenCredential``; default
   ``azure.identity.DefaultAzureCredential()`` (environment, managed identity, Azure CLI ...).
-* ``endpoint`` (str): the ARM endpoint, e.g. ``unicompute mock-server``'s; an ``http://`` one
-  gets a placeholder bearer token, never a real one (tokens are not sent in clear text).
+* ``endpoint_url`` (str): the ARM endpoint, e.g. ``unicompute mock-server``'s (the CLI's
+  ``--endpoint``); an ``http://`` one gets a placeholder bearer token, never a real one (tokens
+  are not sent in clear text). The URL is never echoed in errors.
 * ``poll_interval`` (seconds): the SDK's long-running-operation polling interval when ARM sends
   no ``Retry-After`` (default 5).
 * ``retry_total`` (int): azure-core's retries of one HTTP request on 408/429/5xx (default 3).
 
-Any other key raises ``InvalidRequest`` naming it. The region is required (Azure has no default
-location). Inside ``unicompute.mocks.mock_cloud()`` nothing else is needed.
+Any other key raises ``InvalidRequest`` naming it. Without a region the location is
+``$AZURE_DEFAULTS_LOCATION`` (the Azure CLI's ``defaults.location`` in its environment form),
+else ``eastus``. Inside ``unicompute.mocks.mock_cloud()`` nothing else is needed.
 
 VM ids are ARM resource ids (``/subscriptions/…/resourceGroups/…/providers/
 Microsoft.Compute/virtualMachines/<name>``); ``get`` reads one with a single call. ``stop()``

@@ -6,13 +6,10 @@ package (for ``Options``) does not import the Azure SDK.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline import PipelineRequest
@@ -21,6 +18,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from ... import _config
 from ..._errors import InvalidRequest
 from ...driver import Capability, Limits, ProviderDrivers
 from ._context import DEFAULT_POLL_INTERVAL, DEFAULT_RESOURCE_GROUP, Clients, Context
@@ -32,11 +30,15 @@ from .keys import AzureKeys
 from .options import Options
 
 CONFIG_KEYS = frozenset({
-    "subscription_id", "resource_group", "create_resource_group", "credential", "endpoint",
+    "subscription_id", "resource_group", "create_resource_group", "credential", "endpoint_url",
     "poll_interval", "retry_total",
 })
 #: The environment variable the Azure CLI and SDK samples use for the subscription.
 SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
+#: The Azure CLI's ``defaults.location`` setting in its environment-variable form.
+LOCATION_ENV = "AZURE_DEFAULTS_LOCATION"
+#: The location when neither ``region`` nor :data:`LOCATION_ENV` names one.
+DEFAULT_REGION = "eastus"
 DEFAULT_RETRY_TOTAL = 3
 #: ARM location names: lower-case letters and digits ("eastus", "westus2", "germanywestcentral").
 _LOCATION = re.compile(r"[a-z][a-z0-9]{2,39}")
@@ -97,7 +99,7 @@ def _create_clients(settings: Mapping[str, Any]) -> Clients:
         "polling_interval": settings["poll_interval"],
         "retry_total": settings["retry_total"],
     }
-    endpoint = settings["endpoint"]
+    endpoint = settings["endpoint_url"]
     if endpoint is not None:
         kwargs["base_url"] = endpoint
         if endpoint.startswith("http://"):
@@ -111,32 +113,28 @@ def _create_clients(settings: Mapping[str, Any]) -> Clients:
 
 
 def _check_config(region: str | None, config: Mapping[str, object]) -> dict[str, Any]:
-    for key in config:
-        if key not in CONFIG_KEYS:
-            raise InvalidRequest(
-                f"unknown Azure setting; expected one of {', '.join(sorted(CONFIG_KEYS))}",
-                field=str(key), provider=PROVIDER,
-            )
-    if region is None:
-        raise InvalidRequest("Azure needs a location, e.g. region='eastus'", field="region",
-                             provider=PROVIDER)
+    _config.check_known(config, CONFIG_KEYS, provider=PROVIDER)
+    region = region or os.environ.get(LOCATION_ENV) or DEFAULT_REGION
     location = region.replace(" ", "").lower()
     if not _LOCATION.fullmatch(location):
         raise InvalidRequest(f"{region!r} is not an Azure location name (e.g. eastus)",
-                             field="region", provider=PROVIDER)
-    subscription = config.get("subscription_id") or os.environ.get(SUBSCRIPTION_ENV)
-    if not isinstance(subscription, str) or not _SUBSCRIPTION.fullmatch(subscription):
+                             field="region", provider=PROVIDER, operation="connect")
+    subscription = (_config.optional_str(config, "subscription_id", provider=PROVIDER)
+                    or os.environ.get(SUBSCRIPTION_ENV))
+    if subscription is None or not _SUBSCRIPTION.fullmatch(subscription):
         raise InvalidRequest(
             f"must be a subscription id (a GUID), given as subscription_id= or in "
             f"${SUBSCRIPTION_ENV}",
             field="subscription_id", provider=PROVIDER,
         )
-    group = config.get("resource_group", DEFAULT_RESOURCE_GROUP)
-    if not isinstance(group, str) or not _GROUP.fullmatch(group):
+    group = (_config.optional_str(config, "resource_group", provider=PROVIDER)
+             or DEFAULT_RESOURCE_GROUP)
+    if not _GROUP.fullmatch(group):
         raise InvalidRequest(
             "must be 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending with '.'",
             field="resource_group", provider=PROVIDER,
         )
+    endpoint = _config.endpoint_url(config, provider=PROVIDER)
     return {
         "region": location,
         "subscription_id": subscription,
@@ -144,8 +142,9 @@ def _check_config(region: str | None, config: Mapping[str, object]) -> dict[str,
         "create_resource_group": _bool(config.get("create_resource_group", True),
                                        "create_resource_group"),
         "credential": _credential(config.get("credential")),
-        "endpoint": _endpoint(config.get("endpoint")),
-        "poll_interval": _seconds(config.get("poll_interval", DEFAULT_POLL_INTERVAL)),
+        "endpoint_url": endpoint.rstrip("/") if endpoint is not None else None,
+        "poll_interval": _config.seconds(config, "poll_interval", DEFAULT_POLL_INTERVAL,
+                                         provider=PROVIDER),
         "retry_total": _count(config.get("retry_total", DEFAULT_RETRY_TOTAL)),
     }
 
@@ -165,37 +164,6 @@ def _credential(value: object) -> TokenCredential | None:
         raise InvalidRequest("must be an azure.core.credentials.TokenCredential",
                              field="credential", provider=PROVIDER)
     return value  # type: ignore[return-value]  # has get_token: a TokenCredential by protocol
-
-
-def _endpoint(value: object) -> str | None:
-    """``value`` if it is an http(s) URL with a host and no user name or password; the URL is
-    never echoed (it may hold secrets)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest("must be a str URL", field="endpoint", provider=PROVIDER)
-    try:
-        parts = urlsplit(value)
-        _ = parts.port
-    except ValueError as exc:
-        raise InvalidRequest("is not a valid URL", field="endpoint", provider=PROVIDER) from exc
-    if "@" in parts.netloc:
-        raise InvalidRequest("must not contain a user name or password", field="endpoint",
-                             provider=PROVIDER)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest("must be an http:// or https:// URL with a host", field="endpoint",
-                             provider=PROVIDER)
-    return value.rstrip("/")
-
-
-def _seconds(value: object) -> float:
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-        raise InvalidRequest("must be a number of seconds >= 0", field="poll_interval",
-                             provider=PROVIDER)
-    return float(value)
 
 
 def _count(value: object) -> int:
