@@ -284,8 +284,10 @@ def parse_size_name(name: str) -> SizeName:
     )
 
 
-def size(item: Any, hourly_price: float | None, gpus: int) -> Size:
-    """A ``VirtualMachineSize`` (``locations/{loc}/vmSizes``)."""
+def size(item: Any, hourly_price: float | None, gpus: int,
+         price_source: str | None = None) -> Size:
+    """A ``VirtualMachineSize`` (``locations/{loc}/vmSizes``); ``price_source`` is kept only
+    when there is a price."""
     name = str(item.name)
     parsed = parse_size_name(name)
     return Size(
@@ -297,6 +299,7 @@ def size(item: Any, hourly_price: float | None, gpus: int) -> Size:
         arch=parsed.arch,
         hourly_price=hourly_price,
         provider=PROVIDER,
+        price_source=price_source if hourly_price is not None else None,
     )
 
 

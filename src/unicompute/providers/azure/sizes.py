@@ -45,6 +45,11 @@ def price_snapshot() -> dict[str, Any]:
     return data
 
 
+def price_source() -> str:
+    """How :class:`Size` describes these prices: the snapshot's date, not live data."""
+    return f"Azure pay-as-you-go price snapshot of {price_snapshot().get('date')}"
+
+
 def region_prices(region: str) -> dict[str, float]:
     """Hourly USD pay-as-you-go Linux prices of ``region`` by size name (empty if not in the
     snapshot)."""
@@ -55,6 +60,8 @@ def region_prices(region: str) -> dict[str, float]:
 def to_sizes(items: list[Any], region: str) -> list[Size]:
     """``vmSizes`` items as sizes, sorted by name."""
     prices = region_prices(region)
-    result = [convert.size(item, prices.get(str(item.name)), GPUS.get(str(item.name), 0))
+    source = price_source()
+    result = [convert.size(item, prices.get(str(item.name)), GPUS.get(str(item.name), 0),
+                           source)
               for item in items]
     return sorted(result, key=lambda s: s.name)
