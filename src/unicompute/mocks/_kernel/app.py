@@ -55,9 +55,11 @@ def _plain(response: Response, method: str) -> list[tuple[str, str]] | None:
     and its buffered body unchanged (a sized, buffered body; no status or method that drops
     the body; no ``Location`` to rewrite; no close callbacks); ``None`` otherwise."""
     status = response.status_code
+    on_close = getattr(response, "_on_close", None)  # werkzeug's call_on_close callbacks
     if (method == "HEAD" or status < 200 or status in (204, 304)
             or not isinstance(response.response, list) or response.direct_passthrough
-            or response._on_close or not all(isinstance(c, bytes) for c in response.response)):
+            or on_close is None or on_close
+            or not all(isinstance(chunk, bytes) for chunk in response.response)):
         return None
     headers = response.headers.to_wsgi_list()
     sized = False
