@@ -36,7 +36,9 @@ start/powerOff/deallocate/restart, delete), managed disks (Empty, FromImage, Cop
 follows the VM), snapshots, SSH public keys (``sshPublicKeys``), the ``vmSizes`` catalog and
 marketplace images (``latest`` resolved at create). ARM semantics: case-insensitive names with
 case kept, ``api-version`` required, ``If-None-Match: *``, absolute ``nextLink`` paging
-(:attr:`ArmApp.page_size`, 50), ARM's error bodies and codes.
+(:attr:`ArmApp.page_size`, 50), ``$filter`` applied where ARM applies it (resource groups by
+tag; VM lists by scale set) and refused as ARM refuses it elsewhere (:mod:`._filters`), ARM's
+error bodies and codes.
 
 Handles for tests: :attr:`AzureFake.clock` (fake time), :attr:`AzureFake.faults` (keyed by
 endpoint name such as ``vm_put`` or ``vm_start``), :attr:`AzureFake.app` (``.requests`` is the

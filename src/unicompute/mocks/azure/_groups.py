@@ -11,6 +11,7 @@ from .._kernel import json_response
 from . import _errors as errors
 from ._base import JSON, KINDS, ArmBase, Resource
 from ._catalog import REGIONS
+from ._filters import group_filter
 from ._ids import group_id
 
 SUB = "/subscriptions/<subscription>"
@@ -101,8 +102,10 @@ class GroupHandlers(ArmBase):
         return json_response(self.group(subscription, group).body)
 
     def group_list(self, request: Request, subscription: str) -> Response:
+        """``$filter`` by tag name (and value) as ARM accepts it (see :mod:`._filters`)."""
         self.check_subscription(subscription)
-        return self.page(request, self.groups, None, self.render_group)
+        keep = group_filter(request.args.get("$filter"))
+        return self.page(request, self.groups, keep, self.render_group)
 
     def group_delete(self, request: Request, subscription: str, group: str) -> Response:
         rg = self.group(subscription, group)

@@ -26,6 +26,7 @@ from ._base import JSON, Resource
 from ._catalog import ImageSku, Size, find_image, resolve_version, sizes
 from ._catalog_api import CatalogHandlers
 from ._disks import COMPUTE, DISK, VM, check_size, sku_of
+from ._filters import vm_filter
 from ._groups import RG, SUB
 from ._network import NIC, PIP
 
@@ -575,15 +576,21 @@ class VmHandlers(CatalogHandlers):
         return self.sizes_list(request, subscription, vm.body["location"])
 
     def vm_list(self, request: Request, subscription: str, group: str) -> Response:
+        """``$filter`` and ``$expand`` as ARM accepts them (see :mod:`._filters`)."""
         rg = self.group(subscription, group)
         expand = request.args.get("$expand", "")
-        return self.page(request, self.stores[VM], self.in_group(rg),
-                         lambda vm: self.render_vm(vm, expand))
+        keep = vm_filter(request.args.get("$filter"), expand)
+        in_group = self.in_group(rg)
+        where = in_group if keep is None else (lambda vm: in_group(vm) and keep(vm))
+        return self.page(request, self.stores[VM], where, lambda vm: self.render_vm(vm, expand))
 
     def vm_list_all(self, request: Request, subscription: str) -> Response:
         self.check_subscription(subscription)
-        expand = "instanceView" if request.args.get("statusOnly", "").lower() == "true" else ""
-        return self.page(request, self.stores[VM], None, lambda vm: self.render_vm(vm, expand))
+        requested = request.args.get("$expand", "")
+        keep = vm_filter(request.args.get("$filter"), requested)
+        status_only = request.args.get("statusOnly", "").lower() == "true"
+        expand = "instanceView" if status_only or requested else ""
+        return self.page(request, self.stores[VM], keep, lambda vm: self.render_vm(vm, expand))
 
     def vm_list_location(self, request: Request, subscription: str,
                          location: str) -> Response:
