@@ -209,14 +209,13 @@ def test_import_does_not_import_libcloud() -> None:
 def test_a_listing_reads_the_driver_once_not_once_per_page(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from unicompute._waiting import Poller
 
     with uc.connect("libcloud:dummy", creds="7") as cloud:
         driver = _driver(cloud)
         compute = cloud._ctx.drivers.compute  # type: ignore[attr-defined]
         compute._ctx.page_size = 3
         now = [1000.0]
-        compute._ctx.poller = Poller(clock=lambda: now[0])
+        compute._ctx.clock = lambda: now[0]
         reads = []
         real_list = driver.list_nodes
 

@@ -6,17 +6,15 @@ Libcloud.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from ... import _config
 from ..._errors import InvalidRequest, MissingDependency
-from ..._waiting import Poller
 from ...driver import Limits, ProviderDrivers
 from . import capabilities as caps
-from ._context import Context
+from ._context import DEFAULT_POLL_INTERVAL, Context
 from .compute import LibcloudCompute
 from .ec2 import Ec2Compute
 from .errors import make_translator
@@ -154,24 +152,13 @@ def driver_arguments(
     return args
 
 
-def _poll_interval(config: Mapping[str, object]) -> float:
-    value = config.get("poll_interval", 2.0)
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        0 <= value < math.inf
-    ):
-        raise InvalidRequest("must be a number of seconds >= 0", field="poll_interval")
-    return float(value)
-
-
 def open_provider(
     name: str, cls: type, region: str | None, config: Mapping[str, object], *, limits: Limits
 ) -> ProviderDrivers:
     """The drivers of Libcloud provider ``name`` (driver class ``cls``)."""
     provider = f"libcloud:{name}"
-    poll_interval = _poll_interval(config)
+    poll_interval = _config.seconds(config, "poll_interval", DEFAULT_POLL_INTERVAL,
+                                    provider=provider)
     args = driver_arguments(name, cls, region, config)
     secrets = [str(v) for k, v in args.items() if is_secret(k) and v is not None]
     translate = make_translator(provider, secrets, ec2_messages=name in caps.ADAPTED)
@@ -195,7 +182,7 @@ def open_provider(
         driver=driver,
         operations=caps.operations(cls),
         capabilities=caps.capabilities(name, cls),
-        poller=Poller(interval=poll_interval, max_interval=max(poll_interval, 15.0)),
+        poll_interval=poll_interval,
     )
     compute: LibcloudCompute = Ec2Compute(ctx) if name == "ec2" else LibcloudCompute(ctx)
     volumes_class = Ec2Volumes if name == "ec2" else LibcloudVolumes

@@ -25,7 +25,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from ..._errors import InvalidRequest, NotFound
+from ..._errors import InvalidRequest, NotFound, Timeout
 from ..._models import (
     IMAGE_ALIASES,
     Image,
@@ -293,10 +293,13 @@ class LibcloudCompute:
         cleanup = self.plumbing_of(node)
         if self.info(node).state not in (VMState.TERMINATING, VMState.TERMINATED):
             self.driver.destroy_node(node)
+        limit = DEFAULT_TERMINATE_TIMEOUT if timeout is None else timeout
         self._ctx.poller.until(
-            lambda: self._gone(vm_id), bool,
-            timeout=DEFAULT_TERMINATE_TIMEOUT if timeout is None else timeout,
+            lambda: self._gone(vm_id), bool, timeout=limit,
             what=f"VM {vm_id} to be terminated",
+            timed_out=lambda _: Timeout(
+                f"VM {vm_id} is still not terminated after {limit:g} s",
+                provider=self._ctx.provider, resource=vm_id),
         )
         if cleanup is not None:
             cleanup()

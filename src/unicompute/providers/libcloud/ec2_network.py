@@ -54,18 +54,9 @@ def error_code(exc: BaseException) -> str | None:
 def retry_while(
     poller: Poller, codes: frozenset[str], call: Callable[[], T], *, timeout: float
 ) -> T:
-    """``call()``, repeated on ``poller``'s schedule while it fails with one of the EC2 error
-    ``codes``; after ``timeout`` seconds the last error is raised."""
-    deadline = poller.clock() + timeout
-    pause = poller.interval
-    while True:
-        try:
-            return call()
-        except Exception as exc:
-            if error_code(exc) not in codes or poller.clock() >= deadline:
-                raise
-        poller.sleep(max(0.0, min(pause, deadline - poller.clock())))
-        pause = min(pause * poller.backoff, poller.max_interval)
+    """``call()``, repeated on ``poller`` while it fails with one of the EC2 error ``codes``;
+    after ``timeout`` seconds the last error is raised."""
+    return poller.retry(call, retry_on=lambda exc: error_code(exc) in codes, timeout=timeout)
 
 
 def _request(driver: Any, params: Mapping[str, str]) -> Any:
