@@ -17,6 +17,10 @@ from ._network import NIC, VNET
 if TYPE_CHECKING:
     from ._app import ArmApp
 
+#: The SSH key of every seeded VM: a real Ed25519 public key (its private half was discarded).
+SEED_PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF7Dg+L6g5KBdtr/PInR+xyn20ycwUMwunrjge0bG"
+                   "49V unicompute-seed")
+
 
 def seed_vms(app: ArmApp, count: int, *, resource_group: str = "seeded",
              location: str = "eastus", size: str = "Standard_B1s",
@@ -68,7 +72,7 @@ def seed_vms(app: ArmApp, count: int, *, resource_group: str = "seeded",
                                   "disablePasswordAuthentication": True,
                                   "ssh": {"publicKeys": [{
                                       "path": "/home/azureuser/.ssh/authorized_keys",
-                                      "keyData": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA seeded"}]}}},
+                                      "keyData": SEED_PUBLIC_KEY}]}}},
                 "networkProfile": {"networkInterfaces": [{"id": nic.id}]}}}
             if tags:
                 body["tags"] = dict(tags)

@@ -28,6 +28,7 @@ from ._catalog_api import CatalogHandlers
 from ._disks import COMPUTE, DISK, VM, check_size, sku_of
 from ._filters import vm_filter
 from ._groups import RG, SUB
+from ._keys import invalid_key, valid_public_key
 from ._network import NIC, PIP
 
 VMS = f"{RG}/providers/microsoft.compute/virtualmachines"
@@ -430,6 +431,9 @@ class VmHandlers(CatalogHandlers):
                     "user name and password must be enabled in Linux profile.")
             if not no_password and not password:
                 raise _missing("adminPassword")
+            for key in keys:
+                if not isinstance(key, dict) or not valid_public_key(key.get("keyData")):
+                    raise invalid_key("linuxConfiguration.ssh.publicKeys.keyData")
             conf: JSON = {"disablePasswordAuthentication": no_password}
             if keys:
                 conf["ssh"] = {"publicKeys": [{"path": k.get("path"), "keyData": k.get("keyData")}

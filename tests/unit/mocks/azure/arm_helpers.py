@@ -22,6 +22,16 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from unicompute.mocks import MockCloud
 
 LOCATION = "eastus"
+#: Real OpenSSH public keys made by ``ssh-keygen`` for these tests (the private halves were
+#: discarded): what ARM's key checks see from a user.
+ED25519_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF7Dg+L6g5KBdtr/PInR+xyn20ycwUMwunrjge0bG49V "
+               "unicompute-tests")
+RSA_KEY = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCP9vlQqqLOBPh/8p4o7eHRSB4Ytaoc+VjzPks39TxVYPPoinwxQfR"
+    "GIt0cYwaxt6SU3iqknyjNtmChqEsALmwKJWYI2csmQZBwqOCBIiVoy/hFBMjoPM1jqu01I/PrOE5KLMqHCQ1Jzy15ey+"
+    "Px3Hmx5tPDYf4R8J6AHRxRPuVJ2AHTrIM4+K2/u2KL14Tb0SBK+G8+2erFp6FR+zvFtGKcovGMnv/feHHMN34FPepGhB5"
+    "yuV1xZW5SuA6ymRJZLfamYJ0+wuMJwjLzC+nZqmxqy5zQX+wGEmXq4g6WzLVQDwB5cgel/yT3vxz8qU+jhJmc/LOagzE"
+    "3/zWN+UNMcMJ unicompute-tests")
 
 
 @dataclass

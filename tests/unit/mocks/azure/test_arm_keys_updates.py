@@ -8,7 +8,7 @@ import struct
 
 import pytest
 import requests
-from arm_helpers import LOCATION, Clients, check
+from arm_helpers import ED25519_KEY, LOCATION, RSA_KEY, Clients, check
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import models as cm
 from azure.mgmt.network import models as nm
@@ -24,8 +24,8 @@ def _line(kind: str, *fields: bytes) -> str:
     return f"{kind} {base64.b64encode(blob).decode()} tester@example"
 
 
-ED25519 = _line("ssh-ed25519", bytes(range(32)))
-RSA_2048 = _line("ssh-rsa", b"\x01\x00\x01", b"\x00" + (1 << 2047 | 1).to_bytes(256, "big"))
+ED25519 = ED25519_KEY
+RSA_2048 = RSA_KEY
 RSA_1024 = _line("ssh-rsa", b"\x01\x00\x01", b"\x00" + (1 << 1023 | 1).to_bytes(128, "big"))
 
 
@@ -73,6 +73,38 @@ def test_ssh_key_material_is_checked_and_nothing_is_made(rg: Clients, bad: str) 
     assert (info.value.status_code, err["code"], err["target"]) == (
         400, "InvalidParameter", "publicKey")
     assert len(rg.fake.app.stores["Microsoft.Compute/sshPublicKeys"]) == 0
+
+
+BAD_KEYS = [RSA_1024, "ssh-rsa not-base64!", "ssh-dss AAAAB3NzaC1kc3M=",
+            _line("ssh-ed25519", b"short"), "ssh-ed25519", "",
+            "ssh-rsa " + ED25519_KEY.split()[1],  # the blob says ed25519
+            ED25519_KEY.split()[1]]               # the blob without its type
+
+
+@pytest.mark.parametrize("bad", BAD_KEYS)
+def test_vm_ssh_key_data_is_checked_as_arm_does_and_nothing_is_made(rg: Clients,
+                                                                    bad: str) -> None:
+    nic = network(rg)
+    before = {kind: len(store) for kind, store in rg.fake.app.stores.items()}
+    model = vm_model(nic.id, name="keyed")
+    model.properties.os_profile.linux_configuration.ssh.public_keys.append(
+        cm.SshPublicKey(path="/home/azureuser/.ssh/authorized_keys", key_data=bad))
+    with pytest.raises(HttpResponseError) as info:
+        rg.compute.virtual_machines.begin_create_or_update(RG, "keyed", model)
+    err = error_of(info.value)
+    assert (info.value.status_code, err["code"], err["target"], err["message"]) == (
+        400, "InvalidParameter", "linuxConfiguration.ssh.publicKeys.keyData",
+        "The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.")
+    assert {kind: len(store) for kind, store in rg.fake.app.stores.items()} == before
+
+
+def test_vm_takes_real_rsa_and_ed25519_keys(rg: Clients) -> None:
+    model = vm_model(network(rg).id, name="keyed")
+    model.properties.os_profile.linux_configuration.ssh.public_keys.append(
+        cm.SshPublicKey(path="/home/azureuser/.ssh/authorized_keys", key_data=RSA_2048))
+    vm = check(rg.compute.virtual_machines.begin_create_or_update(RG, "keyed", model).result())
+    keys = vm.properties.os_profile.linux_configuration.ssh.public_keys
+    assert [k.key_data for k in keys] == [ED25519, RSA_2048]
 
 
 def test_deleting_a_group_deletes_its_keys(rg: Clients) -> None:

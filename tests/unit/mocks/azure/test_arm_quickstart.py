@@ -9,14 +9,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from arm_helpers import LOCATION, Clients, check
+from arm_helpers import ED25519_KEY, LOCATION, Clients, check
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute import models as cm
 from azure.mgmt.network import models as nm
 from azure.mgmt.resource.resources import models as rm
 
 RG = "quickstart-rg"
-SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnly tester"
+SSH_KEY = ED25519_KEY
 
 
 def network(az: Clients, rg: str = RG) -> nm.NetworkInterface:
