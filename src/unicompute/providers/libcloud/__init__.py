@@ -9,7 +9,8 @@ connection settings every Libcloud driver takes (``timeout``, ``retry_delay``, `
 ``proxy_url``), checked against its signature: an unknown key, or a missing required one, is
 ``InvalidRequest`` naming it. URL values are converted to the argument's type (``port=5000``,
 ``secure=false``, ``timeout=30``). One key is
-unicompute's own: ``poll_interval`` (seconds between polls while terminating, default 2).
+unicompute's own: ``poll_interval`` (seconds between the polls of a wait, such as for a VM
+to be terminated, and between retries while EC2 settles; default 2, no backoff).
 Values of arguments whose names mention a key, secret, token or password are removed from every
 error message.
 
