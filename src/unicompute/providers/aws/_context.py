@@ -73,14 +73,8 @@ class Context:
     def poller(self) -> Poller:
         """The schedule of the waits: ``poll_interval`` between polls, no backoff; with a zero
         interval (a fake that answers at once) at most :data:`ZERO_DELAY_ATTEMPTS` attempts."""
-        return Poller(
-            interval=self.poll_interval,
-            backoff=1.0,
-            max_interval=self.poll_interval,
-            clock=self.clock,
-            sleep=self.sleep,
-            max_attempts=None if self.poll_interval > 0 else ZERO_DELAY_ATTEMPTS,
-        )
+        return Poller.every(self.poll_interval, clock=self.clock, sleep=self.sleep,
+                            zero_delay_attempts=ZERO_DELAY_ATTEMPTS)
 
     def live_instance(self, vm_id: str) -> InstanceTypeDef:
         """The instance ``vm_id``; ``NotFound`` if it is unknown or terminated.
