@@ -4,7 +4,9 @@ single place where native errors are wrapped, and the retry and polling policy."
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from ._errors import (
@@ -111,19 +113,23 @@ class CloudContext:
         Idempotent calls (reads) are retried with backoff while the error is retryable.
         """
         self.check_open(operation)
-        pause = self.poller.interval
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+
+        def attempt() -> T:
             _log.debug("%s %s %s: %s", self.provider, self.region, operation, resource or "-")
             try:
                 return fn()
             except Exception as exc:
                 error = self.wrap(exc, operation, resource)
-                if not (idempotent and error.retryable and attempt < MAX_ATTEMPTS):
-                    if error is exc:
-                        raise
-                    raise error from exc
-                _log.info("%s %s: %s; retry %d of %d in %.1f s", self.provider, operation,
-                          error.code.value, attempt, MAX_ATTEMPTS - 1, pause)
-            self.poller.sleep(pause)
-            pause = min(pause * self.poller.backoff, self.poller.max_interval)
-        raise AssertionError("unreachable")  # pragma: no cover
+                if error is exc:
+                    raise
+                raise error from exc
+
+        def worth_repeating(exc: Exception) -> bool:
+            if not (idempotent and isinstance(exc, UnicomputeError) and exc.retryable):
+                return False
+            _log.info("%s %s: %s; repeating (at most %d attempts)", self.provider, operation,
+                      exc.code.value, MAX_ATTEMPTS)
+            return True
+
+        schedule = replace(self.poller, max_attempts=MAX_ATTEMPTS)
+        return schedule.retry(attempt, retry_on=worth_repeating, timeout=math.inf)

@@ -148,8 +148,11 @@ def test_unknown_exceptions_become_provider_errors(cloud: uc.Cloud, compute: Com
 
 def test_reads_are_retried_while_throttled(cloud: uc.Cloud, compute: Compute) -> None:
     compute.fail["get_vm"] = [NativeError("SlowDown"), NativeError("SlowDown")]
+    sleeps: list[float] = []
+    cloud.poller = Poller(interval=1, backoff=2, max_interval=8, sleep=sleeps.append)
     assert cloud.vms.get("i-1").id == "i-1"
     assert compute.calls == ["get_vm"] * 3
+    assert sleeps == [1, 2]  # the cloud's poller paces the retries, with its backoff
 
 
 def test_retries_give_up_after_max_attempts(cloud: uc.Cloud, compute: Compute) -> None:
