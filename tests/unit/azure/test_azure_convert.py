@@ -126,10 +126,11 @@ def test_volume_states_from_disk_state() -> None:
     assert not convert.is_os_disk(disk())
 
 
-def test_names_follow_the_linux_vm_rule() -> None:
+def test_names_follow_the_linux_vm_and_host_name_rule() -> None:
     assert LIMITS.names.check("web-1") is None
-    assert LIMITS.names.check("web_1.a") is None
-    for bad in ("-web", "_web", "web.", "web-", "bad name", "x" * 65, "a/b"):
+    assert LIMITS.names.check("web-1.a") is None
+    # '_' is not allowed in the computer name, which is the VM name
+    for bad in ("-web", "_web", "web.", "web-", "bad name", "x" * 65, "a/b", "web_1"):
         assert LIMITS.names.check(bad) is not None, bad
 
 

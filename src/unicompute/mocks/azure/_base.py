@@ -8,6 +8,7 @@ ARM never echoes (those are in ``secrets``); ``state`` holds what the emulator n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 JSON = dict[str, Any]
+#: Characters ARM refuses in tag names: ``< > % & \ ? /`` and control characters.
+_TAG_NAME_RESERVED = re.compile(r"[<>%&\\?/\x00-\x1f\x7f]")
 
 #: Resource types the fake stores (``Namespace/type``), each in its own Store.
 KINDS = (
@@ -193,6 +196,12 @@ class ArmBase(EmulatorApp):
             raise errors.invalid_body("The tags must be an object of string values.")
         if len(tags) > 50:
             raise errors.invalid_parameter("tags", "The number of tags must not exceed 50.")
+        reserved = [key for key in tags if _TAG_NAME_RESERVED.search(key)]
+        if reserved:
+            raise errors.bad_request(
+                "InvalidTagNameCharacters",
+                f"The tag names '{','.join(reserved)}' have reserved characters "
+                "'<,>,%,&,\\,?,/' or control characters.")
         for key, value in tags.items():
             if len(key) > 512 or len(value) > 256:
                 raise errors.bad_request(

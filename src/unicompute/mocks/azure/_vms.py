@@ -40,6 +40,8 @@ _DISALLOWED_ADMINS = frozenset({
     "john", "owner", "root", "server", "sql", "support", "support_388945a0", "sys", "test2",
     "test3", "user4", "user5"})
 _WINDOWS_NAME_BAD = re.compile(r"[`~!@#$%^&*()=+_\[\]{}\\|;:.'\",<>/?]")
+#: What a Linux computer name may not contain (ARM's list; '.' is allowed) and whitespace.
+_LINUX_NAME_BAD = re.compile(r"[`~!@#$%^&*()=+_\[\]{}\\|;:'\",<>/?\s]")
 _POWER_DISPLAY = {"starting": "VM starting", "running": "VM running",
                   "stopping": "VM stopping", "stopped": "VM stopped",
                   "deallocating": "VM deallocating", "deallocated": "VM deallocated"}
@@ -417,7 +419,7 @@ class VmHandlers(CatalogHandlers):
                 "patchSettings": {"patchMode": "AutomaticByOS", "assessmentMode": "ImageDefault"},
                 "enableVMAgentPlatformUpdates": False}
         else:
-            if len(computer) > 64:
+            if len(computer) > 64 or _LINUX_NAME_BAD.search(computer):
                 raise errors.invalid_parameter(
                     "computerName", "Linux host name cannot exceed 64 characters in length or "
                     "contain the following characters: ` ~ ! @ # $ % ^ & * ( ) = + _ [ ] { } \\ "

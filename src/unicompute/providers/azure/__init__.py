@@ -39,16 +39,18 @@ from ...driver import Capability, Limits, NamingRules, ProviderDrivers
 from .convert import KEY_TAG, LAUNCH_TAG
 from .options import Options
 
-#: Linux VM names (1-64 characters). The NIC, public IP and OS disk are named after the VM
-#: (``<name>-nic`` ...), so the rule also keeps those valid. Windows names are checked at
-#: launch against Windows' own rule (1-15 characters, no period, not only digits).
+#: VM names (1-64 characters). The name is also the VM's computer (host) name, which Azure
+#: allows letters, digits, '-' and '.' in (no '_'), and a VM name may not end with '.' or '-'.
+#: The NIC, public IP and OS disk are named after the VM (``<name>-nic`` ...), so the rule also
+#: keeps those valid. Windows names are checked at launch against Windows' own rule (1-15
+#: characters, no period, not only digits).
 LIMITS = Limits(
     names=NamingRules(
-        pattern=re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9_])?$"),
+        pattern=re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$"),
         max_length=64,
         description=(
-            "letters, digits, '.', '_' and '-', starting with a letter or digit and ending with "
-            "a letter, digit or '_', at most 64 characters (15 for Windows)"
+            "letters, digits, '.' and '-', starting and ending with a letter or digit, at most "
+            "64 characters (15 for Windows, without '.')"
         ),
     ),
     # customData: at most 65,535 bytes once base64-decoded.
