@@ -9,15 +9,19 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_quickstart_runs_on_the_fake_and_leaves_nothing_running() -> None:
+def test_quickstart_runs_the_same_code_on_three_fakes_and_leaves_nothing_running() -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("i-")
-    assert "InboundRule(protocol='tcp', port_from=80" in lines[0]
-    assert "name='web-1', state='stopped'" in lines[1]
-    assert lines[-1].endswith("left running: []")
+    assert len(lines) == 9
+    for provider, (launched, listed, summary) in zip(
+            ("aws", "azure", "gcp"), (lines[i:i + 3] for i in range(0, 9, 3)), strict=True):
+        assert launched.startswith(f"{provider} ") and "(80, '0.0.0.0/0')" in launched
+        assert "(443, '0.0.0.0/0')" in launched and "(22," not in launched
+        assert listed == f"{provider} web-1 stopped"
+        assert summary.startswith(f"{provider}: ") and "price snapshot of" in summary
+        assert summary.endswith("left running: []")
 
 
 def test_hello_function_deploys_and_runs_through_the_portable_api_on_the_fake() -> None:
