@@ -122,3 +122,35 @@ def test_the_admin_password_stays_out_of_errors_and_logs(
     for nsg in left_over(drivers, f"sec-{run_id}").get("nsgs", []):
         ctx.network.network_security_groups.begin_delete(GROUP, nsg).result()
     assert left_over(drivers, f"sec-{run_id}") == {}
+
+
+@pytest.mark.parametrize("public_ip", [True, False])
+def test_terminate_resumes_after_the_nic_was_deleted(
+        cloud: Cloud, drivers: ProviderDrivers, fake: Any, run_id: str, public_ip: bool) -> None:
+    """An earlier terminate deleted the VM and the NIC, then failed deleting the public IP:
+    terminating again deletes the public IP (billed) and the launch's NSG."""
+    name = f"res-{run_id}"
+    vm = cloud.vms.launch(uc.VMSpec(name=name, size="Standard_B1s", image="ubuntu-24.04",
+                                    open_ports=[22], tags={"run": run_id},
+                                    options=Options(public_ip=public_ip)))
+    fake.faults.fail_next("public_ip_delete", status=409, code="OperationNotAllowed",
+                          message="injected")
+    if public_ip:
+        with pytest.raises(errors.Conflict):
+            vm.terminate()
+        assert set(left_over(drivers, name)) == {"pips", "nsgs"}
+    else:
+        ctx = drivers.compute._ctx  # type: ignore[attr-defined]
+        ctx.compute.virtual_machines.begin_delete(GROUP, name).result()
+        ctx.network.network_interfaces.begin_delete(GROUP, f"{name}-nic").result()
+        fake.faults.clear()
+    vm.terminate()
+    left = left_over(drivers, name)
+    # without the public IP the launch id is gone: the (free) NSG stays, never a wrong one
+    if public_ip:
+        assert left == {}
+    else:
+        assert list(left) == ["nsgs"] and len(left["nsgs"]) == 1
+    for nsg in left.get("nsgs", []):
+        drivers.compute._ctx.network.network_security_groups.begin_delete(  # type: ignore[attr-defined]
+            GROUP, nsg).result()

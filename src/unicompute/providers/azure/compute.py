@@ -428,9 +428,10 @@ class AzureCompute:
         NSG ``launch`` made for it — only those proven its own (see
         :func:`network.plumbing_of`), and the NSG only once no other NIC uses it.
 
-        Resumable: when the VM is already gone (an earlier call timed out or was interrupted),
-        the leftover plumbing named after it is cleaned up and ``NOT_FOUND`` is raised (the
-        portable layer treats a VM that is gone as terminated).
+        Resumable: when the VM is already gone (an earlier call timed out, failed or was
+        interrupted), the leftover plumbing named after it is cleaned up (also when only the
+        public IP and NSG were left) and ``NOT_FOUND`` is raised (the portable layer treats a
+        VM that is gone as terminated).
         """
         ctx = self._ctx
         ref = self._ref(vm_id)

@@ -187,10 +187,14 @@ def plumbing_of(ctx: Context, group: str, vm_name: str, launch_id: str | None,
     the NIC is ``<vm>-nic``, tagged managed with the VM's launch id (``launch_id``; ``None``
     when the VM is gone already: any launch id), and attached to no other VM than ``vm_id``
     (none at all when ``vm_id`` is ``None``); the public IP and NSG are the ones that NIC
-    references, tagged managed with the NIC's launch id. Anything else is left alone.
+    references, tagged managed with the NIC's launch id. When the VM and the NIC are both gone
+    (a terminate interrupted after deleting the NIC), see :func:`_orphans`. Anything else is
+    left alone.
     """
     nics = ctx.network.network_interfaces
     nic = ignore_missing(lambda: nics.get(group, nic_name(vm_name)))
+    if nic is None and vm_id is None:
+        return _orphans(ctx, group, vm_name)
     if nic is None or not _launched_by(nic, launch_id):
         return Plumbing(group, None, None, None)
     launch_id = tags_of(nic).get(LAUNCH_TAG)
@@ -215,6 +219,23 @@ def plumbing_of(ctx: Context, group: str, vm_name: str, launch_id: str | None,
         if group_found is not None and _launched_by(group_found, launch_id):
             nsg = str(group_found.name)
     return Plumbing(group, str(nic.name), pip, nsg)
+
+
+def _orphans(ctx: Context, group: str, vm_name: str) -> Plumbing:
+    """What an interrupted terminate left once the VM and its NIC were gone: the public IP
+    ``<vm>-pip`` if it is managed, carries a launch id and is attached to nothing, and the NSG
+    of that launch (found by its launch tag). Without that public IP the launch id is lost and
+    an NSG left behind stays (NSGs cost nothing). A new launch of the same VM name that has
+    made its public IP but not yet its NIC would look the same; it then fails and cleans up."""
+    address = ignore_missing(
+        partial(ctx.network.public_ip_addresses.get, group, pip_name(vm_name)))
+    launch_id = tags_of(address).get(LAUNCH_TAG) if address is not None else None
+    if (address is None or not launch_id or not is_managed(address)
+            or getattr(address, "ip_configuration", None) is not None):
+        return Plumbing(group, None, None, None)
+    nsg = next((str(found.name) for found in ctx.network.network_security_groups.list(group)
+                if _launched_by(found, launch_id)), None)
+    return Plumbing(group, None, str(address.name), nsg)
 
 
 def _launched_by(resource: Any, launch_id: str | None) -> bool:
