@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections import deque
@@ -70,6 +71,20 @@ def _plain(response: Response, method: str) -> list[tuple[str, str]] | None:
         elif lower in ("location", "content-location"):
             return None
     return headers if sized else None
+
+
+def read_body(request: Request) -> bytes:
+    """``request.get_data()``, read straight from ``wsgi.input`` when the length is known (a
+    plain ``Content-Length``, no ``Transfer-Encoding``, stream not opened yet); the input is
+    then replaced by the same bytes, so later readers of the request still see the body."""
+    environ = request.environ
+    length = environ.get("CONTENT_LENGTH", "")
+    if (not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ
+            or environ.get("wsgi.input_terminated") or "stream" in request.__dict__):
+        return request.get_data()
+    raw: bytes = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +193,7 @@ class EmulatorApp:
     @staticmethod
     def json_body(request: Request) -> dict[str, Any]:
         """The request's JSON object body, or a 400 the subclass renders."""
-        raw = request.get_data()
+        raw = read_body(request)
         if not raw:
             return {}
         try:

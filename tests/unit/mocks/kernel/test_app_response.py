@@ -84,3 +84,22 @@ def test_the_log_keeps_the_headers_werkzeug_names_and_never_credentials(
     run_wsgi_app(app, environ, buffered=True)
     assert app.requests[-1].headers == expected
     assert "Authorization" not in app.requests[-1].headers
+
+
+@pytest.mark.parametrize("terminated", [False, True])
+def test_a_json_body_read_leaves_the_body_for_later_readers(terminated: bool) -> None:
+    environ = EnvironBuilder(path="/x", method="POST", data=b'{"a": 1}  ').get_environ()
+    if terminated:  # a server that ends the input itself: werkzeug reads to EOF
+        environ["wsgi.input_terminated"] = True
+        del environ["CONTENT_LENGTH"]
+    request = Request(environ)
+    assert EmulatorApp.json_body(request) == {"a": 1}
+    assert request.get_data() == b'{"a": 1}  '
+
+
+def test_a_body_that_is_not_a_json_object_is_a_400() -> None:
+    for raw in (b"[1]", b"{nope"):
+        request = Request(EnvironBuilder(path="/x", method="POST", data=raw).get_environ())
+        with pytest.raises(HttpError) as caught:
+            EmulatorApp.json_body(request)
+        assert caught.value.status == 400
