@@ -57,6 +57,9 @@ Behaviour worth knowing:
   :class:`~._app.ComputeApp`) fail the HTTP call itself.
 * Lists take ``filter`` (see ``_filter``), ``maxResults`` (≤ 500), ``pageToken`` and
   ``orderBy`` (``name`` — the default — or ``creationTimestamp desc``, the two GCE supports).
+* ``projects.get`` answers the project (with ``commonInstanceMetadata``) and
+  ``projects.setCommonInstanceMetadata`` changes project-wide metadata under the same rules as
+  instance metadata (fingerprint, key and size checks) as a global operation.
 * ``fake.app.requests`` logs what the API received; ``fake.clock`` is the fake time.
 * :meth:`GcpFake.seed_instances` puts many running instances straight into the store (for
   benchmarks and big-list tests).

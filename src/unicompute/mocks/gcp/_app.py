@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from werkzeug.routing import Map
 
-from . import _catalog_api, _disks, _instances, _networks, _operations
+from . import _catalog_api, _disks, _instances, _networks, _operations, _projects
 from ._catalog_api import CatalogApi
 from ._instances import InstancesApi
 from ._operations import OperationsApi
+from ._projects import ProjectsApi
 from ._router import Router
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ _FIELDS = {
 }
 
 
-class ComputeApp(InstancesApi, CatalogApi, OperationsApi):
+class ComputeApp(InstancesApi, CatalogApi, OperationsApi, ProjectsApi):
     """Compute Engine v1 at ``/compute/v1/projects/...``.
 
     Handler (and fault) names are the rule endpoints: ``instances_insert``, ``instances_get``,
@@ -67,13 +68,14 @@ class ComputeApp(InstancesApi, CatalogApi, OperationsApi):
     ``instances_start|stop|reset``, ``instances_set_labels|set_metadata|set_machine_type``,
     ``instances_attach_disk|detach_disk``, ``disks_*``, ``snapshots_*``, ``networks_*``,
     ``subnetworks_*``, ``firewalls_*`` (``insert get list patch delete``), ``zones_*``,
-    ``regions_*``, ``machine_types_*``, ``images_*`` and ``{zone,region,global}_operations_*``.
+    ``regions_*``, ``machine_types_*``, ``images_*``, ``{zone,region,global}_operations_*``,
+    ``projects_get`` and ``projects_set_common_instance_metadata``.
     """
 
     FIELDS: ClassVar[Mapping[str, frozenset[str]]] = {
         kind: frozenset(names.split()) for kind, names in _FIELDS.items()}
     url_map = Map(_instances.RULES + _disks.RULES + _networks.RULES + _catalog_api.RULES
-                  + _operations.RULES, strict_slashes=False)
+                  + _operations.RULES + _projects.RULES, strict_slashes=False)
     _router = Router(url_map.iter_rules())
 
     def match(self, environ: WSGIEnvironment) -> tuple[str, Mapping[str, Any]]:

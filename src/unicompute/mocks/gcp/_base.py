@@ -121,6 +121,12 @@ class ProjectState:
     networks: Table = field(default_factory=Table)
     firewalls: Table = field(default_factory=Table)
     addresses: dict[str, Subnet] = field(default_factory=dict)
+    #: The project number (GCE's ``id`` of the project) and its creation time.
+    number: str = ""
+    created: str = ""
+    #: ``commonInstanceMetadata``: a ``compute#metadata`` resource.
+    common_metadata: dict[str, Any] = field(default_factory=lambda: {
+        "kind": "compute#metadata", "fingerprint": EMPTY_FINGERPRINT})
 
     def zone_table(self, kind: dict[str, Table], scope: str) -> Table:
         table = kind.get(scope)
@@ -181,15 +187,16 @@ class ComputeBase(EmulatorApp):
         """The project's state; a new project has GCE's ``default`` network and firewalls."""
         state = self.projects.get(name)
         if state is None:
-            state = self.projects[name] = ProjectState(name)
+            state = self.projects[name] = ProjectState(
+                name, number=self.ids.number(12), created=self.now())
             self.create_default_network(state)
         return state
 
     def writable(self, project: str, path: str, permission: str) -> ProjectState:
         """The project's state, or GCE's 403 for the public image projects."""
         if project in _catalog.IMAGE_PROJECTS:
-            raise HttpError(403, "forbidden",
-                            f"Required '{permission}' permission for 'projects/{project}/{path}'")
+            target = f"projects/{project}/{path}" if path else f"projects/{project}"
+            raise HttpError(403, "forbidden", f"Required '{permission}' permission for '{target}'")
         return self.project(project)
 
     def create_default_network(self, state: ProjectState) -> None:
