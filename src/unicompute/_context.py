@@ -67,7 +67,7 @@ class CloudContext:
 
     def wrap(self, exc: BaseException, operation: str, resource: str | None) -> UnicomputeError:
         """``exc`` as a :class:`UnicomputeError` (one raised by a driver is kept, with the
-        provider, operation and resource it lacked filled in)."""
+        provider, operation and resource it lacked filled in; a native one's notes are kept)."""
         if isinstance(exc, UnicomputeError):
             error = exc
         else:
@@ -75,6 +75,8 @@ class CloudContext:
                 f"{type(exc).__name__}: {exc}", original=exc
             )
             error.original = error.original or exc
+            for note in getattr(exc, "__notes__", ()):  # e.g. "delete <x> by hand" from an undo
+                error.add_note(note)
         error.provider = error.provider or self.provider
         error.operation = error.operation or operation
         error.resource = error.resource or resource

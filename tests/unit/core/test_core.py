@@ -139,6 +139,15 @@ def test_native_errors_are_wrapped_once_with_the_original(cloud: uc.Cloud,
         "stub", "vms.get", "i-1")
 
 
+def test_notes_on_a_native_error_survive_wrapping(cloud: uc.Cloud, compute: Compute) -> None:
+    native = NativeError("Missing")
+    native.add_note("could not delete nic-1 while undoing; delete it by hand")
+    compute.fail["get_vm"] = [native]
+    with pytest.raises(uc.NotFound) as caught:
+        cloud.vms.get("i-1")
+    assert caught.value.__notes__ == ["could not delete nic-1 while undoing; delete it by hand"]
+
+
 def test_unknown_exceptions_become_provider_errors(cloud: uc.Cloud, compute: Compute) -> None:
     compute.fail["get_vm"] = [KeyError("odd")]
     with pytest.raises(uc.ProviderError) as caught:
