@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 
 from ._context import CloudContext
@@ -43,6 +44,13 @@ def check_public_key(public_key: object) -> str:
     if len(blob) < 4 or blob[4 : 4 + int.from_bytes(blob[:4], "big")] != parts[0].encode():
         raise InvalidRequest("key body does not match its type", field="public_key")
     return " ".join(parts[:3])
+
+
+def public_key_fingerprint(public_key: str) -> str:
+    """OpenSSH's ``SHA256:<base64, unpadded>`` fingerprint (``ssh-keygen -l``) of a public key
+    line already accepted by :func:`check_public_key`."""
+    blob = base64.b64decode(public_key.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 class Keys:

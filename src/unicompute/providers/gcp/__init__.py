@@ -22,7 +22,8 @@ name. Tags are GCE labels (``:`` in keys becomes ``--``; see ``convert.py``). VM
 unicompute's own auto-mode VPC network ``unicompute`` (created on the first launch, never
 deleted, with no firewall rules but each launch's own, so ``open_ports`` is all that is let in;
 ``Options.network`` picks another network, whose rules then apply too; see ``network.py``).
-Key pairs are not offered yet (``Capability.KEYS`` is not declared).
+Key pairs are project metadata items ``unicompute-ssh-key-<name>``, given to a VM launched with
+``key_name`` through its own ``ssh-keys`` metadata (see ``keys.py``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ CAPABILITIES = frozenset(
         Capability.REBOOT,
         Capability.USER_DATA,
         Capability.TAGS,
+        Capability.KEYS,
     }
 )
 

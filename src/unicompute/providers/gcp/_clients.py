@@ -117,6 +117,11 @@ class Clients:
         return client
 
     @cached_property
+    def projects(self) -> compute_v1.ProjectsClient:
+        client: compute_v1.ProjectsClient = self._make(compute_v1.ProjectsClient)
+        return client
+
+    @cached_property
     def disks(self) -> compute_v1.DisksClient:
         client: compute_v1.DisksClient = self._make(compute_v1.DisksClient)
         return client
@@ -190,6 +195,7 @@ def open_provider(
     """The GCP drivers for ``region``; ``config`` as described in the package docstring."""
     from .compute import GceCompute
     from .disks import GceVolumes
+    from .keys import GceKeys
 
     settings = _check_config(config)
     region = region or os.environ.get("CLOUDSDK_COMPUTE_REGION") or DEFAULT_REGION
@@ -212,6 +218,7 @@ def open_provider(
         translate_error=translate_error,
         capabilities=capabilities,
         volumes=GceVolumes(ctx),
+        keys=GceKeys(ctx),
         options_type=Options,
         close=clients.close,
     )

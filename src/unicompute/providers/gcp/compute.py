@@ -43,13 +43,15 @@ from ..._models import (
     VMState,
     Zone,
 )
-from . import convert, images, network, operations, sizes
+from . import convert, images, keys, network, operations, sizes
 from ._clients import Context
 from .convert import (
     FIREWALL_TAG,
     IMAGE_METADATA_KEY,
+    KEY_NAME_METADATA_KEY,
     PROVIDER,
     ROOT_TAG,
+    SSH_KEYS_METADATA_KEY,
     STARTUP_SCRIPT_KEY,
     WINDOWS_STARTUP_SCRIPT_KEY,
     last_segment,
@@ -63,11 +65,13 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 class _Prepared(NamedTuple):
-    """What the launch checks found: the options, the zone and the network."""
+    """What the launch checks found: the options, the zone, the network and the public key
+    line of ``key_name``."""
 
     options: Options
     zone: str
     chosen: network.ChosenNetwork
+    key_line: str | None
 
 
 def parse_vm_id(vm_id: str) -> tuple[str, str]:
@@ -166,8 +170,23 @@ class GceCompute:
                 raise InvalidRequest(
                     f"{spec.disk_gib} GiB is smaller than image {plan.image.id} needs "
                     f"({needed} GiB)", field="disk_gib")
+        key = self._key_line(plan) if spec.key_name is not None else None
         chosen = network.check_network(self._ctx, options.network, options.subnetwork)
-        return _Prepared(options, zone, chosen)
+        return _Prepared(options, zone, chosen, key)
+
+    def _key_line(self, plan: LaunchPlan) -> str:
+        """The public key line of ``plan.spec.key_name``; ``InvalidRequest`` naming
+        ``key_name`` for a Windows image (GCE's Windows guests do not read ``ssh-keys``) or a
+        key the project does not hold."""
+        name = plan.spec.key_name
+        assert name is not None
+        if plan.image.os == "windows":
+            raise InvalidRequest("GCE Windows images take no SSH key", field="key_name")
+        line = keys.key_line(self._ctx, name)
+        if line is None:
+            raise InvalidRequest(f"no SSH key {name!r} in project {self._ctx.project}",
+                                 field="key_name")
+        return line
 
     def _choose_zone(self, plan: LaunchPlan) -> str:
         """``spec.zone``, else the ``zone`` setting, else the first zone offering the size."""
@@ -198,10 +217,8 @@ class GceCompute:
         the rule, and the original exception propagates (the network stays: it is shared).
         """
         checked, self._prepared = self._prepared, None
-        if checked is not None and checked[0] is plan:
-            options, zone, chosen = checked[1]
-        else:
-            options, zone, chosen = self._prepare(plan)
+        reuse = checked is not None and checked[0] is plan
+        options, zone, chosen, key = checked[1] if checked and reuse else self._prepare(plan)
         spec = plan.spec
         rule = network.rule_name(spec.name) if spec.open_ports else None
         net = chosen.path
@@ -215,7 +232,7 @@ class GceCompute:
             ops: list[compute_v1.Operation] = []
             for name in plan.names:
                 body = _instance(self._ctx, plan, name, zone=zone, options=options, net=net,
-                                 rule=rule)
+                                 rule=rule, key=key)
                 ops.append(self._instances.insert_unary(
                     project=self._ctx.project, zone=zone, instance_resource=body,
                     **self._ctx.rpc))
@@ -408,16 +425,22 @@ def _reasons(exc: BaseException) -> list[str]:
 
 
 def _instance(ctx: Context, plan: LaunchPlan, name: str, *, zone: str, options: Options,
-              net: str, rule: str | None) -> compute_v1.Instance:
-    """The ``instances.insert`` body of VM ``name`` of ``plan``."""
+              net: str, rule: str | None, key: str | None) -> compute_v1.Instance:
+    """The ``instances.insert`` body of VM ``name`` of ``plan``; ``key`` is the public key
+    line of ``plan.spec.key_name``."""
     spec = plan.spec
     tags = dict(spec.tags)
     labels = convert.managed_labels({**tags, FIREWALL_TAG: rule} if rule else tags)
     items = [compute_v1.Items(key=IMAGE_METADATA_KEY, value=plan.image.id)]
     user_data = spec.user_data_bytes
     if user_data is not None:
-        key = WINDOWS_STARTUP_SCRIPT_KEY if plan.image.os == "windows" else STARTUP_SCRIPT_KEY
-        items.append(compute_v1.Items(key=key, value=user_data.decode("utf-8")))
+        script = WINDOWS_STARTUP_SCRIPT_KEY if plan.image.os == "windows" \
+            else STARTUP_SCRIPT_KEY
+        items.append(compute_v1.Items(key=script, value=user_data.decode("utf-8")))
+    if key is not None and spec.key_name is not None:
+        items.append(compute_v1.Items(key=SSH_KEYS_METADATA_KEY,
+                                      value=f"{options.ssh_user}:{key}"))
+        items.append(compute_v1.Items(key=KEY_NAME_METADATA_KEY, value=spec.key_name))
     boot = compute_v1.AttachedDiskInitializeParams(
         source_image=plan.image.id,
         disk_type=f"zones/{zone}/diskTypes/{options.disk_type}",

@@ -35,6 +35,10 @@ ROOT_TAG = "unicompute:root"
 FIREWALL_TAG = "unicompute:firewall"
 #: Metadata key holding the image a VM was launched from (GCE keeps it only on the boot disk).
 IMAGE_METADATA_KEY = "unicompute-image"
+#: Metadata key holding the name of the key pair a VM was launched with.
+KEY_NAME_METADATA_KEY = "unicompute-key-name"
+#: Metadata key of the SSH keys the guest agent installs (``user:key line`` per line).
+SSH_KEYS_METADATA_KEY = "ssh-keys"
 #: Metadata key of the startup script on Linux images, and on Windows images.
 STARTUP_SCRIPT_KEY = "startup-script"
 WINDOWS_STARTUP_SCRIPT_KEY = "windows-startup-script-ps1"
@@ -187,6 +191,7 @@ def vm_info(instance: compute_v1.Instance) -> VMInfo:
         tags=tags_of(instance.labels),
         launched_at=_timestamp(instance.creation_timestamp),
         spot=is_spot(instance),
+        key_name=metadata_value(instance, KEY_NAME_METADATA_KEY) or None,
         raw=instance,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..._errors import InvalidRequest
@@ -12,6 +13,9 @@ DISK_TYPES = frozenset({"pd-balanced", "pd-ssd", "pd-standard"})
 
 #: What GCE does with a Spot VM it preempts.
 SPOT_TERMINATION_ACTIONS = frozenset({"STOP", "DELETE"})
+
+#: Linux user names the guest agent creates for ``ssh-keys`` entries.
+_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +39,8 @@ class Options:
       VM gets no Google credentials).
     * ``spot_termination_action``: what GCE does when it preempts a Spot VM (``spot=True``):
       ``STOP`` (default; the VM and its disk stay, and it can be started again) or ``DELETE``.
+    * ``ssh_user``: the Linux user the key of ``VMSpec.key_name`` is installed for (the guest
+      agent creates it); default ``unicompute``.
     """
 
     network: str | None = None
@@ -43,6 +49,7 @@ class Options:
     external_ip: bool = True
     service_account: str | None = None
     spot_termination_action: str = "STOP"
+    ssh_user: str = "unicompute"
 
     def __post_init__(self) -> None:
         for name in ("network", "subnetwork", "service_account"):
@@ -65,3 +72,7 @@ class Options:
                 f"{self.spot_termination_action!r} is not STOP or DELETE",
                 field="options.spot_termination_action",
             )
+        if not isinstance(self.ssh_user, str) or not _USER.fullmatch(self.ssh_user):
+            raise InvalidRequest("must be a Linux user name: a lower-case letter or '_', then "
+                                 "up to 31 lower-case letters, digits, '_' or '-'",
+                                 field="options.ssh_user")
