@@ -8,7 +8,7 @@ classes and reaches the native exception through :attr:`UnicomputeError.original
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ._function_models import Invocation
@@ -213,3 +213,30 @@ _BY_CODE: dict[ErrorCode, type[UnicomputeError]] = {
 def error_class(code: ErrorCode) -> type[UnicomputeError]:
     """The exception class raised for ``code``."""
     return _BY_CODE[code]
+
+
+class ErrorMaker(Protocol):
+    """What :func:`error_maker` returns: ``make(cls, message, operation, original, *, field=,
+    transient=)``."""
+
+    def __call__(self, cls: type[UnicomputeError], message: str, operation: str,
+                 original: BaseException, *, field: str | None = None,
+                 transient: bool = False) -> UnicomputeError: ...
+
+
+def error_maker(provider: str) -> ErrorMaker:
+    """How a provider's error table builds the error it returns for a native exception:
+    ``cls`` with the provider, operation and original filled in; ``field`` reaches only
+    :class:`InvalidRequest` (the other classes name no field)."""
+
+    def make(cls: type[UnicomputeError], message: str, operation: str,
+             original: BaseException, *, field: str | None = None,
+             transient: bool = False) -> UnicomputeError:
+        if issubclass(cls, InvalidRequest):
+            return cls(message, field=field, provider=provider, operation=operation,
+                       original=original, transient=transient)
+        return cls(message, provider=provider, operation=operation, original=original,
+                   transient=transient)
+
+    return make
+

@@ -433,3 +433,16 @@ def test_terminate_passes_its_timeout_and_checks_it(cloud: uc.Cloud, compute: Co
         cloud.vms.get("i-2").terminate(timeout=-1)
     assert caught.value.field == "timeout"
     assert seen == [42.0]
+
+
+def test_error_maker_fills_the_context_and_names_fields_only_on_invalid_request() -> None:
+    from unicompute._errors import error_maker
+
+    make = error_maker("p")
+    original = KeyError("k")
+    bad = make(uc.InvalidRequest, "too big", "vms.launch", original, field="disk_gib")
+    assert isinstance(bad, uc.InvalidRequest) and bad.field == "disk_gib"
+    assert (bad.provider, bad.operation, bad.original) == ("p", "vms.launch", original)
+    busy = make(uc.Throttled, "slow down", "vms.get", original, field="ignored", transient=True)
+    assert isinstance(busy, uc.Throttled) and busy.retryable and not hasattr(busy, "field")
+

@@ -35,10 +35,12 @@ from ..._errors import (
     Timeout,
     Unauthenticated,
     UnicomputeError,
+    error_maker,
 )
 from .error_codes import FIELDS_BY_CODE, TRANSIENT_CODES, error_class_for_code
 
 PROVIDER = "aws"
+_make = error_maker(PROVIDER)
 
 #: botocore's own (client-side) exceptions, checked in order.
 _BOTOCORE: tuple[tuple[type[BaseException], type[UnicomputeError]], ...] = (
@@ -131,26 +133,3 @@ def _waiter_class(exc: WaiterError) -> type[UnicomputeError]:
     if "Max attempts exceeded" in str(exc.kwargs.get("reason", "")):
         return Timeout
     return Conflict
-
-
-def _make(
-    cls: type[UnicomputeError],
-    message: str,
-    operation: str,
-    original: BaseException,
-    *,
-    field: str | None = None,
-    transient: bool = False,
-) -> UnicomputeError:
-    if issubclass(cls, InvalidRequest):
-        return cls(
-            message,
-            field=field,
-            provider=PROVIDER,
-            operation=operation,
-            original=original,
-            transient=transient,
-        )
-    return cls(
-        message, provider=PROVIDER, operation=operation, original=original, transient=transient
-    )

@@ -35,6 +35,7 @@ from ..._errors import (
     Unauthenticated,
     UnicomputeError,
     Unsupported,
+    error_maker,
 )
 from .convert import PROVIDER
 
@@ -169,6 +170,8 @@ FIELDS_BY_TARGET: dict[str, str] = {
 #: Codes that mean the subscription itself is wrong (a config value, not a spec field).
 _SUBSCRIPTION_CODES = frozenset({"InvalidSubscriptionId", "SubscriptionNotFound"})
 
+_make = error_maker(PROVIDER)
+
 
 def error_code(exc: HttpResponseError) -> str:
     """ARM's ``error.code`` of ``exc``, or ``""`` when the body had none."""
@@ -237,19 +240,3 @@ def _field_of(target: object) -> str | None:
         if suffix in FIELDS_BY_TARGET:
             return FIELDS_BY_TARGET[suffix]
     return None
-
-
-def _make(
-    cls: type[UnicomputeError],
-    message: str,
-    operation: str,
-    original: BaseException,
-    *,
-    field: str | None = None,
-    transient: bool = False,
-) -> UnicomputeError:
-    if issubclass(cls, InvalidRequest):
-        return cls(message, field=field, provider=PROVIDER, operation=operation,
-                   original=original, transient=transient)
-    return cls(message, provider=PROVIDER, operation=operation, original=original,
-               transient=transient)

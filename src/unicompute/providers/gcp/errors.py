@@ -45,6 +45,7 @@ from ..._errors import (
     Unauthenticated,
     UnicomputeError,
     Unsupported,
+    error_maker,
 )
 from .convert import PROVIDER
 
@@ -109,6 +110,8 @@ _FIELDS = (
     ("name", "name"),
 )
 _FIELD_IN_MESSAGE = re.compile(r"field '(?:resource\.)?([^']+)'")
+
+_make = error_maker(PROVIDER)
 
 
 def reasons(exc: BaseException) -> list[str]:
@@ -194,19 +197,3 @@ def translate_error(exc: BaseException, operation: str) -> UnicomputeError | Non
         return _make(ProviderError, f"cannot reach Compute Engine ({type(exc).__name__})",
                      operation, exc, transient=True)
     return None
-
-
-def _make(
-    cls: type[UnicomputeError],
-    message: str,
-    operation: str,
-    original: BaseException,
-    *,
-    field: str | None = None,
-    transient: bool = False,
-) -> UnicomputeError:
-    if issubclass(cls, InvalidRequest):
-        return cls(message, field=field, provider=PROVIDER, operation=operation,
-                   original=original, transient=transient)
-    return cls(message, provider=PROVIDER, operation=operation, original=original,
-               transient=transient)

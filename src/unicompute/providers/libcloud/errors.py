@@ -38,6 +38,7 @@ from ..._errors import (
     Unauthenticated,
     UnicomputeError,
     Unsupported,
+    error_maker,
 )
 from ..aws.error_codes import FIELDS_BY_CODE, TRANSIENT_CODES, known_error_class
 
@@ -77,17 +78,15 @@ def make_translator(
             text = text.replace(secret, "***")
         return text
 
+    make = error_maker(provider)
+
     def translate(exc: BaseException, operation: str) -> UnicomputeError | None:
         found = classify(exc, ec2_messages=ec2_messages)
         if found is None:
             return None
         cls, message, field, transient = found
-        text = scrub(message) or type(exc).__name__
-        if issubclass(cls, InvalidRequest):
-            return cls(text, field=field, provider=provider, operation=operation, original=exc,
-                       transient=transient)
-        return cls(text, provider=provider, operation=operation, original=exc,
-                   transient=transient)
+        return make(cls, scrub(message) or type(exc).__name__, operation, exc, field=field,
+                    transient=transient)
 
     return translate
 
