@@ -381,10 +381,10 @@ def test_sizes_are_priced_from_the_snapshot_and_cached(fake: AwsFake) -> None:
 def test_prices_snapshot_covers_both_regions() -> None:
     from unicompute.providers.aws import sizes
 
-    snapshot = sizes.price_snapshot()
+    snapshot = sizes.prices().data
     assert snapshot["currency"] == "USD" and snapshot["date"]
-    assert sizes.region_prices("us-west-2")["t3.micro"] == 0.0104
-    assert sizes.region_prices("eu-north-1") == {}
+    assert sizes.prices().region("us-west-2")["t3.micro"] == 0.0104
+    assert sizes.prices().region("eu-north-1") == {}
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])

@@ -6,15 +6,13 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from ..._errors import NotFound
 from ..._models import Size
+from ..._prices import PriceSnapshot, load_prices
 from . import convert
 from .convert import PROVIDER
 
@@ -22,37 +20,19 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 
-@cache
-def price_snapshot() -> dict[str, object]:
-    """The parsed ``prices.json``: ``date``, ``source``, ``currency`` and ``regions``."""
-    text = (
-        resources.files(__name__.rpartition(".")[0])
-        .joinpath("prices.json")
-        .read_text(encoding="utf-8")
-    )
-    data: dict[str, object] = json.loads(text)
-    return data
-
-
-def price_source() -> str:
-    """How :class:`Size` describes these prices: the snapshot's date, not live data."""
-    return f"AWS on-demand price snapshot of {price_snapshot().get('date')}"
-
-
-def region_prices(region: str) -> dict[str, float]:
-    """Hourly USD on-demand prices of ``region`` by instance type (empty if not in the snapshot)."""
-    regions = price_snapshot().get("regions")
-    prices = regions.get(region, {}) if isinstance(regions, dict) else {}
-    return {str(name): float(price) for name, price in prices.items()}
+def prices() -> PriceSnapshot:
+    """The dated snapshot of AWS's public Linux on-demand prices (``prices.json``)."""
+    return load_prices(__name__.rpartition(".")[0], "AWS on-demand")
 
 
 def list_sizes(client: EC2Client, region: str) -> list[Size]:
     """Every instance type of the region (all pages), sorted by name."""
-    prices = region_prices(region)
+    snapshot = prices()
+    by_type = snapshot.region(region)
     sizes: list[Size] = []
     for page in client.get_paginator("describe_instance_types").paginate():
         sizes.extend(
-            convert.size(item, prices.get(item["InstanceType"]), price_source())
+            convert.size(item, by_type.get(item["InstanceType"]), snapshot.source)
             for item in page["InstanceTypes"]
         )
     return sorted(sizes, key=lambda s: s.name)
@@ -71,4 +51,5 @@ def get_size(client: EC2Client, region: str, name: str) -> Size:
         raise
     if not found:
         raise missing
-    return convert.size(found[0], region_prices(region).get(name), price_source())
+    snapshot = prices()
+    return convert.size(found[0], snapshot.region(region).get(name), snapshot.source)

@@ -8,12 +8,10 @@ gets ``hourly_price=None`` (unknown), never an estimate.
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from ..._models import Size
+from ..._prices import PriceSnapshot, load_prices
 from . import convert
 
 #: Whole GPUs per size, from Microsoft Learn's N-series size pages. Sizes that get a fraction of
@@ -36,32 +34,16 @@ GPUS: dict[str, int] = {
 }
 
 
-@cache
-def price_snapshot() -> dict[str, Any]:
-    """The parsed ``prices.json``: ``date``, ``source``, ``currency`` and ``regions``."""
-    text = (resources.files(__name__.rpartition(".")[0]).joinpath("prices.json")
-            .read_text(encoding="utf-8"))
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-def price_source() -> str:
-    """How :class:`Size` describes these prices: the snapshot's date, not live data."""
-    return f"Azure pay-as-you-go price snapshot of {price_snapshot().get('date')}"
-
-
-def region_prices(region: str) -> dict[str, float]:
-    """Hourly USD pay-as-you-go Linux prices of ``region`` by size name (empty if not in the
-    snapshot)."""
-    prices = price_snapshot().get("regions", {}).get(region, {})
-    return {str(name): float(price) for name, price in prices.items()}
+def prices() -> PriceSnapshot:
+    """The dated snapshot of Azure's public Linux pay-as-you-go prices (``prices.json``)."""
+    return load_prices(__name__.rpartition(".")[0], "Azure pay-as-you-go")
 
 
 def to_sizes(items: list[Any], region: str) -> list[Size]:
     """``vmSizes`` items as sizes, sorted by name."""
-    prices = region_prices(region)
-    source = price_source()
-    result = [convert.size(item, prices.get(str(item.name)), GPUS.get(str(item.name), 0),
-                           source)
+    snapshot = prices()
+    by_name = snapshot.region(region)
+    result = [convert.size(item, by_name.get(str(item.name)), GPUS.get(str(item.name), 0),
+                           snapshot.source)
               for item in items]
     return sorted(result, key=lambda s: s.name)
