@@ -10,7 +10,7 @@ import pytest
 import unicompute
 from unicompute import _errors as errors
 from unicompute.providers.gcp import LIMITS, Options, open_provider
-from unicompute.providers.gcp.sizes import price_snapshot, region_prices
+from unicompute.providers.gcp.sizes import price_snapshot, price_source, region_prices
 
 FAKE_ENDPOINT = "http://127.0.0.1:9"
 
@@ -106,6 +106,18 @@ def test_price_snapshot_is_dated_and_covers_two_regions() -> None:
     assert region_prices("europe-west1")["n2-standard-2"] > region_prices("us-central1")[
         "n2-standard-2"]
     assert region_prices("mars-north1") == {}
+
+
+def test_the_snapshot_is_dated_by_its_prices_not_by_their_check() -> None:
+    """``date`` is when the prices were (the compilation they agree with was generated), the
+    check has its own date, and sizes name the prices' date."""
+    snapshot = price_snapshot()
+    checked = snapshot["checked"]
+    assert isinstance(checked, dict)
+    date = str(snapshot["date"])
+    assert date < str(checked["date"])
+    assert any(f"generated {date}" in source for source in checked["against"])
+    assert price_source() == f"GCE on-demand price snapshot of {date}"
 
 
 def test_derived_prices_are_their_familys_rates_times_the_type() -> None:

@@ -26,10 +26,11 @@ _NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 @cache
 def price_snapshot() -> dict[str, object]:
-    """The parsed ``prices.json``: ``date``, ``source``, ``checked`` (what the figures were
-    checked against, when), ``currency``, ``billing``, ``method``, ``per_type`` (the prices
-    listed per machine type), ``rates`` (per-vCPU and per-GiB hourly rates by family) and
-    ``regions`` (hourly price by machine type)."""
+    """The parsed ``prices.json``: ``date`` (of the prices themselves: the generation date of
+    the data the figures come from, explained in ``date_basis``), ``source``, ``checked`` (what
+    the figures were checked against, and when), ``currency``, ``billing``, ``method``,
+    ``per_type`` (the prices listed per machine type), ``rates`` (per-vCPU and per-GiB hourly
+    rates by family) and ``regions`` (hourly price by machine type)."""
     text = (
         resources.files(__name__.rpartition(".")[0])
         .joinpath("prices.json")
@@ -40,7 +41,8 @@ def price_snapshot() -> dict[str, object]:
 
 
 def price_source() -> str:
-    """How :class:`Size` describes these prices: the snapshot's date, not live data."""
+    """How :class:`Size` describes these prices: a snapshot, dated by when the prices were
+    (``date``), not by when they were checked; not live data."""
     return f"GCE on-demand price snapshot of {price_snapshot().get('date')}"
 
 
