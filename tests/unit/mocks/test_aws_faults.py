@@ -48,7 +48,7 @@ def test_failed_run_instances_is_capacity_unavailable_and_leaves_nothing_behind(
             assert caught.value.retryable
             original = caught.value.as_(ClientError)
             assert original.response["Error"]["Code"] == "InsufficientInstanceCapacity"
-            assert original.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert original.response["ResponseMetadata"]["HTTPStatusCode"] == 500  # as EC2
         assert _ops(fake).count("RunInstances") == 2  # launch does not retry a write
         ec2 = _ec2()
         assert ec2.describe_instances()["Reservations"] == []

@@ -11,8 +11,8 @@ Where moto answers differently from EC2 in ways unicompute relies on (filter wil
 ``_fidelity``). While the fake runs, the user's AWS configuration is hidden from this process
 (see :data:`HIDDEN_CONFIG`): a profile named in the environment that the fake cannot find would
 otherwise break moto, and the fake must not depend on, or read, the user's real setup.
-:attr:`AwsFake.faults` injects EC2 errors, throttling and latency into the in-process fake and
-logs its calls (see ``_faults``).
+:attr:`AwsFake.faults` injects AWS errors, throttling and latency, in-process and over HTTP, and
+logs the calls (see ``_faults``).
 
 This module never imports ``unicompute.providers``.
 """
@@ -69,8 +69,8 @@ class AwsFake:
 mode runs. Not re-entrant.
 
     :attr:`faults` (:class:`~unicompute.mocks.aws._faults.Faults`) fails, throttles or delays
-    the EC2 calls of clients answered in-process, and logs every call; it is emptied by
-    ``stop()`` and ``reset()``. The HTTP server mode (``serve()``) has no faults.
+    the calls of clients answered in-process or by the server, and logs every call; it is
+    emptied by ``stop()`` and ``reset()``.
     """
 
     def __init__(self) -> None:
@@ -80,7 +80,7 @@ mode runs. Not re-entrant.
         self._seeded: list[dict[str, Any]] = []
         self._catalog_patch: Any = None
         self._fidelity_patches: list[Any] = []
-        #: Failures, throttling and latency for in-process clients, and their call log.
+        #: Failures, throttling and latency for the fake's clients, and their call log.
         self.faults = Faults()
         self._faults_patch: Any = None
         #: The values :data:`HIDDEN_CONFIG` replaced (``None``: unset), while the fake runs.
@@ -172,6 +172,11 @@ mode runs. Not re-entrant.
             self._server_config.start()
             server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
             server.start()
+            try:
+                self.faults.serve_through(server)
+            except BaseException:
+                server.stop()
+                raise
         except BaseException:
             if self._server_config is not None:
                 self._server_config.stop()
