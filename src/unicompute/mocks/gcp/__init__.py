@@ -43,7 +43,9 @@ Behaviour worth knowing:
   instances show ``PROVISIONING``/``STAGING`` (insert, start), ``STOPPING`` (stop, delete).
   ``operations.wait`` blocks on GCE until ``DONE`` or two minutes; here it finishes an
   operation due within ``fake.operations.wait_seconds`` (120) of fake time at once, without
-  moving the clock, and answers one due later ``RUNNING`` (see ``_lro``).
+  moving the clock, and answers one due later ``RUNNING`` (see ``_lro``). Finished operations
+  are remembered up to ``fake.operations.keep_finished`` (10,000); an older one, like a deleted
+  one, answers 404 ``notFound`` and leaves the listings, as GCE answers an unknown operation.
 * Timestamps are RFC 3339 in US Pacific time with that day's offset (``-08:00`` in winter,
   ``-07:00`` in summer), read from ``fake.clock``.
 * Bad references (machine type, image, network, subnetwork, disk type) and bad bodies are

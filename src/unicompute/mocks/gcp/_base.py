@@ -144,7 +144,8 @@ class ComputeBase(EmulatorApp):
     def __init__(self, *, clock: FakeClock | None = None, ids: IdFactory | None = None,
                  faults: Faults | None = None, tokens: set[str] | None = None) -> None:
         super().__init__(clock=clock, ids=ids, faults=faults)
-        self.operations = GceOperations(self.clock, self.ids)
+        self.operations = GceOperations(self.clock, self.ids,
+                                        on_forget=self._drop_operation)
         self.projects: dict[str, ProjectState] = {}
         #: Access tokens the token endpoint issued; the Google-hosted API accepts only these.
         self.tokens: set[str] = tokens if tokens is not None else set()
@@ -396,6 +397,15 @@ class ComputeBase(EmulatorApp):
             op.data["on_poll"]()
         body: Resource = op.data["body"]
         return body
+
+    def _drop_operation(self, op_path: str) -> None:
+        """Remove operation ``projects/P/<scope>/operations/NAME`` from its listing."""
+        parts = op_path.split("/")
+        state = self.projects.get(parts[1])
+        if state is not None:
+            table = state.operations.get("/".join(parts[2:-2]))
+            if table is not None:
+                table.remove(parts[-1])
 
     def _settle(self, now: float) -> None:
         """Finish the operations whose time has come (the fake clock moved)."""

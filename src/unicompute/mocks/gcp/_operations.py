@@ -56,6 +56,7 @@ class OperationsApi(ComputeBase):
     def _delete(self, project: str, scope: str, operation: str) -> Response:
         state = self.project(project)
         path = f"projects/{project}/{scope}/operations/{operation}"
+        self.operations.forget(path)
         if state.zone_table(state.operations, scope).remove(operation) is None:
             raise not_found(path)
         return json_response({})

@@ -115,3 +115,49 @@ def test_global_and_region_operations(gcp: GcpFake, project: str) -> None:
         compute_v1.Operation.Status.DONE)
     with pytest.raises(exceptions.NotFound):
         region_ops.get(project=project, region="us-east1", operation="operation-nope")
+
+
+def test_finished_operations_are_kept_up_to_a_bound_then_unknown(
+        gcp: GcpFake, project: str) -> None:
+    assert gcp.operations.keep_finished == 10_000  # a long-lived fake does not grow forever
+    gcp.operations.keep_finished = 2
+    instances = compute_v1.InstancesClient()
+    operations = compute_v1.ZoneOperationsClient()
+    names = [instances.insert_unary(project=project, zone=ZONE,
+                                    instance_resource=vm_resource(f"vm-{i}")).name
+             for i in range(3)]
+    with pytest.raises(exceptions.NotFound) as caught:
+        operations.get(project=project, zone=ZONE, operation=names[0], retry=None)
+    assert caught.value.errors[0]["reason"] == "notFound"
+    assert f"projects/{project}/zones/{ZONE}/operations/{names[0]}" in caught.value.message
+    with pytest.raises(exceptions.NotFound):
+        operations.wait(project=project, zone=ZONE, operation=names[0], retry=None)
+    listed = [op.name for op in operations.list(project=project, zone=ZONE)]
+    assert sorted(listed) == sorted(names[1:])
+    assert operations.get(project=project, zone=ZONE, operation=names[2]).name == names[2]
+
+
+def test_running_operations_are_never_forgotten(gcp: GcpFake, project: str) -> None:
+    gcp.operations.keep_finished = 1
+    gcp.operations.mode = "stepped"
+    gcp.operations.step_seconds = 60
+    gcp.operations.polls_to_finish = 100
+    instances = compute_v1.InstancesClient()
+    operations = compute_v1.ZoneOperationsClient()
+    slow = instances.insert_unary(project=project, zone=ZONE, instance_resource=vm_resource("a"))
+    gcp.operations.mode = "instant"
+    for name in ("b", "c"):
+        instances.insert_unary(project=project, zone=ZONE, instance_resource=vm_resource(name))
+    assert operations.get(project=project, zone=ZONE, operation=slow.name).status == \
+        compute_v1.Operation.Status.RUNNING
+
+
+def test_a_deleted_operation_is_unknown(gcp: GcpFake, project: str) -> None:
+    operations = compute_v1.ZoneOperationsClient()
+    op = compute_v1.InstancesClient().insert_unary(project=project, zone=ZONE,
+                                                   instance_resource=vm_resource("vm"))
+    operations.delete(project=project, zone=ZONE, operation=op.name)
+    with pytest.raises(exceptions.NotFound):
+        operations.get(project=project, zone=ZONE, operation=op.name, retry=None)
+    with pytest.raises(exceptions.NotFound):
+        operations.delete(project=project, zone=ZONE, operation=op.name, retry=None)
