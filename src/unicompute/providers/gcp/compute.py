@@ -224,11 +224,11 @@ class GceCompute:
         net = chosen.path
         if not chosen.exists:
             network.ensure_managed_network(self._ctx)
-        if rule is not None:
-            network.create_rule(self._ctx, name=rule, network=net, ports=spec.open_ports,
-                                vm_name=spec.name)
         accepted: list[str] = []
         try:
+            if rule is not None:
+                network.create_rule(self._ctx, name=rule, network=net, ports=spec.open_ports,
+                                    vm_name=spec.name)
             ops: list[compute_v1.Operation] = []
             for name in plan.names:
                 body = _instance(self._ctx, plan, name, zone=zone, options=options, net=net,
@@ -338,12 +338,22 @@ class GceCompute:
 
         The rule is deleted as soon as GCE has accepted the instance's deletion, so that an
         interrupted or timed-out call leaves no rule behind that a later call could no longer
-        find. Resumable: when GCE refuses a second delete of an instance that is already being
-        deleted (``resourceNotReady``), the call just waits for it to be gone. ``Timeout``
-        after ``timeout`` seconds (default ``wait_timeout``).
+        find. When another VM of the launch still carried the rule then (it may be being
+        deleted by a concurrent terminate), it is looked at again once this instance is gone,
+        so the last of concurrent terminates deletes it. Resumable: when GCE refuses a second
+        delete of an instance that is already being deleted (``resourceNotReady``), the call
+        just waits for it to be gone; when the instance is gone already, the rules its launch
+        left that no VM carries any more (a failed rule deletion) are deleted
+        (:func:`network.orphaned_rules`) and GCE's ``NotFound`` is raised. ``Timeout`` after
+        ``timeout`` seconds (default ``wait_timeout``).
         """
-        instance = self._get(vm_id)
         zone, name = parse_vm_id(vm_id)
+        try:
+            instance = self._get(vm_id)
+        except core.NotFound:
+            for orphan in network.orphaned_rules(self._ctx, vm_id):
+                network.delete_rule(self._ctx, orphan)
+            raise
         rule = network.launch_rule_of(self._ctx, instance)
         op: compute_v1.Operation | None
         try:
@@ -354,14 +364,15 @@ class GceCompute:
             if not {"resourceNotReady", "RESOURCE_NOT_READY"} & set(_reasons(exc)):
                 raise
             op = None
-        if rule is not None:
-            network.release_rule(self._ctx, rule, besides=vm_id)
+        released = rule is None or network.release_rule(self._ctx, rule, besides=vm_id)
         limit = self._ctx.wait_timeout if timeout is None else timeout
         if op is not None:
             with contextlib.suppress(core.NotFound):
                 operations.wait(self._ctx, op, timeout=limit)
-            return
-        self._wait_gone(vm_id, limit)
+        else:
+            self._wait_gone(vm_id, limit)
+        if rule is not None and not released:
+            network.release_rule(self._ctx, rule, besides=vm_id)
 
     def _wait_gone(self, vm_id: str, limit: float) -> None:
         """Poll on ``ctx.poller`` until GCE no longer knows ``vm_id``; ``Timeout`` naming it

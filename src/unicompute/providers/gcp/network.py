@@ -223,10 +223,41 @@ def rule_in_use(ctx: Context, name: str, *, besides: str) -> bool:
     return False
 
 
-def release_rule(ctx: Context, name: str, *, besides: str) -> None:
-    """Delete the launch rule ``name`` unless another VM of the launch still uses it."""
-    if not rule_in_use(ctx, name, besides=besides):
-        delete_rule(ctx, name)
+def release_rule(ctx: Context, name: str, *, besides: str) -> bool:
+    """Delete the launch rule ``name`` unless another VM of the launch still uses it; whether
+    it is gone."""
+    if rule_in_use(ctx, name, besides=besides):
+        return False
+    delete_rule(ctx, name)
+    return True
+
+
+def orphaned_rules(ctx: Context, vm_id: str) -> list[str]:
+    """The rules ``launch`` created for the launch VM ``vm_id`` (a portable id; the VM is gone)
+    may have belonged to that no VM carries any more: those a terminate whose instance
+    deletion went through but whose rule deletion failed left behind.
+
+    The launch was named as the VM (one VM) or as the VM without its ``-<n>`` suffix (several).
+    A rule qualifies only as :func:`launch_rule_of` proves one: named
+    ``uc-<launch[:48]>-<8 hex>``, described as that launch's, targeting exactly its own name.
+    """
+    _, _, name = vm_id.partition("/")
+    launches = {name}
+    base, _, suffix = name.rpartition("-")
+    if base and suffix.isdigit():
+        launches.add(base)
+    request = compute_v1.ListFirewallsRequest(project=ctx.project)
+    found: list[str] = []
+    for rule in ctx.clients.firewalls.list(request=request, **ctx.rpc):
+        launch = rule.description[len(DESCRIPTION_PREFIX):]
+        if (not rule.description.startswith(DESCRIPTION_PREFIX) or launch not in launches
+                or list(rule.target_tags) != [rule.name]
+                or not re.fullmatch(rf"{re.escape(RULE_PREFIX + launch[:48])}-[0-9a-f]{{8}}",
+                                    rule.name)):
+            continue
+        if not rule_in_use(ctx, rule.name, besides=vm_id):
+            found.append(rule.name)
+    return found
 
 
 def inbound_rules(ctx: Context, instance: compute_v1.Instance) -> list[InboundRule]:
