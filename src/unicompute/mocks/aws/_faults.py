@@ -21,7 +21,8 @@ A fault answers with the error the service itself sends, in its protocol: EC2's 
 JSON protocol's ``{"__type": …}`` (SQS, EventBridge, CloudWatch Logs), REST-JSON's
 ``X-Amzn-ErrorType`` (Lambda) or REST-XML's ``<Error>``, with the service's HTTP status for the
 code (:func:`status_for`: EC2's server errors are 5xx, e.g. ``RequestLimitExceeded`` 503 and
-``InsufficientInstanceCapacity`` 500; Lambda's ``TooManyRequestsException`` 429). botocore
+``InsufficientInstanceCapacity`` 500; other services' as their botocore models state, e.g.
+Lambda's ``TooManyRequestsException`` 429). botocore
 parses it like any other answer (``ClientError``; its own retry policy applies to clients that
 allow retries), and unicompute maps the code through its error table. A failed call never
 reaches moto, so it creates nothing. Throttling answers with each service's throttling error
@@ -93,35 +94,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "UnauthorizedOperation": 403,
 }
 
-#: Lambda's HTTP status per error code (its API reference), where not 400.
-LAMBDA_STATUS_BY_CODE: dict[str, int] = {
-    "TooManyRequestsException": 429,
-    "ResourceNotFoundException": 404,
-    "ResourceConflictException": 409,
-    "ResourceInUseException": 400,
-    "PreconditionFailedException": 412,
-    "RequestTooLargeException": 413,
-    "UnsupportedMediaTypeException": 415,
-    "ServiceException": 500,
-    "ResourceNotReadyException": 502,
-    "EC2ThrottledException": 502,
-    "EC2UnexpectedException": 502,
-    "ENILimitReachedException": 502,
-    "SubnetIPAddressLimitReachedException": 502,
-}
-
-#: Status of the codes every AWS service shares, where a service has no table of its own.
+#: Status of the codes every AWS service shares, where the service's model gives none.
 _COMMON_STATUS: dict[str, int] = {
     "InternalFailure": 500,
     "InternalError": 500,
     "InternalServerError": 500,
     "ServiceFailure": 500,
     "ServiceUnavailable": 503,
-}
-
-_STATUS_BY_SERVICE: dict[str, dict[str, int]] = {
-    "ec2": STATUS_BY_CODE,
-    "lambda": LAMBDA_STATUS_BY_CODE,
 }
 
 #: The messages EC2 sends with these codes (used when ``fail_next`` gets no ``message``).
@@ -420,9 +399,15 @@ def describe(service: str, method: str, path: str, query: str, headers: Mapping[
 
 
 def status_for(service: str, code: str) -> int:
-    """The HTTP status ``service`` answers error ``code`` with."""
-    table = _STATUS_BY_SERVICE.get(service, _COMMON_STATUS)
-    return table.get(code, _COMMON_STATUS.get(code, 400))
+    """The HTTP status ``service`` answers error ``code`` with: EC2's from
+    :data:`STATUS_BY_CODE`, other services' from their botocore model's error shapes
+    (``httpStatusCode``, e.g. Lambda's ``TooManyRequestsException`` 429, IAM's ``NoSuchEntity``
+    404); else 400, or 5xx for the common server codes."""
+    if service == SERVICE:
+        return STATUS_BY_CODE.get(code, 400)
+    model = _service_model(service)
+    status = None if model is None else model.statuses.get(code)
+    return status or _COMMON_STATUS.get(code, 400)
 
 
 def render(request: Request, fault: Fault) -> Answer | None:
@@ -516,6 +501,7 @@ class _Model:
 
     protocol: str
     xml_namespace: str
+    statuses: Mapping[str, int]  #: HTTP status per error code
     routes: tuple[tuple[str, re.Pattern[str], frozenset[str], str], ...]
 
     def operation(self, method: str, path: str, query: str) -> str | None:
@@ -552,9 +538,14 @@ def _service_model(service: str) -> _Model | None:
         routes.append((literal, str(http.get("method", "POST")), re.compile(regex + "/?"),
                        needed, str(name)))
     routes.sort(key=lambda route: -route[0])  # the most specific URI first
+    statuses = {
+        str(shape["error"].get("code", name)): int(shape["error"]["httpStatusCode"])
+        for name, shape in model["shapes"].items()
+        if "httpStatusCode" in shape.get("error", {})
+    }
     metadata = model.get("metadata", {})
     return _Model(str(metadata.get("protocol", "")), str(metadata.get("xmlNamespace", "")),
-                  tuple(route[1:] for route in routes))
+                  statuses, tuple(route[1:] for route in routes))
 
 
 def _signing_name(headers: Mapping[str, str], query: str) -> str | None:
