@@ -277,3 +277,26 @@ def test_image_aliases_and_native_references(cloud: uc.Cloud) -> None:
     with pytest.raises(errors.NotFound):
         cloud.vms.image("windows-2022", arch="arm64")
     assert cloud.vms.image("windows-2022").os == "windows"
+
+
+def test_a_state_filter_is_applied_by_gce_not_page_by_page(
+    cloud: uc.Cloud, fake: GcpFake, project: str
+) -> None:
+    """One running VM among 250 stopped ones is on the first page, not after two empty ones;
+    terminated VMs need no call at all."""
+    names = fake.seed_instances(250, labels={"run": "r2"})
+    for name in names:
+        fake.app.instances_table(project, ZONE).get(name)["status"] = "TERMINATED"  # type: ignore[index]
+    cloud.vms.launch(spec("live", tags={"run": "r2"}))
+    compute = cloud._ctx.drivers.compute  # type: ignore[attr-defined]
+    page = compute.list_vms(tags={"run": "r2"}, states=frozenset({uc.VMState.RUNNING}),
+                            page_token=None)
+    assert [vm.name for vm in page.items] == ["live"] and page.next_token is None
+    sent = [r.query for r in fake.app.requests if r.endpoint == "instances_aggregated_list"]
+    assert "status" in sent[-1]
+    fake.app.requests.clear()
+    assert compute.list_vms(tags={}, states=frozenset({uc.VMState.TERMINATED}),
+                            page_token=None).items == []
+    assert list(fake.app.requests) == []
+    stopped = cloud.vms.list(tags={"run": "r2"}, states=["stopped"])
+    assert sum(1 for _ in stopped) == 250

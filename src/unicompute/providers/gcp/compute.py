@@ -286,14 +286,17 @@ class GceCompute:
         page_token: str | None,
     ) -> Page[VMInfo]:
         """One ``aggregatedList`` page (up to 100 instances) of the project, filtered by labels
-        on the server; instances outside the region, and in other ``states``, are dropped from
-        the page (so a page may be short, even empty, before the last)."""
+        and by the GCE statuses of ``states`` on the server; instances outside the region are
+        dropped from the page (so a page may be short, even empty, before the last)."""
         for key, value in tags.items():
             if convert.label_problem(key, value) is not None:
                 return Page([])  # no label can carry this tag, so no VM has it
+        status = convert.status_filter(states) if states is not None else ""
+        if states is not None and not status:
+            return Page([])  # no GCE status is one of these states (e.g. terminated)
         request = compute_v1.AggregatedListInstancesRequest(
             project=self._ctx.project, max_results=PAGE_SIZE)
-        expression = convert.label_filter(tags)
+        expression = " AND ".join(e for e in (convert.label_filter(tags), status) if e)
         if expression:
             request.filter = expression
         if page_token:

@@ -136,6 +136,14 @@ def label_filter(tags: Mapping[str, str]) -> str:
     )
 
 
+def status_filter(states: frozenset[VMState]) -> str:
+    """A GCE list ``filter`` matching instances in one of the portable ``states`` (their GCE
+    statuses joined by ``OR``, in parentheses); empty when no GCE status maps to them."""
+    statuses = sorted(status for status, state in VM_STATES.items() if state in states)
+    return "(" + " OR ".join(f"status = {status}" for status in statuses) + ")" \
+        if statuses else ""
+
+
 # -- paths -------------------------------------------------------------------------------------
 def last_segment(url: str) -> str:
     """The last path segment of a GCE resource URL (``.../zones/us-central1-a`` → the zone)."""
