@@ -216,6 +216,9 @@ def test_bad_settings_are_rejected_naming_the_field() -> None:
         (lambda: faults.fail_next("RunInstances", "InternalError", status=200), "status"),
         (lambda: faults.throttle(rate=1.5), "rate"),
         (lambda: faults.latency(-1), "seconds"),
+        (lambda: faults.throttle(times=0), "times"),
+        (lambda: faults.throttle(rate=0.5, times=2), "times"),
+        (lambda: faults.throttle(seed="1"), "seed"),  # type: ignore[arg-type]
     ]:
         with pytest.raises(uc.InvalidRequest) as caught:
             call()
@@ -280,6 +283,23 @@ def test_each_service_answers_a_fault_in_its_own_protocol_and_status() -> None:
         with pytest.raises(ClientError):
             _ec2().describe_vpcs()
         assert faults.calls("ListRoles") == 1 and faults.calls("Describe*") == 1
+
+
+def test_throttle_times_throttles_exactly_the_next_calls_like_the_other_fakes() -> None:
+    with mock_cloud() as fake:
+        faults, ec2 = fake.aws.faults, _ec2()
+        lambda_ = boto3.client("lambda", region_name=REGION, config=ONE_ATTEMPT)
+        faults.throttle("DescribeVpcs", times=2)
+        faults.throttle("ListFunctions", times=1)
+        for _ in range(2):
+            with pytest.raises(ClientError) as caught:
+                ec2.describe_vpcs()
+            assert caught.value.response["Error"]["Code"] == "RequestLimitExceeded"
+        assert ec2.describe_vpcs()["Vpcs"]
+        with pytest.raises(lambda_.exceptions.TooManyRequestsException):
+            lambda_.list_functions()
+        assert lambda_.list_functions()["Functions"] == []
+        assert faults.calls("DescribeVpcs") == 3 and faults.calls("ListFunctions") == 2
 
 
 def test_a_failure_beats_a_throttle_and_a_narrower_throttle_beats_a_wider_one() -> None:

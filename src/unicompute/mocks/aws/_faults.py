@@ -225,7 +225,12 @@ class Faults:
                                message=message or "", times=times)
 
     def throttle(
-        self, operation: str | None = None, *, rate: float = 1.0, seed: int | None = None
+        self,
+        operation: str | None = None,
+        *,
+        rate: float = 1.0,
+        seed: int | None = None,
+        times: int | None = None,
     ) -> None:
         """Answer a fraction ``rate`` (0 to 1) of the calls of ``operation`` (``None``: every
         EC2 operation) with the service's throttling error (EC2: ``RequestLimitExceeded``, HTTP
@@ -233,7 +238,9 @@ class Faults:
 
         Replaces the throttle armed for the same ``operation``; a throttle for one operation
         overrides a wider one; ``rate=0`` removes it. ``seed`` makes the choice of calls
-        repeatable (without one, the Faults' own seed does).
+        repeatable (without one, the Faults' own seed does). With ``times`` (as the Azure and
+        GCP fakes' ``throttle``), exactly the next ``times`` calls are throttled instead, like
+        :meth:`fail_next`; ``rate`` and ``seed`` then stay unset.
         """
         pattern = _pattern(operation)
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
@@ -241,7 +248,16 @@ class Faults:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise InvalidRequest("must be an int", field="seed")
         # code "", status 0, message "": the answering service's throttling error (render)
-        self._kernel.error_rate(pattern, float(rate), status=0, code="", message="", seed=seed)
+        if times is None:
+            self._kernel.error_rate(pattern, float(rate), status=0, code="", message="",
+                                    seed=seed)
+            return
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise InvalidRequest("must be an int >= 1", field="times")
+        if rate != 1.0 or seed is not None:
+            raise InvalidRequest("throttles either the next `times` calls or a rate of them",
+                                 field="times")
+        self._kernel.fail_next(pattern, status=0, code="", message="", times=times)
 
     def latency(self, seconds: float, operation: str | None = None) -> None:
         """Wait ``seconds`` before answering each call of ``operation`` (``None``: every EC2
