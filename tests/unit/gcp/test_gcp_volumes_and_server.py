@@ -93,3 +93,20 @@ def test_an_operation_that_never_finishes_times_out(
         with pytest.raises(errors.Timeout) as caught:
             cloud.vms.launch(uc.VMSpec(name="slow-1", size="e2-small", image="debian-12"))
         assert "not done after 0.2 s" in caught.value.message
+
+
+@pytest.mark.parametrize(("device", "zone", "field"), [
+    ("/dev/sdf", "us-central1-a", "device"),
+    ("Data", "us-central1-a", "device"),
+    ("data", "us-central1-b", "vm_id"),
+])
+def test_attach_arguments_gce_refuses_are_rejected_before_any_call(
+        cloud: uc.Cloud, fake: GcpFake, device: str, zone: str, field: str) -> None:
+    vm = cloud.vms.launch(uc.VMSpec(name="host-2", size="e2-small", image="debian-12",
+                                    zone="us-central1-a"))
+    volume = cloud.volumes.create(10, name="data-3", zone=zone)
+    with pytest.raises(errors.InvalidRequest) as caught:
+        cloud.volumes.attach(volume.id, vm.id, device=device)
+    assert caught.value.field == field
+    assert fake.faults.calls("instances_attach_disk") == 0
+    assert cloud.volumes.get(volume.id).attached_to is None

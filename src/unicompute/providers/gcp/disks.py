@@ -11,19 +11,22 @@ GCE accepted them and the portable layer polls.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 
 from google.api_core import exceptions as core
 from google.cloud import compute_v1
 
-from ..._errors import Conflict, NotFound
+from ..._errors import Conflict, InvalidRequest, NotFound
 from ..._models import Snapshot, Volume
 from . import convert, operations
 from ._clients import Context
 from .convert import PROVIDER, last_segment
 
 DISK_TYPE = "pd-balanced"
+#: Device names GCE accepts (RFC 1035 names, as its other resource names).
+_DEVICE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def parse_volume_id(volume_id: str) -> tuple[str, str]:
@@ -81,11 +84,22 @@ class GceVolumes:
 
     def attach_volume(self, volume_id: str, vm_id: str, device: str | None) -> None:
         """``attachDisk`` read-write, not deleted with the VM; ``device`` is the device name
-        (``/dev/disk/by-id/google-<device>`` in the guest), default the disk's name."""
+        (``/dev/disk/by-id/google-<device>`` in the guest), default the disk's name.
+        ``InvalidRequest`` before any call for a device name GCE refuses (``device``: an
+        RFC 1035 name, not a path such as ``/dev/sdf``) or a VM in another zone than the
+        disk (``vm_id``: GCE attaches zonal disks only in their zone)."""
         from .compute import parse_vm_id
 
         zone, name = parse_volume_id(volume_id)
         vm_zone, vm_name = parse_vm_id(vm_id)
+        if device is not None and not _DEVICE.fullmatch(device):
+            raise InvalidRequest(
+                f"GCE device names are lower-case letters, digits and hyphens, starting with a "
+                f"letter, at most 63 characters (the guest sees /dev/disk/by-id/google-<name>),"
+                f" not {device!r}", field="device")
+        if zone != vm_zone:
+            raise InvalidRequest(f"volume {volume_id} is in {zone} and VM {vm_id} in {vm_zone}; "
+                                 "GCE attaches a disk only to VMs of its zone", field="vm_id")
         attached = compute_v1.AttachedDisk(
             source=f"projects/{self._ctx.project}/zones/{zone}/disks/{name}",
             device_name=device or name, mode="READ_WRITE", auto_delete=False,
