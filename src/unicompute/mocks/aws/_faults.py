@@ -22,11 +22,10 @@ JSON protocol's ``{"__type": …}`` (SQS, EventBridge, CloudWatch Logs), REST-JS
 ``X-Amzn-ErrorType`` (Lambda) or REST-XML's ``<Error>``, with the service's HTTP status for the
 code (:func:`status_for`: EC2's server errors are 5xx, e.g. ``RequestLimitExceeded`` 503 and
 ``InsufficientInstanceCapacity`` 500; other services' as their botocore models state, e.g.
-Lambda's ``TooManyRequestsException`` 429). botocore
-parses it like any other answer (``ClientError``; its own retry policy applies to clients that
-allow retries), and unicompute maps the code through its error table. A failed call never
-reaches moto, so it creates nothing. Throttling answers with each service's throttling error
-(:data:`THROTTLING`).
+Lambda's ``TooManyRequestsException`` 429). botocore parses it like any other answer
+(``ClientError``; its own retry policy applies to clients that allow retries), and unicompute
+maps the code through its error table. A failed call never reaches moto, so it creates nothing.
+Throttling answers with each service's throttling error (:data:`THROTTLING`).
 
 The rule matching, counting, seeded rates, latency and the call log are the shared kernel's
 (:class:`unicompute.mocks._kernel.faults.Faults`, as in the Azure and GCP fakes); this module
