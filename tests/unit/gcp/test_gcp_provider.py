@@ -10,7 +10,7 @@ import pytest
 import unicompute
 from unicompute import _errors as errors
 from unicompute.providers.gcp import LIMITS, Options, open_provider
-from unicompute.providers.gcp.sizes import price_snapshot, price_source, region_prices
+from unicompute.providers.gcp.sizes import prices as price_list
 
 FAKE_ENDPOINT = "http://127.0.0.1:9"
 
@@ -97,39 +97,39 @@ def test_bad_options_name_the_field(kwargs: dict[str, object], field: str) -> No
 
 
 def test_price_snapshot_is_dated_and_covers_two_regions() -> None:
-    snapshot = price_snapshot()
+    snapshot = price_list().data
     assert snapshot["date"] and "cloud.google.com" in str(snapshot["source"])
     for region in ("us-central1", "europe-west1"):
-        prices = region_prices(region)
+        prices = price_list().region(region)
         assert prices["e2-micro"] < prices["e2-standard-2"] < prices["n2-standard-4"]
     # Europe costs more than Iowa for the same type.
-    assert region_prices("europe-west1")["n2-standard-2"] > region_prices("us-central1")[
-        "n2-standard-2"]
-    assert region_prices("mars-north1") == {}
+    europe, iowa = price_list().region("europe-west1"), price_list().region("us-central1")
+    assert europe["n2-standard-2"] > iowa["n2-standard-2"]
+    assert price_list().region("mars-north1") == {}
 
 
 def test_the_snapshot_is_dated_by_its_prices_not_by_their_check() -> None:
     """``date`` is when the prices were (the compilation they agree with was generated), the
     check has its own date, and sizes name the prices' date."""
-    snapshot = price_snapshot()
+    snapshot = price_list().data
     checked = snapshot["checked"]
     assert isinstance(checked, dict)
     date = str(snapshot["date"])
     assert date < str(checked["date"])
     assert any(f"generated {date}" in source for source in checked["against"])
-    assert price_source() == f"GCE on-demand price snapshot of {date}"
+    assert price_list().source == f"GCE on-demand price snapshot of {date}"
 
 
 def test_derived_prices_are_their_familys_rates_times_the_type() -> None:
     """Every price not listed per type in ``per_type`` is vCPUs x rate + GiB x rate, as the
     snapshot says (a hand-entry slip would show here)."""
-    snapshot = price_snapshot()
+    snapshot = price_list().data
     rates = snapshot["rates"]
     per_type = snapshot["per_type"]
     assert isinstance(rates, dict) and isinstance(per_type, dict)
     gib_per_vcpu = {"standard": 4.0, "highmem": 8.0, "highcpu": 1.0}
     for region in ("us-central1", "europe-west1"):
-        prices = region_prices(region)
+        prices = price_list().region(region)
         assert set(per_type[region]) <= set(prices)
         for name, price in prices.items():
             if name in per_type[region]:
