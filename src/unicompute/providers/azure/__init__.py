@@ -17,7 +17,13 @@ region=..., **config)`` or ``"azure://eastus?resource_group=rg"``):
   ``--endpoint``); an ``http://`` one gets a placeholder bearer token, never a real one (tokens
   are not sent in clear text). The URL is never echoed in errors.
 * ``poll_interval`` (seconds): the SDK's long-running-operation polling interval when ARM sends
-  no ``Retry-After`` (default 5).
+  no ``Retry-After``, and how often a wait checks its deadline (default 5).
+* ``vm_timeout`` (seconds): how long a launch waits for its VMs to be created, and a VM delete
+  or tag update waits, before ``Timeout`` (default 600; ``VM.terminate(timeout=)`` sets its own).
+* ``operation_timeout`` (seconds): the same for every other ARM long-running operation
+  (network security group, public IP, NIC, virtual network, disk, snapshot; default 300).
+  After a ``Timeout`` the operation goes on in Azure; a launch deletes what it created, and
+  logs (``unicompute.providers.azure``) and notes on the error what it could not delete.
 * ``retry_total`` (int): azure-core's retries of one HTTP request on 408/429/5xx (default 3).
 
 Any other key raises ``InvalidRequest`` naming it. Without a region the location is

@@ -1,10 +1,15 @@
 """What the Azure drivers share: the ARM clients, the subscription, resource group and region,
-and the waiting policy."""
+and the waiting policy.
+
+Every ARM long-running operation is waited for by :meth:`Context.wait`, never by the SDK's
+unbounded ``LROPoller.result()``.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,7 +22,8 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from ..._errors import InvalidRequest, NotFound, Timeout
-from .convert import PROVIDER, managed_tags
+from ..._waiting import Poller
+from .convert import PROVIDER, arm_id, managed_tags
 from .errors import error_code
 
 T = TypeVar("T")
@@ -27,8 +33,13 @@ LOG = logging.getLogger("unicompute.providers.azure")
 
 #: Seconds between polls of a long-running operation when ARM sends no ``Retry-After``.
 DEFAULT_POLL_INTERVAL = 5.0
-#: How long a driver waits for one long-running operation (a VM create or delete).
-DEFAULT_WAIT_TIMEOUT = 900.0
+#: How long a driver waits for a VM create or delete (the VMs of one launch share it).
+DEFAULT_VM_TIMEOUT = 600.0
+#: How long a driver waits for any other long-running operation (network, disk, snapshot).
+DEFAULT_OPERATION_TIMEOUT = 300.0
+#: Seconds between looks at an operation when ``poll_interval`` is 0: the wait itself then
+#: needs a step on its clock (looking costs nothing; the SDK's thread does the polling).
+ZERO_INTERVAL_STEP = 1.0
 DEFAULT_RESOURCE_GROUP = "unicompute"
 #: Sent on every create of a resource that must not exist yet: ARM's PUT is an upsert, and
 #: with this header a name collision is a 412 instead of an overwrite of someone's resource.
@@ -52,7 +63,13 @@ class Clients:
 @dataclass(kw_only=True)
 class Context:
     """One subscription's clients, the resource group and region drivers work in, and the
-    waiting policy."""
+    waiting policy.
+
+    ``vm_timeout`` bounds VM creates and deletes, ``operation_timeout`` every other
+    long-running operation. :meth:`wait` measures them on ``clock`` and pauses between looks
+    with ``sleep``; without one (the default) it pauses by waiting on the operation itself, so
+    it returns as soon as the operation ends. Tests inject both to control time.
+    """
 
     clients: Clients
     subscription_id: str
@@ -60,7 +77,10 @@ class Context:
     create_resource_group: bool
     region: str
     poll_interval: float = DEFAULT_POLL_INTERVAL
-    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    vm_timeout: float = DEFAULT_VM_TIMEOUT
+    operation_timeout: float = DEFAULT_OPERATION_TIMEOUT
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] | None = None
     _group_ready: bool = field(default=False, repr=False)
     _locations: list[dict[str, Any]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -92,14 +112,42 @@ class Context:
             )
         self._group_ready = True
 
-    def wait(self, poller: LROPoller[T], *, timeout: float | None = None, what: str) -> T:
-        """The result of a long-running operation; ``Timeout`` naming ``what`` after
-        ``timeout`` seconds (default ``wait_timeout``); the operation then goes on in Azure."""
-        limit = self.wait_timeout if timeout is None else timeout
-        poller.wait(limit)
-        if not poller.done():
-            raise Timeout(f"{what} did not finish within {limit:g} s", provider=PROVIDER)
-        return poller.result()
+    def wait(self, poller: LROPoller[T], *, what: str, resource: str,
+             timeout: float | None = None) -> T:
+        """The result of a long-running operation, waited for at most ``timeout`` seconds
+        (default ``operation_timeout``; clamped at 0) on ``clock``.
+
+        azure-core polls ARM in a thread the poller starts at creation, at ARM's
+        ``Retry-After`` (else the client's ``polling_interval``); this looks at
+        ``poller.done()`` every ``poll_interval`` seconds, on a :class:`Poller` of ``clock``
+        and ``sleep``. A failed operation raises the SDK's error (``HttpResponseError``, which
+        ``errors.py`` translates). After the deadline: :class:`~unicompute.Timeout` naming
+        ``what`` and ``resource``; the operation goes on in Azure, and the SDK's thread keeps
+        following it until it ends.
+        """
+        limit = max(0.0, self.operation_timeout if timeout is None else timeout)
+        # Without an injected sleep, the pause joins the poller's thread: it ends early when
+        # the operation does (and raises its error, as result() would).
+        pause = self.sleep if self.sleep is not None else poller.wait
+        schedule = Poller.every(self.poll_interval or ZERO_INTERVAL_STEP, clock=self.clock,
+                                sleep=pause)
+
+        def timed_out(_: object) -> Timeout:
+            return Timeout(f"{what} did not finish within {limit:g} s; it goes on in Azure",
+                           provider=PROVIDER, resource=resource)
+
+        schedule.until(poller.done, bool, timeout=limit, what=what, timed_out=timed_out)
+        return poller.result(timeout=0)  # done: returns (or raises) at once
+
+    def resource_id(self, kind: str, name: str, group: str | None = None) -> str:
+        """The ARM id of ``kind`` ``name`` in ``group`` (default: the driver's), for errors."""
+        return arm_id(self.subscription_id, group or self.resource_group, kind, name)
+
+    def deadline(self, timeout: float) -> Callable[[], float]:
+        """Seconds left, on ``clock``, of a budget of ``timeout`` seconds starting now (never
+        negative): for several waits that share one deadline."""
+        end = self.clock() + timeout
+        return lambda: max(0.0, end - self.clock())
 
     def locations(self) -> list[dict[str, Any]]:
         """The subscription's locations (``GET /subscriptions/{id}/locations``), read once.

@@ -21,7 +21,14 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from ... import _config
 from ..._errors import InvalidRequest
 from ...driver import Capability, Limits, ProviderDrivers
-from ._context import DEFAULT_POLL_INTERVAL, DEFAULT_RESOURCE_GROUP, Clients, Context
+from ._context import (
+    DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_RESOURCE_GROUP,
+    DEFAULT_VM_TIMEOUT,
+    Clients,
+    Context,
+)
 from .compute import AzureCompute
 from .convert import PROVIDER
 from .disks import AzureDisks
@@ -31,7 +38,7 @@ from .options import Options
 
 CONFIG_KEYS = frozenset({
     "subscription_id", "resource_group", "create_resource_group", "credential", "endpoint_url",
-    "poll_interval", "retry_total",
+    "poll_interval", "retry_total", "vm_timeout", "operation_timeout",
 })
 #: The environment variable the Azure CLI and SDK samples use for the subscription.
 SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
@@ -74,6 +81,8 @@ def open_provider(
         create_resource_group=settings["create_resource_group"],
         region=settings["region"],
         poll_interval=settings["poll_interval"],
+        vm_timeout=settings["vm_timeout"],
+        operation_timeout=settings["operation_timeout"],
     )
     return ProviderDrivers(
         provider=PROVIDER,
@@ -146,6 +155,10 @@ def _check_config(region: str | None, config: Mapping[str, object]) -> dict[str,
         "poll_interval": _config.seconds(config, "poll_interval", DEFAULT_POLL_INTERVAL,
                                          provider=PROVIDER),
         "retry_total": _count(config.get("retry_total", DEFAULT_RETRY_TOTAL)),
+        "vm_timeout": _config.seconds(config, "vm_timeout", DEFAULT_VM_TIMEOUT,
+                                      provider=PROVIDER),
+        "operation_timeout": _config.seconds(config, "operation_timeout",
+                                             DEFAULT_OPERATION_TIMEOUT, provider=PROVIDER),
     }
 
 

@@ -49,6 +49,7 @@ from .convert import (
 from .options import Options
 
 VM_KIND = "Microsoft.Compute/virtualMachines"
+DISK_KIND = "Microsoft.Compute/disks"
 #: Largest OS disk Azure accepts.
 MAX_OS_DISK_GIB = 4095
 #: Windows computer names: at most 15 characters, no period, not only digits.
@@ -232,7 +233,9 @@ class AzureCompute:
                 pollers.append(ctx.compute.virtual_machines.begin_create_or_update(
                     group, name, models.VirtualMachine(body), headers=IF_NONE_MATCH))
                 undo.add(f"VM {name}", partial(self._delete_vm, group, name, launch_id))
-            vms = [ctx.wait(poller, what=f"creating VM {name}")
+            remaining = ctx.deadline(ctx.vm_timeout)  # the launch's VMs are created together
+            vms = [ctx.wait(poller, what=f"creating VM {name}", timeout=remaining(),
+                            resource=ctx.resource_id(VM_KIND, name))
                    for poller, name in zip(pollers, plan.names, strict=True)]
             for vm in vms:
                 self._tag_os_disk(vm, managed_tags(spec.tags, launch=launch_id))
@@ -248,14 +251,14 @@ class AzureCompute:
         if prepared.options.public_ip:
             pip_name = network.pip_name(vm_name)
             pip = network.create_public_ip(ctx, pip_name, prepared.zone, tags)
-            undo.add(f"public IP {pip_name}", lambda: ctx.network.public_ip_addresses
-                     .begin_delete(group, pip_name).result())
+            undo.add(f"public IP {pip_name}",
+                     partial(network.delete_public_ip, ctx, group, pip_name))
             pip_id = str(pip.id)
         nic_name = network.nic_name(vm_name)
         nic = network.create_nic(ctx, nic_name, subnet_id=subnet_id, nsg_id=nsg_id, pip_id=pip_id,
                                  tags=tags)
-        undo.add(f"network interface {nic_name}", lambda: ctx.network.network_interfaces
-                 .begin_delete(group, nic_name).result())
+        undo.add(f"network interface {nic_name}",
+                 partial(network.delete_nic, ctx, group, nic_name))
         return nic
 
     def _vm_body(self, plan: LaunchPlan, prepared: _Prepared, name: str, nic_id: str,
@@ -320,7 +323,8 @@ class AzureCompute:
         found = disks.get(group, name)
         found["tags"] = dict(tags)
         # A PUT of the disk as read (the SDK leaves out read-only fields) updates its tags.
-        disks.begin_create_or_update(group, name, found).result()
+        self._ctx.wait(disks.begin_create_or_update(group, name, found),
+                       what=f"tagging OS disk {name}", resource=str(disk_id))
 
     def _info_after_launch(self, vm: Any, nic: Any) -> VMInfo:
         view = self._ctx.compute.virtual_machines.instance_view(
@@ -328,17 +332,31 @@ class AzureCompute:
         private, public = network.addresses(self._ctx, nic)
         return convert.vm_info(vm, view.statuses, Addresses(private, public))
 
-    def _delete_vm(self, group: str, name: str, launch_id: str | None) -> None:
-        """Delete VM ``name`` and wait; then its OS disk, if ARM kept it and it carries
-        ``launch_id`` (a disk of that name that is not the launch's is left alone)."""
+    def _delete_vm(self, group: str, name: str, launch_id: str | None,
+                   remaining: Callable[[], float] | None = None) -> None:
+        """Delete VM ``name`` and wait (at most ``vm_timeout``); then its OS disk (at most
+        ``operation_timeout``), if ARM kept it and it carries ``launch_id`` (a disk of that
+        name that is not the launch's is left alone). ``remaining()``, when given, caps both
+        waits (a shared deadline)."""
         ctx = self._ctx
-        ignore_missing(lambda: ctx.compute.virtual_machines.begin_delete(group, name).result())
+
+        def limit(default: float) -> float:
+            return default if remaining is None else min(default, remaining())
+
+        ignore_missing(lambda: ctx.wait(
+            ctx.compute.virtual_machines.begin_delete(group, name), what=f"deleting VM {name}",
+            resource=ctx.resource_id(VM_KIND, name, group), timeout=limit(ctx.vm_timeout)))
         if launch_id is None:
             return
         disk = ignore_missing(lambda: ctx.compute.disks.get(group, os_disk_name(name)))
         if (disk is not None and not getattr(disk, "managed_by", None)
                 and convert.tags_of(disk).get(LAUNCH_TAG) == launch_id):
-            ignore_missing(lambda: ctx.compute.disks.begin_delete(group, str(disk.name)).result())
+            disk_name = str(disk.name)
+            ignore_missing(lambda: ctx.wait(
+                ctx.compute.disks.begin_delete(group, disk_name),
+                what=f"deleting OS disk {disk_name}",
+                resource=ctx.resource_id(DISK_KIND, disk_name, group),
+                timeout=limit(ctx.operation_timeout)))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -435,20 +453,21 @@ class AzureCompute:
         """
         ctx = self._ctx
         ref = self._ref(vm_id)
+        remaining = ctx.deadline(ctx.vm_timeout if timeout is None else timeout)
         vm = ignore_missing(lambda: ctx.compute.virtual_machines.get(ref.group, ref.name))
         if vm is None:
             leftover = network.plumbing_of(ctx, ref.group, ref.name, None, None)
-            network.delete_plumbing(ctx, leftover)
+            network.delete_plumbing(ctx, leftover, remaining)
             raise not_found("VM", vm_id)
         launch_id = convert.tags_of(vm).get(LAUNCH_TAG)
         plumbing = (network.plumbing_of(ctx, ref.group, ref.name, launch_id, str(vm.id))
                     if launch_id else None)
         poller = ctx.compute.virtual_machines.begin_delete(ref.group, ref.name)
-        ctx.wait(poller, timeout=timeout, what=f"deleting VM {vm_id}")
+        ctx.wait(poller, timeout=remaining(), what=f"deleting VM {ref.name}", resource=vm_id)
         if launch_id:
-            self._delete_vm(ref.group, ref.name, launch_id)
+            self._delete_vm(ref.group, ref.name, launch_id, remaining)
         if plumbing is not None:
-            network.delete_plumbing(ctx, plumbing)
+            network.delete_plumbing(ctx, plumbing, remaining)
 
     def set_vm_tags(self, vm_id: str, tags: Mapping[str, str]) -> None:
         problem = tag_problem(tags)
@@ -466,7 +485,9 @@ class AzureCompute:
                                  field="tags")
         vm["tags"] = merged
         # The VM as read, PUT back with the new tags (the SDK leaves out read-only fields).
-        self._ctx.compute.virtual_machines.begin_create_or_update(ref.group, ref.name, vm).result()
+        poller = self._ctx.compute.virtual_machines.begin_create_or_update(ref.group, ref.name, vm)
+        self._ctx.wait(poller, what=f"updating the tags of VM {ref.name}", resource=vm_id,
+                       timeout=self._ctx.vm_timeout)
 
     def user_data(self, vm_id: str) -> bytes | None:
         """The user data, read back from the VM's ``userData`` (``$expand=userData``)."""

@@ -55,7 +55,8 @@ class AzureDisks:
         poller = ctx.compute.disks.begin_create_or_update(ctx.resource_group, name,
                                                           models.Disk(body),
                                                           headers=IF_NONE_MATCH)
-        return convert.volume(poller.result())
+        return convert.volume(ctx.wait(poller, what=f"creating volume {name}",
+                                       resource=ctx.resource_id(DISK_KIND, name)))
 
     def get_volume(self, volume_id: str) -> Volume:
         ref = self._disk_ref(volume_id)
@@ -109,11 +110,12 @@ class AzureDisks:
             ref.group, ref.name, vm, polling=False)
 
     def delete_volume(self, volume_id: str) -> None:
-        """Delete and wait; ``NOT_FOUND`` if there is no such disk, ``CONFLICT`` while attached
-        (ARM's ``OperationNotAllowed``)."""
+        """Delete and wait (at most ``operation_timeout``, then ``Timeout``); ``NOT_FOUND`` if
+        there is no such disk, ``CONFLICT`` while attached (ARM's ``OperationNotAllowed``)."""
         ref = self._disk_ref(volume_id)
         self._ctx.compute.disks.get(ref.group, ref.name)  # ARM's DELETE of nothing succeeds
-        self._ctx.compute.disks.begin_delete(ref.group, ref.name).result()
+        poller = self._ctx.compute.disks.begin_delete(ref.group, ref.name)
+        self._ctx.wait(poller, what=f"deleting volume {ref.name}", resource=volume_id)
 
     def create_snapshot(self, volume_id: str, *, name: str, tags: Mapping[str, str]) -> Snapshot:
         """An incremental snapshot of the disk, as ARM answered the PUT."""
@@ -129,7 +131,9 @@ class AzureDisks:
         }
         poller = self._ctx.compute.snapshots.begin_create_or_update(
             self._ctx.resource_group, name, models.Snapshot(body), headers=IF_NONE_MATCH)
-        return convert.snapshot(poller.result())
+        return convert.snapshot(self._ctx.wait(
+            poller, what=f"creating snapshot {name}",
+            resource=self._ctx.resource_id(SNAPSHOT_KIND, name)))
 
     def _snapshot_ref(self, snapshot_id: str) -> ArmId:
         return parse_id(snapshot_id, SNAPSHOT_KIND, subscription=self._ctx.subscription_id,
@@ -151,7 +155,8 @@ class AzureDisks:
         found = ignore_missing(lambda: self._ctx.compute.snapshots.get(ref.group, ref.name))
         if found is None:
             raise not_found("snapshot", snapshot_id)
-        self._ctx.compute.snapshots.begin_delete(ref.group, ref.name).result()
+        poller = self._ctx.compute.snapshots.begin_delete(ref.group, ref.name)
+        self._ctx.wait(poller, what=f"deleting snapshot {ref.name}", resource=snapshot_id)
 
 
 def _check_tags(tags: Mapping[str, str]) -> None:

@@ -18,7 +18,7 @@ launch's id (``unicompute:launch``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -31,6 +31,10 @@ from ..._models import InboundRule
 from ._context import IF_NONE_MATCH, Context, ignore_missing
 from .convert import LAUNCH_TAG, is_managed, managed_tags, name_of, same_id, tags_of, text
 
+VNET_KIND = "Microsoft.Network/virtualNetworks"
+NSG_KIND = "Microsoft.Network/networkSecurityGroups"
+PIP_KIND = "Microsoft.Network/publicIPAddresses"
+NIC_KIND = "Microsoft.Network/networkInterfaces"
 VNET_PREFIX = "10.0.0.0/16"
 SUBNET_NAME = "default"
 SUBNET_PREFIX = "10.0.0.0/20"
@@ -95,9 +99,10 @@ def shared_subnet(ctx: Context) -> str:
             },
         }
         try:
-            found = vnets.begin_create_or_update(
-                ctx.resource_group, name, models.VirtualNetwork(body), headers=IF_NONE_MATCH
-            ).result()
+            found = ctx.wait(
+                vnets.begin_create_or_update(ctx.resource_group, name,
+                                             models.VirtualNetwork(body), headers=IF_NONE_MATCH),
+                what=f"creating virtual network {name}", resource=ctx.resource_id(VNET_KIND, name))
         except HttpResponseError as exc:
             if exc.status_code != 412:
                 raise
@@ -131,9 +136,10 @@ def create_nsg(ctx: Context, name: str, ports: Sequence[int], tags: Mapping[str,
         for index, port in enumerate(ports)
     ]
     body = {"location": ctx.region, "tags": dict(tags), "properties": {"securityRules": rules}}
-    return ctx.network.network_security_groups.begin_create_or_update(
-        ctx.resource_group, name, models.NetworkSecurityGroup(body), headers=IF_NONE_MATCH
-    ).result()
+    poller = ctx.network.network_security_groups.begin_create_or_update(
+        ctx.resource_group, name, models.NetworkSecurityGroup(body), headers=IF_NONE_MATCH)
+    return ctx.wait(poller, what=f"creating network security group {name}",
+                    resource=ctx.resource_id(NSG_KIND, name))
 
 
 def create_public_ip(ctx: Context, name: str, zone: str | None,
@@ -146,8 +152,10 @@ def create_public_ip(ctx: Context, name: str, zone: str | None,
     }
     if zone is not None:
         body["zones"] = [zone]
-    return ctx.network.public_ip_addresses.begin_create_or_update(
-        ctx.resource_group, name, models.PublicIPAddress(body), headers=IF_NONE_MATCH).result()
+    poller = ctx.network.public_ip_addresses.begin_create_or_update(
+        ctx.resource_group, name, models.PublicIPAddress(body), headers=IF_NONE_MATCH)
+    return ctx.wait(poller, what=f"creating public IP {name}",
+                    resource=ctx.resource_id(PIP_KIND, name))
 
 
 def create_nic(ctx: Context, name: str, *, subnet_id: str, nsg_id: str, pip_id: str | None,
@@ -166,8 +174,27 @@ def create_nic(ctx: Context, name: str, *, subnet_id: str, nsg_id: str, pip_id: 
             "networkSecurityGroup": {"id": nsg_id},
         },
     }
-    return ctx.network.network_interfaces.begin_create_or_update(
-        ctx.resource_group, name, models.NetworkInterface(body), headers=IF_NONE_MATCH).result()
+    poller = ctx.network.network_interfaces.begin_create_or_update(
+        ctx.resource_group, name, models.NetworkInterface(body), headers=IF_NONE_MATCH)
+    return ctx.wait(poller, what=f"creating network interface {name}",
+                    resource=ctx.resource_id(NIC_KIND, name))
+
+
+def delete_nic(ctx: Context, group: str, name: str, timeout: float | None = None) -> None:
+    """Delete network interface ``name`` and wait (``timeout``: default the context's); one
+    that is gone already is fine."""
+    ignore_missing(lambda: ctx.wait(
+        ctx.network.network_interfaces.begin_delete(group, name),
+        what=f"deleting network interface {name}",
+        resource=ctx.resource_id(NIC_KIND, name, group), timeout=timeout))
+
+
+def delete_public_ip(ctx: Context, group: str, name: str, timeout: float | None = None) -> None:
+    """Delete public IP ``name`` and wait, as :func:`delete_nic`."""
+    ignore_missing(lambda: ctx.wait(
+        ctx.network.public_ip_addresses.begin_delete(group, name),
+        what=f"deleting public IP {name}",
+        resource=ctx.resource_id(PIP_KIND, name, group), timeout=timeout))
 
 
 @dataclass(frozen=True)
@@ -245,26 +272,37 @@ def _launched_by(resource: Any, launch_id: str | None) -> bool:
     return launch_id is None or tags.get(LAUNCH_TAG) == launch_id
 
 
-def delete_plumbing(ctx: Context, plumbing: Plumbing) -> None:
-    """Delete the NIC, then its public IP, then the NSG unless another NIC still uses it."""
-    net = ctx.network
+def delete_plumbing(ctx: Context, plumbing: Plumbing,
+                    remaining: Callable[[], float] | None = None) -> None:
+    """Delete the NIC, then its public IP, then the NSG unless another NIC still uses it.
+
+    Each deletion is waited for at most ``operation_timeout`` seconds, and at most
+    ``remaining()`` (a shared deadline, e.g. a terminate's) when given; then ``Timeout``.
+    """
+
+    def limit() -> float:
+        return ctx.operation_timeout if remaining is None else min(ctx.operation_timeout,
+                                                                   remaining())
+
     if plumbing.nic:
-        nic = plumbing.nic
-        ignore_missing(lambda: net.network_interfaces.begin_delete(plumbing.group, nic).result())
+        delete_nic(ctx, plumbing.group, plumbing.nic, limit())
     if plumbing.public_ip:
-        pip = plumbing.public_ip
-        ignore_missing(lambda: net.public_ip_addresses.begin_delete(plumbing.group, pip).result())
+        delete_public_ip(ctx, plumbing.group, plumbing.public_ip, limit())
     if plumbing.nsg:
-        release_nsg(ctx, plumbing.group, plumbing.nsg)
+        release_nsg(ctx, plumbing.group, plumbing.nsg, limit())
 
 
-def release_nsg(ctx: Context, group: str, name: str) -> None:
-    """Delete NSG ``name`` unless a NIC or subnet still uses it (another VM of its launch)."""
+def release_nsg(ctx: Context, group: str, name: str, timeout: float | None = None) -> None:
+    """Delete NSG ``name`` unless a NIC or subnet still uses it (another VM of its launch),
+    and wait (``timeout``: default the context's)."""
     nsgs = ctx.network.network_security_groups
     found = ignore_missing(lambda: nsgs.get(group, name))
     if found is None or found.network_interfaces or found.subnets:
         return
-    ignore_missing(lambda: nsgs.begin_delete(group, name).result())
+    ignore_missing(lambda: ctx.wait(nsgs.begin_delete(group, name),
+                                    what=f"deleting network security group {name}",
+                                    resource=ctx.resource_id(NSG_KIND, name, group),
+                                    timeout=timeout))
 
 
 def addresses(ctx: Context, nic: Any) -> tuple[str | None, str | None]:
