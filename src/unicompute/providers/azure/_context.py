@@ -65,10 +65,12 @@ class Context:
     """One subscription's clients, the resource group and region drivers work in, and the
     waiting policy.
 
-    ``vm_timeout`` bounds VM creates and deletes, ``operation_timeout`` every other
+    ``vm_timeout`` bounds VM creates, deletes and updates, ``operation_timeout`` every other
     long-running operation. :meth:`wait` measures them on ``clock`` and pauses between looks
     with ``sleep``; without one (the default) it pauses by waiting on the operation itself, so
-    it returns as soon as the operation ends. Tests inject both to control time.
+    it returns as soon as the operation ends. Tests inject both to control time; azure-core's
+    own polling still runs in real time in its thread, so an injected ``sleep`` that never
+    lets real time pass only suits operations that are done at once or never.
     """
 
     clients: Clients
@@ -117,13 +119,14 @@ class Context:
         """The result of a long-running operation, waited for at most ``timeout`` seconds
         (default ``operation_timeout``; clamped at 0) on ``clock``.
 
-        azure-core polls ARM in a thread the poller starts at creation, at ARM's
-        ``Retry-After`` (else the client's ``polling_interval``); this looks at
-        ``poller.done()`` every ``poll_interval`` seconds, on a :class:`Poller` of ``clock``
-        and ``sleep``. A failed operation raises the SDK's error (``HttpResponseError``, which
-        ``errors.py`` translates). After the deadline: :class:`~unicompute.Timeout` naming
-        ``what`` and ``resource``; the operation goes on in Azure, and the SDK's thread keeps
-        following it until it ends.
+        azure-core polls ARM in a thread the poller starts at creation (none when the first
+        answer was final), at ARM's ``Retry-After`` (else the client's ``polling_interval``);
+        ``done()`` only asks whether that thread has ended. This looks at it every
+        ``poll_interval`` seconds (:data:`ZERO_INTERVAL_STEP` when that is 0), on a
+        :class:`Poller` of ``clock`` and ``sleep``. A failed operation raises the SDK's error
+        (``HttpResponseError``, which ``errors.py`` translates). After the deadline:
+        :class:`~unicompute.Timeout` naming ``what`` and ``resource``; the operation goes on
+        in Azure, and the SDK's (daemon) thread keeps following it until it ends.
         """
         limit = max(0.0, self.operation_timeout if timeout is None else timeout)
         # Without an injected sleep, the pause joins the poller's thread: it ends early when
