@@ -2,55 +2,29 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import re
 
 from ._context import CloudContext
 from ._errors import InvalidRequest
 from ._launch_checks import check_id
 from ._models import KeyPair
+from ._ssh import parse_public_key
 from .driver import Capability, KeyDriver
 
 _KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
-_KEY_TYPES = frozenset(
-    {
-        "ssh-rsa",
-        "ssh-ed25519",
-        "ecdsa-sha2-nistp256",
-        "ecdsa-sha2-nistp384",
-        "ecdsa-sha2-nistp521",
-    }
-)
-
-
 def check_public_key(public_key: object) -> str:
-    """``public_key`` stripped, if it is an OpenSSH public key line; else ``InvalidRequest``.
-
-    The key body must decode as base64 and name the same key type as its prefix.
-    """
-    if not isinstance(public_key, str):
-        raise InvalidRequest("must be an OpenSSH public key (str)", field="public_key")
-    parts = public_key.strip().split()
-    if len(parts) < 2 or parts[0] not in _KEY_TYPES:
-        raise InvalidRequest(
-            f"must start with one of {', '.join(sorted(_KEY_TYPES))}", field="public_key"
-        )
+    """``public_key`` as one normalised line, if it is a well-formed OpenSSH public key line
+    (:func:`unicompute._ssh.parse_public_key`); else ``InvalidRequest`` naming ``public_key``."""
     try:
-        blob = base64.b64decode(parts[1], validate=True)
-    except binascii.Error as exc:
-        raise InvalidRequest("key body is not base64", field="public_key") from exc
-    if len(blob) < 4 or blob[4 : 4 + int.from_bytes(blob[:4], "big")] != parts[0].encode():
-        raise InvalidRequest("key body does not match its type", field="public_key")
-    return " ".join(parts[:3])
+        return parse_public_key(public_key).line
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="public_key") from None
 
 
 def public_key_fingerprint(public_key: str) -> str:
     """OpenSSH's ``SHA256:<base64, unpadded>`` fingerprint (``ssh-keygen -l``) of a public key
     line already accepted by :func:`check_public_key`."""
-    blob = base64.b64decode(public_key.split()[1])
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return parse_public_key(public_key).fingerprint
 
 
 class Keys:

@@ -157,8 +157,7 @@ def test_options_are_checked_and_never_show_the_password() -> None:
 
 
 def test_public_keys_are_checked_locally() -> None:
-    blob = keys.parse_public_key(ED25519)
-    assert keys.fingerprint(blob).startswith("SHA256:")
+    assert keys.parse_public_key(ED25519).fingerprint.startswith("SHA256:")
     short_rsa = "ssh-rsa " + base64.b64encode(
         b"".join(len(p).to_bytes(4, "big") + p for p in (b"ssh-rsa", b"\x01\x00\x01",
                                                          b"\x00" + b"\xff" * 128))).decode()

@@ -10,14 +10,12 @@ without a key (ARM fills it in on ``generateKeyPair``, which the fake does not o
 
 from __future__ import annotations
 
-import base64
-import binascii
-import struct
 from typing import ClassVar
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from ..._ssh import parse_public_key
 from .._kernel import HttpError, json_response
 from . import _errors as errors
 from ._base import JSON, Resource
@@ -30,37 +28,17 @@ _MIN_RSA_BITS = 2048
 
 def valid_public_key(value: object) -> bool:
     """Whether ``value`` is an OpenSSH ``ssh-rsa`` (≥ 2048 bits) or ``ssh-ed25519`` key line."""
-    if not isinstance(value, str):
-        return False
-    parts = value.strip().split()
-    if len(parts) < 2 or parts[0] not in ("ssh-rsa", "ssh-ed25519"):
-        return False
     try:
-        fields = _ssh_strings(base64.b64decode(parts[1], validate=True))
-    except (binascii.Error, ValueError, struct.error):
+        key = parse_public_key(value)
+    except ValueError:
         return False
-    if not fields or fields[0] != parts[0].encode():
-        return False
-    if parts[0] == "ssh-rsa":
-        return len(fields) == 3 and int.from_bytes(fields[2], "big").bit_length() >= _MIN_RSA_BITS
-    return len(fields) == 2 and len(fields[1]) == 32
+    if key.type == "ssh-rsa":
+        return (key.rsa_bits or 0) >= _MIN_RSA_BITS
+    return key.type == "ssh-ed25519"
 
 
 def invalid_key(target: str) -> HttpError:
     return errors.invalid_parameter(target, f"The value of parameter {target} is invalid.")
-
-
-def _ssh_strings(blob: bytes) -> list[bytes]:
-    fields: list[bytes] = []
-    offset = 0
-    while offset < len(blob):
-        (length,) = struct.unpack(">I", blob[offset:offset + 4])
-        offset += 4
-        if offset + length > len(blob):
-            raise ValueError("truncated SSH string")
-        fields.append(blob[offset:offset + length])
-        offset += length
-    return fields
 
 
 class SshKeyHandlers(GroupHandlers):
