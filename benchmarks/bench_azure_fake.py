@@ -12,7 +12,9 @@ the SDK's own floor and with boto3 on moto.
 * **get at scale**: get-by-id through the SDK on a fake with ``--big`` VMs seeded straight into
   the store (``AzureFake.seed_vms``) and on one with 100, both alive, in alternating batches.
 
-A round runs every side once, interleaved (the machine is noisy; ratios taken side by side are
+A full garbage collection runs before each timed phase (moto's state makes one cost
+~0.1 s, which would land in whichever side crossed the threshold). A round runs every side once,
+interleaved (the machine is noisy; ratios taken side by side are
 stable); the median round is printed. A mix counts one op per create, get and delete and one
 per full listing.
 """
@@ -20,6 +22,7 @@ per full listing.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
@@ -71,17 +74,21 @@ def azure_mix(compute: ComputeManagementClient, nic_ids: list[str]) -> dict[str,
     """Seconds per phase for create/get/list/delete of one VM per NIC."""
     out: dict[str, float] = {}
     names = [f"vm-{i}" for i in range(len(nic_ids))]
+    gc.collect()  # a full collection must not land inside one side's phase
     start = time.perf_counter()
     for name, nic in zip(names, nic_ids, strict=True):
         compute.virtual_machines.begin_create_or_update(RG, name, vm_body(nic)).result()
     out["create"] = time.perf_counter() - start
+    gc.collect()  # a full collection must not land inside one side's phase
     start = time.perf_counter()
     for name in names:
         compute.virtual_machines.get(RG, name)
     out["get"] = time.perf_counter() - start
+    gc.collect()  # a full collection must not land inside one side's phase
     start = time.perf_counter()
     listed = sum(1 for _ in compute.virtual_machines.list(RG))
     out["list"] = time.perf_counter() - start
+    gc.collect()  # a full collection must not land inside one side's phase
     start = time.perf_counter()
     for name in names:
         compute.virtual_machines.begin_delete(RG, name).result()
@@ -161,18 +168,22 @@ def moto_round(count: int) -> dict[str, float]:
         image = ec2.describe_images(Owners=["099720109477"])["Images"][0]["ImageId"]  # Canonical
         ec2.describe_instances()  # moto builds the region before the clock starts
         out: dict[str, float] = {}
+        gc.collect()  # a full collection must not land inside one side's phase
         start = time.perf_counter()
         ids = [ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1,
                                  MaxCount=1)["Instances"][0]["InstanceId"] for _ in range(count)]
         out["create"] = time.perf_counter() - start
+        gc.collect()  # a full collection must not land inside one side's phase
         start = time.perf_counter()
         for vm_id in ids:
             ec2.describe_instances(InstanceIds=[vm_id])
         out["get"] = time.perf_counter() - start
+        gc.collect()  # a full collection must not land inside one side's phase
         start = time.perf_counter()
         pages = ec2.get_paginator("describe_instances").paginate()
         out["listed"] = sum(len(r["Instances"]) for p in pages for r in p["Reservations"])
         out["list"] = time.perf_counter() - start
+        gc.collect()  # a full collection must not land inside one side's phase
         start = time.perf_counter()
         for vm_id in ids:
             ec2.terminate_instances(InstanceIds=[vm_id])
@@ -201,6 +212,7 @@ def get_scaling(big: int, rounds: int, batch: int = 300) -> tuple[float, float, 
                     rng = random.Random(count)
                     names = [f"vm-{rng.randrange(count)}" for _ in range(batch)]
                     compute.virtual_machines.get(RG, names[0])  # connection and token warm
+                    gc.collect()  # a full collection must not land inside one side's phase
                     start = time.perf_counter()
                     for name in names:
                         compute.virtual_machines.get(RG, name)
