@@ -59,8 +59,8 @@ def test_url_form_and_wire_errors(ec2_endpoint: tuple[str, int]) -> None:
     with uc.connect(url) as cloud:
         assert cloud.region == "us-east-1"
         assert cloud.zones()[0].name == "us-east-1a"
-        with pytest.raises(uc.InvalidRequest) as caught:
-            cloud.keys.import_key("conf-bad", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQ==")
-        # Rejected by EC2 (moto), parsed from its XML by Libcloud, mapped by code.
-        assert caught.value.field == "public_key"
-        assert "InvalidKeyPair.Format" in caught.value.message
+        with pytest.raises(uc.NotFound) as caught:
+            cloud.vms.get("i-0123456789abcdef0")
+        # Refused by EC2 (moto), parsed from its XML by Libcloud, mapped by its code.
+        assert "InvalidInstanceID.NotFound" in caught.value.message
+        assert type(caught.value.original).__name__ == "BaseHTTPError"
