@@ -16,7 +16,7 @@ from .faults import Fault, Faults
 from .ids import IdFactory
 from .operations import Operation, Operations
 from .store import Store
-from .transport import Interceptor, Served, WsgiAdapter, serve
+from .transport import Interceptor, Listener, Served, WsgiAdapter, serve
 
 __all__ = [
     "EmulatorApp",
@@ -27,6 +27,7 @@ __all__ = [
     "HttpError",
     "IdFactory",
     "Interceptor",
+    "Listener",
     "Operation",
     "Operations",
     "Served",

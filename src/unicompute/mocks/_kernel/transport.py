@@ -145,3 +145,30 @@ def serve(app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> Serve
                               daemon=True)
     thread.start()
     return Served(server=server, thread=thread, url=f"http://{host}:{server.server_port}")
+
+
+class Listener:
+    """At most one loopback server of one app at a time: what a fake's ``serve()`` and
+    ``shutdown_server()`` do. ``owner`` names the fake in the error for a second start."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._served: Served | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._served is not None
+
+    def start(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve ``app`` on ``host:port`` (0: any free port); its base URL."""
+        if self._served is not None:
+            raise RuntimeError(f"this {self.owner} already serves {self._served.url}")
+        self._served = serve(app, host, port)
+        return self._served.url
+
+    def stop(self) -> None:
+        """Stop serving (nothing if not serving)."""
+        if self._served is not None:
+            served, self._served = self._served, None
+            served.shutdown()
+

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Operations, Served, serve
+from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Listener, Operations
 from ._aad import AadApp
 from ._app import ArmApp
 from ._ids import AAD_HOST, ARM_HOST, CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION_ID, TENANT_ID
@@ -99,7 +99,7 @@ class AzureFake:
         self.aad = AadApp(clock=self.clock, ids=IdFactory(seed + 1))
         self._env = EnvOverride(ENVIRONMENT)
         self._started = False
-        self._served: Served | None = None
+        self._listener = Listener("AzureFake")
 
     @property
     def operations(self) -> Operations:
@@ -139,15 +139,10 @@ class AzureFake:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve ARM over HTTP on ``host:port`` (0: any free port); returns its base URL."""
-        if self._served is not None:
-            raise RuntimeError(f"this AzureFake already serves {self._served.url}")
-        self._served = serve(self.app, host, port)
-        return self._served.url
+        return self._listener.start(self.app, host, port)
 
     def shutdown_server(self) -> None:
-        if self._served is not None:
-            served, self._served = self._served, None
-            served.shutdown()
+        self._listener.stop()
 
     def seed_vms(self, count: int, **kwargs: Any) -> list[str]:
         """Create ``count`` running VMs directly in the store; see :func:`._seed.seed_vms`."""

@@ -79,7 +79,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import InvalidRequest
-from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Served, serve
+from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Listener
 from ._app import ComputeApp
 from ._base import FAKE_PROJECT
 from ._catalog import zone_regions
@@ -116,7 +116,7 @@ class GcpFake:
         self.project = FAKE_PROJECT
         self._env: EnvOverride | None = None
         self._tempdir: str | None = None
-        self._served: Served | None = None
+        self._listener = Listener("GcpFake")
 
     @property
     def operations(self) -> Operations:
@@ -175,7 +175,7 @@ class GcpFake:
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
-        if self._served is None:
+        if not self._listener.running:
             self.reset()
 
     def reset(self) -> None:
@@ -188,15 +188,10 @@ class GcpFake:
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the Compute API on ``host:port`` (0: any free port); its base URL, for
         ``ClientOptions(api_endpoint=...)``."""
-        if self._served is not None:
-            raise RuntimeError(f"this GcpFake already serves {self._served.url}")
-        self._served = serve(self.app, host, port)
-        return self._served.url
+        return self._listener.start(self.app, host, port)
 
     def shutdown_server(self) -> None:
-        if self._served is not None:
-            served, self._served = self._served, None
-            served.shutdown()
+        self._listener.stop()
 
     # -- seeding -------------------------------------------------------------------------------
     def seed_instances(self, count: int, *, zone: str = "us-central1-a",
