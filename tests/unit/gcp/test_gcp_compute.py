@@ -247,7 +247,7 @@ def test_ids_not_of_the_zone_name_shape_are_not_found(cloud: uc.Cloud) -> None:
 
 def test_throttling_is_retried_and_outages_do_not_hang(cloud: uc.Cloud, fake: GcpFake) -> None:
     vm = cloud.vms.launch(spec())
-    fake.faults.throttle("instances_get", times=2, code="rateLimitExceeded")
+    fake.faults.throttle("instances_get", times=2)  # GCE's 403 rateLimitExceeded
     assert cloud.vms.get(vm.id).name == "web-1"
     fake.faults.fail_next("instances_get", status=503, code="backendError", times=10)
     with pytest.raises(errors.ProviderError) as caught:

@@ -68,11 +68,15 @@ class Faults:
 
     ``log_size`` keeps a log of the last calls with their parameters (:attr:`log`): 0 (the
     default) keeps none, ``None`` keeps every call. ``sleep`` waits out latencies.
+    ``throttle`` answers as this cloud throttles: :attr:`throttled` (ARM's 429
+    ``TooManyRequests`` unless the emulator says otherwise).
     """
 
     seed: int = 0
     log_size: int | None = 0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    throttled: Fault = field(default_factory=lambda: Fault(
+        status=429, code="TooManyRequests", message="Rate limit exceeded"))
     _rules: list[_Rule] = field(default_factory=list)
     _latency: dict[str, float] = field(default_factory=dict)
     _calls: dict[str, int] = field(default_factory=dict)
@@ -91,10 +95,12 @@ class Faults:
             raise ValueError("times must be >= 1")
         self._add(_Rule(operation, Fault(status=status, code=code, message=message), times))
 
-    def throttle(self, operation: str = "*", *, times: int = 1, status: int = 429,
-                 code: str = "TooManyRequests", message: str = "Rate limit exceeded") -> None:
-        """The next ``times`` calls of ``operation`` are answered as throttled."""
-        self.fail_next(operation, status=status, code=code, message=message, times=times)
+    def throttle(self, operation: str = "*", *, times: int = 1) -> None:
+        """The next ``times`` calls of ``operation`` are answered as the cloud answers a
+        throttled call (:attr:`throttled`)."""
+        fault = self.throttled
+        self.fail_next(operation, status=fault.status, code=fault.code, message=fault.message,
+                       times=times)
 
     def error_rate(self, operation: str, rate: float, *, status: int = 500,
                    code: str = "InternalServerError", message: str = "injected",

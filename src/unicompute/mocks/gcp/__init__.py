@@ -83,6 +83,7 @@ from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Listener
 from ._app import ComputeApp
 from ._base import FAKE_PROJECT
 from ._catalog import zone_regions
+from ._errors import RATE_LIMITED
 from ._token import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, TokenApp
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class GcpFake:
 
     def __init__(self, *, clock: FakeClock | None = None, seed: int = 0) -> None:
         self.clock = clock or FakeClock()
-        self.faults = Faults(seed=seed)
+        self.faults = Faults(seed=seed, throttled=RATE_LIMITED)
         self.tokens: set[str] = set()
         #: The Compute API WSGI app (``fake.app.requests`` is its request log).
         self.app = ComputeApp(clock=self.clock, ids=IdFactory(seed), faults=self.faults,

@@ -27,7 +27,7 @@ from .._kernel import (
 )
 from .._kernel.faults import Fault
 from . import _catalog
-from ._errors import HTTP_PHRASES, invalid_field, not_found
+from ._errors import DOMAINS, HTTP_PHRASES, invalid_field, not_found
 from ._filter import compile_filter
 from ._format import timestamp
 from ._links import API, link
@@ -167,7 +167,8 @@ class ComputeBase(EmulatorApp):
                 "location": "Authorization", "status": "UNAUTHENTICATED"})
 
     def error_response(self, error: HttpError) -> Response:
-        entry: dict[str, Any] = {"message": error.message, "domain": "global",
+        entry: dict[str, Any] = {"message": error.message,
+                                 "domain": DOMAINS.get(error.code, "global"),
                                  "reason": error.code}
         body: dict[str, Any] = {"code": error.status, "message": error.message,
                                 "errors": [entry]}

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from .._kernel import HttpError
+from .._kernel import Fault, HttpError
+
+#: How GCE answers a call over the API's rate limit (``faults.throttle``): 403, reason
+#: ``rateLimitExceeded`` in domain ``usageLimits``.
+RATE_LIMITED = Fault(status=403, code="rateLimitExceeded", message="Rate Limit Exceeded")
+#: The error domain of each reason that is not ``global``.
+DOMAINS: dict[str, str] = {"rateLimitExceeded": "usageLimits",
+                           "userRateLimitExceeded": "usageLimits"}
 
 #: The ``httpErrorMessage`` GCE puts on a failed operation, by status code.
 HTTP_PHRASES: dict[int, str] = {

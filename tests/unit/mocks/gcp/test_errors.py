@@ -118,6 +118,14 @@ def test_faults_by_endpoint_fail_the_call(gcp: GcpFake, project: str) -> None:
     assert gcp.faults.calls("instances_get") == 1
 
 
+def test_throttling_is_answered_as_gce_rate_limits(gcp: GcpFake, project: str) -> None:
+    gcp.faults.throttle("instances_list")
+    with pytest.raises(exceptions.Forbidden) as caught:
+        list(compute_v1.InstancesClient().list(project=project, zone=ZONE, retry=None))
+    assert caught.value.errors == [{"message": "Rate Limit Exceeded", "domain": "usageLimits",
+                                    "reason": "rateLimitExceeded"}]
+
+
 def test_delete_protection_and_disk_in_use(gcp: GcpFake, project: str) -> None:
     create_vm(project, "guarded", deletion_protection=True)
     with pytest.raises(exceptions.BadRequest) as caught:
