@@ -446,6 +446,7 @@ class VmHandlers(CatalogHandlers):
                         enableVMAgentPlatformUpdates=False)
             out["linuxConfiguration"] = conf
         if password:
+            _check_password(password, os_type)
             secrets["adminPassword"] = password
         if profile.get("customData") is not None:
             secrets["customData"] = _base64(profile["customData"], "customData",
@@ -714,3 +715,26 @@ def _base64(value: Any, target: str, max_chars: int) -> str:
     except (binascii.Error, ValueError):
         raise errors.invalid_parameter(target, message) from None
     return value
+
+
+#: ARM's admin password lengths by OS type.
+_PASSWORD_LENGTHS = {"Linux": (6, 72), "Windows": (8, 123)}
+
+
+def _check_password(password: object, os_type: str) -> None:
+    """400 ``InvalidParameter`` (target ``adminPassword``) unless the password has ARM's length
+    for the OS and at least 3 of: an upper-case letter, a lower-case letter, a digit, another
+    character; control characters are never allowed."""
+    low, high = _PASSWORD_LENGTHS.get(os_type, _PASSWORD_LENGTHS["Linux"])
+    text = password if isinstance(password, str) else ""
+    classes = sum((any(c.isupper() for c in text), any(c.islower() for c in text),
+                   any(c.isdigit() for c in text), any(not c.isalnum() for c in text)))
+    if not low <= len(text) <= high or classes < 3 or any(ord(c) < 32 for c in text):
+        raise errors.invalid_parameter(
+            "adminPassword",
+            f"The supplied password must be between {low}-{high} characters long and must "
+            "satisfy at least 3 of password complexity requirements from the following:\r\n"
+            "1) Contains an uppercase character\r\n2) Contains a lowercase character\r\n"
+            "3) Contains a numeric digit\r\n4) Contains a special character\r\n"
+            "5) Control characters are not allowed")
+

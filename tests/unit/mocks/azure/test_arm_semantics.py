@@ -67,8 +67,21 @@ def test_vm_with_missing_nic_unknown_size_or_image_creates_nothing(
     with pytest.raises(HttpResponseError) as info:
         az.compute.virtual_machines.begin_create_or_update(RG, "bad", arm_on_x64)
     assert error_of(info.value)["target"] == "vmSize"
+    for weak in ("abc", "alllowercase", "Short1!"[:5], "a\x01B2c3d"):  # length, classes, controls
+        with_password = vm_model(nic_id)
+        with_password.properties.os_profile.admin_password = weak
+        with_password.properties.os_profile.linux_configuration.disable_password_authentication \
+            = False
+        with pytest.raises(HttpResponseError) as info:
+            az.compute.virtual_machines.begin_create_or_update(RG, "bad", with_password)
+        assert (error_of(info.value)["code"], error_of(info.value)["target"]) == (
+            "InvalidParameter", "adminPassword")
+        assert weak not in str(info.value)  # the password is never echoed
     assert counts(az) == before  # no VM, no OS disk, NIC still free
     assert az.network.network_interfaces.get(RG, "qs-nic").properties.virtual_machine is None
+    strong = vm_model(nic_id)
+    strong.properties.os_profile.admin_password = "Str0ng-enough"
+    az.compute.virtual_machines.begin_create_or_update(RG, "good", strong).result()
 
 
 def test_missing_group_api_version_and_token(az: Clients) -> None:
