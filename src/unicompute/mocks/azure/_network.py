@@ -17,10 +17,12 @@ from werkzeug.wrappers import Request, Response
 from .._kernel import HttpError, json_response
 from . import _errors as errors
 from ._base import JSON, Resource
-from ._groups import RG, GroupHandlers
+from ._groups import RG, SUB, GroupHandlers
 from ._ids import parse_id
 
 NS = f"{RG}/providers/microsoft.network"
+#: Subscription-wide collections (``…/providers/Microsoft.Network/{type}`` with no group).
+SUB_NS = f"{SUB}/providers/microsoft.network"
 VNET = "Microsoft.Network/virtualNetworks"
 PIP = "Microsoft.Network/publicIPAddresses"
 NIC = "Microsoft.Network/networkInterfaces"
@@ -54,7 +56,11 @@ def _child_rules(path: str, name: str, collection: str, child: str) -> list[Rule
 
 class NetworkHandlers(GroupHandlers):
     """Handlers for Microsoft.Network; endpoint (and fault) names such as ``vnet_put``,
-    ``subnet_get``, ``public_ip_delete``, ``nic_put``, ``nsg_list``, ``rule_put``."""
+    ``subnet_get``, ``public_ip_delete``, ``nic_put``, ``nsg_list``, ``rule_put``.
+
+    Each top-level type also lists per subscription (``vnet_list_all``, ``nsg_list_all``,
+    ``public_ip_list_all``, ``nic_list_all``): the same items as the per-group list, of every
+    group, paged the same way."""
 
     rules: ClassVar[list[Rule]] = [
         *_child_rules("virtualnetworks", "vnet", "subnets", "subnet"),
@@ -67,6 +73,10 @@ class NetworkHandlers(GroupHandlers):
         Rule(f"{NS}/networkinterfaces/<name>", methods=["PUT"], endpoint="nic_put"),
         Rule(f"{NS}/networkinterfaces/<name>", methods=["GET"], endpoint="nic_get"),
         Rule(f"{NS}/networkinterfaces/<name>", methods=["DELETE"], endpoint="nic_delete"),
+        Rule(f"{SUB_NS}/virtualnetworks", methods=["GET"], endpoint="vnet_list_all"),
+        Rule(f"{SUB_NS}/networksecuritygroups", methods=["GET"], endpoint="nsg_list_all"),
+        Rule(f"{SUB_NS}/publicipaddresses", methods=["GET"], endpoint="public_ip_list_all"),
+        Rule(f"{SUB_NS}/networkinterfaces", methods=["GET"], endpoint="nic_list_all"),
     ]
 
     # -- shared ----------------------------------------------------------------------------
@@ -287,6 +297,10 @@ class NetworkHandlers(GroupHandlers):
         rg = self.group(subscription, group)
         return self.page(request, self.stores[VNET], self.in_group(rg), self.render_vnet)
 
+    def vnet_list_all(self, request: Request, subscription: str) -> Response:
+        self.check_subscription(subscription)
+        return self.page(request, self.stores[VNET], None, self.render_vnet)
+
     def vnet_delete(self, request: Request, subscription: str, group: str,
                     name: str) -> Response:
         return self._net_delete(request, VNET, subscription, group, name)
@@ -429,6 +443,10 @@ class NetworkHandlers(GroupHandlers):
     def public_ip_list(self, request: Request, subscription: str, group: str) -> Response:
         rg = self.group(subscription, group)
         return self.page(request, self.stores[PIP], self.in_group(rg), lambda r: r.body)
+
+    def public_ip_list_all(self, request: Request, subscription: str) -> Response:
+        self.check_subscription(subscription)
+        return self.page(request, self.stores[PIP], None, lambda r: r.body)
 
     def public_ip_delete(self, request: Request, subscription: str, group: str,
                          name: str) -> Response:
@@ -618,6 +636,10 @@ class NetworkHandlers(GroupHandlers):
         rg = self.group(subscription, group)
         return self.page(request, self.stores[NIC], self.in_group(rg), lambda r: r.body)
 
+    def nic_list_all(self, request: Request, subscription: str) -> Response:
+        self.check_subscription(subscription)
+        return self.page(request, self.stores[NIC], None, self.render_nic)
+
     def nic_delete(self, request: Request, subscription: str, group: str,
                    name: str) -> Response:
         return self._net_delete(request, NIC, subscription, group, name)
@@ -726,6 +748,10 @@ class NetworkHandlers(GroupHandlers):
     def nsg_list(self, request: Request, subscription: str, group: str) -> Response:
         rg = self.group(subscription, group)
         return self.page(request, self.stores[NSG], self.in_group(rg), self.render_nsg)
+
+    def nsg_list_all(self, request: Request, subscription: str) -> Response:
+        self.check_subscription(subscription)
+        return self.page(request, self.stores[NSG], None, self.render_nsg)
 
     def nsg_delete(self, request: Request, subscription: str, group: str,
                    name: str) -> Response:
