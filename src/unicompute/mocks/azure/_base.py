@@ -41,6 +41,9 @@ KINDS = (
     "Microsoft.Compute/sshPublicKeys",
 )
 
+#: The shape of an ARM ``api-version``: a date, optionally marked preview (or beta, alpha).
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-(preview|privatepreview|beta|alpha))?")
+
 
 @dataclass
 class Resource:
@@ -117,8 +120,11 @@ class ArmBase(EmulatorApp):
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise errors.authentication_failed()
-        if not request.args.get("api-version"):
+        version = request.args.get("api-version")
+        if not version:
             raise errors.missing_api_version()
+        if not _API_VERSION.fullmatch(version):
+            raise errors.invalid_api_version(version)
 
     def error_response(self, error: HttpError) -> Response:
         body: JSON = {"code": error.code, "message": error.message}

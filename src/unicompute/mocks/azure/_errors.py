@@ -17,6 +17,13 @@ def missing_api_version() -> HttpError:
                      "requests.")
 
 
+def invalid_api_version(version: str) -> HttpError:
+    """An ``api-version`` that is not an ARM version string (``YYYY-MM-DD[-preview]``)."""
+    return HttpError(400, "InvalidApiVersionParameter",
+                     f"The api-version '{version}' is invalid. The supported versions are "
+                     "dated 'YYYY-MM-DD', optionally with a '-preview' suffix.")
+
+
 def authentication_failed() -> HttpError:
     return HttpError(
         401, "AuthenticationFailed",

@@ -97,6 +97,14 @@ def test_missing_group_api_version_and_token(az: Clients) -> None:
     no_version = requests.get(url, headers={"Authorization": "Bearer x"}, timeout=5)
     assert (no_version.status_code, no_version.json()["error"]["code"]) == (
         400, "MissingApiVersionParameter")
+    for bad in ("latest", "2024-7-1", "2024-07-01-final"):
+        answer = requests.get(url, params={"api-version": bad},
+                              headers={"Authorization": "Bearer x"}, timeout=5)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (
+            400, "InvalidApiVersionParameter")
+    preview = requests.get(url, params={"api-version": "2024-07-01-preview"},
+                           headers={"Authorization": "Bearer x"}, timeout=5)
+    assert preview.json()["error"]["code"] == "ResourceGroupNotFound"  # accepted, then looked up
 
 
 def test_put_is_an_upsert_and_honours_if_none_match(ready: tuple[Clients, str]) -> None:
