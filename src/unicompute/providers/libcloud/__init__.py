@@ -8,9 +8,13 @@ is the provider name). Config keys are the arguments of the Libcloud driver's co
 connection settings every Libcloud driver takes (``timeout``, ``retry_delay``, ``backoff``,
 ``proxy_url``), checked against its signature: an unknown key, or a missing required one, is
 ``InvalidRequest`` naming it. URL values are converted to the argument's type (``port=5000``,
-``secure=false``, ``timeout=30``). One key is
+``secure=false``, ``timeout=30``). Two keys are
 unicompute's own: ``poll_interval`` (seconds between the polls of a wait, such as for a VM
-to be terminated, and between retries while EC2 settles; default 2, no backoff).
+to be terminated, and between retries while EC2 settles; default 2, no backoff), and
+``endpoint_url`` (what every provider takes and the CLI's ``--endpoint`` passes): for a driver
+that takes ``host``, ``port`` and ``secure``, ``http(s)://host[:port]`` is mapped to them (port
+80 or 443 by default, ``secure`` for https); giving it with any of those three, or to a driver
+without them, is ``InvalidRequest`` naming ``endpoint_url``.
 Values of arguments whose names mention a key, secret, token or password are removed from every
 error message.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ... import _config
 from ..._errors import InvalidRequest, MissingDependency
@@ -22,7 +23,9 @@ from .keys import LibcloudKeys
 from .volumes import Ec2Volumes, LibcloudVolumes
 
 #: Config keys unicompute reads itself; every other key is a driver constructor argument.
-OWN_KEYS = frozenset({"poll_interval"})
+OWN_KEYS = frozenset({"poll_interval", _config.ENDPOINT_URL})
+#: The constructor arguments ``endpoint_url`` is mapped to; a driver needs all three for it.
+ENDPOINT_ARGS = ("host", "port", "secure")
 #: Substrings of argument names whose values are secrets: kept out of every error message.
 _SECRET_HINTS = ("key", "secret", "token", "password", "creds", "credential")
 #: Arguments an adapter sets unless the caller does. EC2: Signature Version 4, which every
@@ -121,21 +124,59 @@ def is_secret(name: str) -> bool:
     return any(hint in name.lower() for hint in _SECRET_HINTS)
 
 
+def endpoint_arguments(
+    name: str, params: Mapping[str, inspect.Parameter], config: Mapping[str, object]
+) -> dict[str, object]:
+    """``host``, ``port`` and ``secure`` from the ``endpoint_url`` setting (none if unset).
+
+    ``http://h`` is port 80, ``https://h`` port 443 and ``secure``. ``InvalidRequest`` (field
+    ``endpoint_url``, the URL never echoed) when the driver does not take all three arguments,
+    when any of them is also given, or when the URL has a path, query or fragment (a driver
+    given only a host and port cannot honour them).
+    """
+    provider = f"libcloud:{name}"
+    url = _config.endpoint_url(config, provider=provider)
+    if url is None:
+        return {}
+    field = _config.ENDPOINT_URL
+    missing = [arg for arg in ENDPOINT_ARGS if arg not in params]
+    if missing:
+        raise InvalidRequest(
+            f"Libcloud's {name} driver takes no {', '.join(missing)}, so it cannot be pointed "
+            "at another endpoint", field=field, provider=provider)
+    given = [arg for arg in ENDPOINT_ARGS if arg in config]
+    if given:
+        raise InvalidRequest(
+            f"give either endpoint_url or {', '.join(given)}, not both", field=field,
+            provider=provider)
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InvalidRequest(
+            f"must be scheme://host[:port] only: Libcloud's {name} driver takes a host and port, "
+            "not a path, query or fragment", field=field, provider=provider)
+    secure = parts.scheme == "https"
+    assert parts.hostname is not None  # checked by _config.endpoint_url
+    return {"host": parts.hostname, "port": parts.port or (443 if secure else 80),
+            "secure": secure}
+
+
 def driver_arguments(
     name: str, cls: type, region: str | None, config: Mapping[str, object]
 ) -> dict[str, object]:
-    """The constructor arguments for ``cls``: ``config`` checked against its signature, the
+    """The constructor arguments for ``cls``: ``config`` checked against its signature,
+    ``endpoint_url`` mapped to ``host``/``port``/``secure`` (:func:`endpoint_arguments`), the
     region added where the driver takes one, adapter defaults filled in."""
     params = driver_parameters(cls)
     accepted = sorted(set(params) - {"region"})
-    args: dict[str, object] = {}
+    args: dict[str, object] = endpoint_arguments(name, params, config)
+    own = "poll_interval" + (", endpoint_url" if set(ENDPOINT_ARGS) <= set(params) else "")
     for key, value in config.items():
         if key in OWN_KEYS:
             continue
         if key not in params or key == "region":
             raise InvalidRequest(
                 f"not an argument of Libcloud's {name} driver; it takes "
-                f"{', '.join(accepted) or 'nothing'} (and poll_interval)",
+                f"{', '.join(accepted) or 'nothing'} (and {own})",
                 field=str(key),
             )
         args[key] = _coerce(key, value, params[key])

@@ -86,14 +86,19 @@ def arch_of(extra: Mapping[str, Any], default: str = "x86_64") -> str:
 def size(raw: Any, *, provider: str, family: str = "") -> Size:
     """A ``NodeSize`` as a :class:`Size` named by its id (what ``create_node`` takes).
 
-    ``hourly_price`` is Libcloud's ``NodeSize.price``, an estimate (see the package docs);
-    vCPUs and GPUs are read from ``extra`` and are 0 when the driver does not report them.
+    ``hourly_price`` is Libcloud's ``NodeSize.price``, an estimate (see the package docs), and
+    ``None`` when it is missing or not above 0: Libcloud's bundled pricing file holds 0.0 for the
+    sizes it has no price for (e.g. EC2's t3.medium in us-east-1), which must not make them the
+    cheapest. vCPUs and GPUs are read from ``extra`` and are 0 when the driver does not report
+    them.
     """
     extra: Mapping[str, Any] = raw.extra or {}
     price = raw.price
     try:
         hourly = float(price) if price is not None and price != "" else None
     except (TypeError, ValueError):
+        hourly = None
+    if hourly is not None and not hourly > 0:
         hourly = None
     return Size(
         name=str(raw.id),
