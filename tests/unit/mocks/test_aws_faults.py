@@ -164,6 +164,34 @@ def test_a_seeded_throttle_fails_a_repeatable_fraction_of_calls() -> None:
         assert _ec2().describe_vpcs()["Vpcs"]
 
 
+def test_an_error_rate_fails_a_repeatable_fraction_with_the_chosen_code() -> None:
+    def outcomes(faults: Faults) -> list[bool]:
+        faults.clear()
+        faults.error_rate("DescribeVpcs", 0.5, seed=7)
+        ec2 = _ec2()
+        result = []
+        for _ in range(20):
+            try:
+                ec2.describe_vpcs()
+                result.append(True)
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "InternalError"
+                assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+                result.append(False)
+        return result
+
+    with mock_cloud(["aws"]) as fake:
+        first = outcomes(fake.aws.faults)
+        assert 0 < first.count(False) < 20
+        assert outcomes(fake.aws.faults) == first
+        assert _ec2().describe_subnets()["Subnets"]  # other operations are untouched
+        fake.aws.faults.error_rate("DescribeVpcs", 0)  # removes the rule
+        assert all(_ec2().describe_vpcs()["Vpcs"] for _ in range(5))
+        with pytest.raises(uc.InvalidRequest) as caught:
+            fake.aws.faults.error_rate(None, 1.5)
+        assert caught.value.field == "rate"
+
+
 def test_clear_reset_and_leaving_the_mock_remove_every_fault() -> None:
     original = BotocoreStubber.__call__
     with mock_cloud() as fake:

@@ -258,6 +258,25 @@ class Faults:
                                  field="times")
         self._kernel.fail_next(pattern, status=0, code="", message="", times=times)
 
+    def error_rate(
+        self, operation: str | None, rate: float, *, code: str = "InternalError",
+        seed: int | None = None,
+    ) -> None:
+        """Answer a fraction ``rate`` (0 to 1) of the calls of ``operation`` (``None``: every
+        EC2 operation) with error ``code`` (default EC2's ``InternalError``, HTTP 500), chosen
+        repeatably (``seed``, else the Faults' own). Shares the slot of :meth:`throttle`: it
+        replaces a throttle or rate armed for the same ``operation``; ``rate=0`` removes it."""
+        pattern = _pattern(operation)
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise InvalidRequest("must be a number from 0 to 1", field="rate")
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            raise InvalidRequest("must be an AWS error code such as 'InternalError'",
+                                 field="code")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise InvalidRequest("must be an int", field="seed")
+        self._kernel.error_rate(pattern, float(rate), status=0, code=code, message="",
+                                seed=seed)
+
     def latency(self, seconds: float, operation: str | None = None) -> None:
         """Wait ``seconds`` before answering each call of ``operation`` (``None``: every EC2
         operation; a rule for one operation overrides a wider one). ``0`` removes the rule."""
