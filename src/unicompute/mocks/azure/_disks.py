@@ -18,7 +18,7 @@ from ._base import JSON, Resource
 from ._catalog import ImageSku, find_image, resolve_version
 from ._groups import RG, SUB
 from ._ids import parse_id
-from ._network import NetworkHandlers
+from ._nics import NicHandlers
 
 DISK = "Microsoft.Compute/disks"
 SNAPSHOT = "Microsoft.Compute/snapshots"
@@ -53,7 +53,7 @@ def check_size(value: object, target: str) -> int:
     return value
 
 
-class DiskHandlers(NetworkHandlers):
+class DiskHandlers(NicHandlers):
     """Endpoint (and fault) names ``disk_put``, ``disk_get``, ``disk_list``, ``disk_list_all``,
     ``disk_delete`` and the same for ``snapshot_*``."""
 

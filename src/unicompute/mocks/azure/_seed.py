@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._base import Resource
 from ._ids import SUBSCRIPTION_ID, group_id
-from ._network import NIC, VNET
+from ._network_common import NIC, VNET
 
 if TYPE_CHECKING:
     from ._app import ArmApp

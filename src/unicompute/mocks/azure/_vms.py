@@ -29,7 +29,7 @@ from ._disks import COMPUTE, DISK, VM, check_size, sku_of
 from ._filters import vm_filter
 from ._groups import RG, SUB
 from ._keys import invalid_key, valid_public_key
-from ._network import NIC, PIP
+from ._network_common import NIC, PIP
 
 VMS = f"{RG}/providers/microsoft.compute/virtualmachines"
 #: Decoded custom data may be at most 65,535 bytes: 87,380 base64 characters.
