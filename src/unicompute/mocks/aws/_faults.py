@@ -29,7 +29,8 @@ Throttling answers with each service's throttling error (:data:`THROTTLING`).
 
 The rule matching, counting, seeded rates, latency and the call log are the shared kernel's
 (:class:`unicompute.mocks._kernel.faults.Faults`, as in the Azure and GCP fakes); this module
-names AWS operations, reads them off requests and renders AWS errors. Two hooks feed it:
+names AWS operations; :mod:`._fault_requests` reads them off requests and
+:mod:`._fault_errors` renders AWS errors. Two hooks feed it:
 
 * In-process (:meth:`Faults.patch`): moto answers every client through one ``before-send``
   handler, ``moto.core.models.botocore_stubber``, which it adds to
@@ -47,91 +48,40 @@ names AWS operations, reads them off requests and renders AWS errors. Two hooks 
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from unittest import mock
-from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 from ..._errors import InvalidRequest
-from .._kernel.app import read_body
 from .._kernel.faults import Call as Call  # re-exported: the entries of Faults.calls
-from .._kernel.faults import Fault
 from .._kernel.faults import Faults as KernelFaults
 
+# re-exported: this module held them before the requests and errors had modules of their own
+from ._fault_errors import MESSAGES as MESSAGES
+from ._fault_errors import SERVICE as SERVICE
+from ._fault_errors import STATUS_BY_CODE as STATUS_BY_CODE
+from ._fault_errors import THROTTLE_CODE as THROTTLE_CODE
+from ._fault_errors import THROTTLING as THROTTLING
+from ._fault_errors import Answer as Answer
+from ._fault_errors import render as render
+from ._fault_errors import status_for as status_for
+from ._fault_requests import Request as Request
+from ._fault_requests import describe as describe
+from ._fault_requests import describe_sent, middleware
+
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIApplication
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
     from moto.server import ThreadedMotoServer
-
-#: The service whose operations ``operation=None`` means.
-SERVICE = "ec2"
-
-#: EC2's HTTP status for error codes not answered with 400: its server errors (5xx) and the two
-#: authorization codes. Observed on the wire: RequestLimitExceeded 503,
-#: InsufficientInstanceCapacity 500, AuthFailure 401, UnauthorizedOperation 403.
-STATUS_BY_CODE: dict[str, int] = {
-    "RequestLimitExceeded": 503,
-    "Unavailable": 503,
-    "ServiceUnavailable": 503,
-    "InternalError": 500,
-    "InternalFailure": 500,
-    "InsufficientInstanceCapacity": 500,
-    "InsufficientAddressCapacity": 500,
-    "InsufficientCapacity": 500,
-    "InsufficientHostCapacity": 500,
-    "InsufficientReservedInstanceCapacity": 500,
-    "InsufficientVolumeCapacity": 500,
-    "AuthFailure": 401,
-    "UnauthorizedOperation": 403,
-}
-
-#: Status of the codes every AWS service shares, where the service's model gives none.
-_COMMON_STATUS: dict[str, int] = {
-    "InternalFailure": 500,
-    "InternalError": 500,
-    "InternalServerError": 500,
-    "ServiceFailure": 500,
-    "ServiceUnavailable": 503,
-}
-
-#: The messages EC2 sends with these codes (used when ``fail_next`` gets no ``message``).
-MESSAGES: dict[str, str] = {
-    "RequestLimitExceeded": "Request limit exceeded.",
-    "InsufficientInstanceCapacity": (
-        "We currently do not have sufficient capacity in the Availability Zone you requested. "
-        "Our system will be working on provisioning additional capacity. You can currently get "
-        "capacity by not specifying an Availability Zone in your request or choosing a "
-        "different Availability Zone."
-    ),
-    "InternalError": "An internal error has occurred.",
-    "Unavailable": "The server is overloaded and can't handle the request.",
-}
-
-THROTTLE_CODE = "RequestLimitExceeded"
-
-#: Each service's throttling error (code, message); others answer ``ThrottlingException``.
-THROTTLING: dict[str, tuple[str, str]] = {
-    "ec2": (THROTTLE_CODE, MESSAGES[THROTTLE_CODE]),
-    "lambda": ("TooManyRequestsException", "Rate exceeded"),
-    "iam": ("Throttling", "Rate exceeded"),
-    "sts": ("Throttling", "Rate exceeded"),
-}
-_THROTTLING = ("ThrottlingException", "Rate exceeded")
 
 #: How many calls :attr:`Faults.calls` keeps (the most recent).
 LOG_SIZE = 10_000
 
 _OPERATION = re.compile(r"(?:[a-z0-9-]+:)?[A-Z*?][A-Za-z0-9*?]*")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
 class CallLog(list[Call]):
@@ -143,31 +93,6 @@ class CallLog(list[Call]):
         wildcards allowed) the log holds."""
         pattern = re.compile(_glob(operation))
         return sum(1 for call in self if pattern.fullmatch(call.operation))
-
-
-@dataclass(frozen=True)
-class Request:
-    """What the faults need of one AWS API request."""
-
-    service: str  #: signing name: ec2, lambda, iam, sts, sqs, events, logs, ...
-    operation: str  #: action name: RunInstances, Invoke, ...
-    protocol: str  #: ec2, query, json, or rest (rest-json or rest-xml, as the model says)
-    params: dict[str, Any]
-    content_type: str
-
-    @property
-    def name(self) -> str:
-        """The kernel's name for the operation: ``service:Operation``."""
-        return f"{self.service}:{self.operation}"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An injected error response."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
 
 
 class _Body(BytesIO):
@@ -343,17 +268,7 @@ class Faults:
         from botocore.awsrequest import AWSResponse
         from botocore.compat import HTTPHeaders
 
-        parts = event_name.split(".")
-        service_id, operation = (parts[1], parts[2]) if len(parts) >= 3 else ("", event_name)
-        headers = {str(k).lower(): str(v) for k, v in request.headers.items()}
-        body: Any = request.body
-        if hasattr(body, "read"):  # a stream: not read here, it is moto's to read
-            body = b""
-        elif isinstance(body, str):
-            body = body.encode()
-        query = request.url.partition("?")[2]
-        described = describe(_signing_name(headers, query) or service_id, request.method or "",
-                             "", query, headers, body or b"", operation=operation)
+        described = describe_sent(event_name, request)
         if described is None:
             return None
         answer = self.answer_for(described)
@@ -368,28 +283,7 @@ class Faults:
     def wsgi(self, app: WSGIApplication) -> WSGIApplication:
         """``app`` (moto's server app) behind the faults: a faulted request is answered
         without calling ``app``; every other one reaches it with its body intact."""
-        from werkzeug.http import HTTP_STATUS_CODES
-        from werkzeug.wrappers import Request as WsgiRequest
-
-        def faulted(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-            headers = {key[5:].replace("_", "-").lower(): str(value)
-                       for key, value in environ.items() if key.startswith("HTTP_")}
-            if environ.get("CONTENT_TYPE"):
-                headers["content-type"] = str(environ["CONTENT_TYPE"])
-            query = str(environ.get("QUERY_STRING", ""))
-            service = _signing_name(headers, query)
-            if service is not None:
-                body = read_body(WsgiRequest(environ, populate_request=False))
-                described = describe(service, str(environ.get("REQUEST_METHOD", "")),
-                                     str(environ.get("PATH_INFO", "")), query, headers, body)
-                answer = None if described is None else self.answer_for(described)
-                if answer is not None:
-                    phrase = HTTP_STATUS_CODES.get(answer.status, "Error")
-                    start_response(f"{answer.status} {phrase}", answer.headers)
-                    return [answer.body]
-            return app(environ, start_response)
-
-        return faulted
+        return middleware(app, self.answer_for)
 
     def serve_through(self, server: ThreadedMotoServer) -> None:
         """Make a started moto server answer through :meth:`wsgi`."""
@@ -397,206 +291,6 @@ class Faults:
         if wsgi_server is None or not hasattr(wsgi_server, "app"):  # pragma: no cover - moto
             raise RuntimeError("this moto server does not expose its WSGI app")
         wsgi_server.app = self.wsgi(wsgi_server.app)
-
-
-def describe(service: str, method: str, path: str, query: str, headers: Mapping[str, str],
-             body: bytes, *, operation: str | None = None) -> Request | None:
-    """The :class:`Request` for an AWS API request (``headers`` keyed in lower case);
-    ``operation`` when the caller knows it (botocore does), else read from the request.
-    ``None`` when no operation can be found."""
-    content_type = headers.get("content-type", "")
-    target = headers.get("x-amz-target")
-    form: dict[str, str] | None = None
-    if "x-www-form-urlencoded" in content_type:
-        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    elif method == "GET" and "Action=" in query:
-        form = dict(parse_qsl(query, keep_blank_values=True))
-    params: dict[str, Any] = {}
-    if target is not None:
-        protocol = "json"
-        operation = operation or target.rpartition(".")[2]
-        params = _json_object(body)
-    elif form is not None and "Action" in form:
-        protocol = "ec2" if service == "ec2" else "query"
-        operation = operation or form["Action"]
-        params = {k: v for k, v in form.items() if k not in ("Action", "Version")}
-    else:
-        protocol = "rest"  # rest-json or rest-xml: the model says, if a fault needs it
-        if operation is None:
-            model = _service_model(service)
-            operation = None if model is None else model.operation(method, path, query)
-        if "json" in content_type:
-            params = _json_object(body)
-    if not operation:
-        return None
-    return Request(service, operation, protocol, params, content_type)
-
-
-def status_for(service: str, code: str) -> int:
-    """The HTTP status ``service`` answers error ``code`` with: EC2's from
-    :data:`STATUS_BY_CODE`, other services' from their botocore model's error shapes
-    (``httpStatusCode``, e.g. Lambda's ``TooManyRequestsException`` 429, IAM's ``NoSuchEntity``
-    404); else 400, or 5xx for the common server codes."""
-    if service == SERVICE:
-        return STATUS_BY_CODE.get(code, 400)
-    model = _service_model(service)
-    status = None if model is None else model.statuses.get(code)
-    return status or _COMMON_STATUS.get(code, 400)
-
-
-def render(request: Request, fault: Fault) -> Answer | None:
-    """``fault`` as ``request.service`` answers it in ``request.protocol``; the fault's empty
-    code, status 0 and empty message stand for the service's throttling error, its status for
-    the code and its message for the code. ``None`` if the protocol cannot be rendered."""
-    protocol = request.protocol
-    if protocol == "rest":
-        model = _service_model(request.service)
-        protocol = "" if model is None else model.protocol
-    renderer = _RENDERERS.get(protocol)
-    if renderer is None:
-        return None
-    code, message = fault.code, fault.message
-    if not code:
-        code, message = THROTTLING.get(request.service, _THROTTLING)
-    status = fault.status or status_for(request.service, code)
-    if not message:
-        message = MESSAGES.get(code, f"{code} (injected fault)") \
-            if request.service == "ec2" else f"{code} (injected fault)"
-    request_id = str(uuid.uuid4())
-    content_type, body = renderer(request, code, message, status, request_id)
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-               ("x-amzn-RequestId", request_id)]
-    if protocol == "ec2":
-        headers.append(("Server", "AmazonEC2"))
-    elif protocol == "rest-json":
-        headers.append(("X-Amzn-ErrorType", code))
-    return Answer(status, headers, body)
-
-
-Renderer = Callable[[Request, str, str, int, str], tuple[str, bytes]]
-
-
-def _ec2_error(request: Request, code: str, message: str, status: int,
-               request_id: str) -> tuple[str, bytes]:
-    return "text/xml;charset=UTF-8", (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Response><Errors><Error><Code>{escape(code)}</Code>"
-        f"<Message>{escape(message)}</Message></Error></Errors>"
-        f"<RequestID>{request_id}</RequestID></Response>"
-    ).encode()
-
-
-def _query_error(request: Request, code: str, message: str, status: int,
-                 request_id: str) -> tuple[str, bytes]:
-    model = _service_model(request.service)
-    namespace = "" if model is None or not model.xml_namespace \
-        else f' xmlns="{escape(model.xml_namespace)}"'
-    kind = "Receiver" if status >= 500 else "Sender"
-    return "text/xml", (
-        f"<ErrorResponse{namespace}><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
-        f"<Message>{escape(message)}</Message></Error>"
-        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-    ).encode()
-
-
-def _json_error(request: Request, code: str, message: str, status: int,
-                request_id: str) -> tuple[str, bytes]:
-    content_type = request.content_type or "application/x-amz-json-1.1"
-    return content_type, json.dumps({"__type": code, "message": message}).encode()
-
-
-def _rest_json_error(request: Request, code: str, message: str, status: int,
-                     request_id: str) -> tuple[str, bytes]:
-    kind = "Service" if status >= 500 else "User"
-    return "application/json", json.dumps({"Type": kind, "Message": message}).encode()
-
-
-def _rest_xml_error(request: Request, code: str, message: str, status: int,
-                    request_id: str) -> tuple[str, bytes]:
-    return "application/xml", (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-        f"<RequestId>{request_id}</RequestId></Error>"
-    ).encode()
-
-
-_RENDERERS: dict[str, Renderer] = {
-    "ec2": _ec2_error,
-    "query": _query_error,
-    "json": _json_error,
-    "rest-json": _rest_json_error,
-    "rest-xml": _rest_xml_error,
-}
-
-
-@dataclass(frozen=True)
-class _Model:
-    """What the faults need of a botocore service model."""
-
-    protocol: str
-    xml_namespace: str
-    statuses: Mapping[str, int]  #: HTTP status per error code
-    routes: tuple[tuple[str, re.Pattern[str], frozenset[str], str], ...]
-
-    def operation(self, method: str, path: str, query: str) -> str | None:
-        """The operation whose HTTP method and request URI match (REST protocols)."""
-        keys = {key for key, _ in parse_qsl(query, keep_blank_values=True)}
-        for route_method, route, needed, name in self.routes:
-            if route_method == method and route.fullmatch(path) and needed <= keys:
-                return name
-        return None
-
-
-@functools.cache
-def _service_model(service: str) -> _Model | None:
-    """The protocol and REST routes of the service signing as ``service`` (botocore's model of
-    the same name), read once; ``None`` if botocore has none."""
-    from botocore.exceptions import DataNotFoundError
-    from botocore.loaders import create_loader
-
-    try:
-        model = create_loader().load_service_model(service, "service-2")
-    except DataNotFoundError:
-        return None
-    routes = []
-    for name, spec in model["operations"].items():
-        http = spec.get("http", {})
-        uri, _, uri_query = str(http.get("requestUri", "/")).partition("?")
-        pieces = re.split(r"(\{[^}]+\})", uri)
-        regex = "".join(
-            (".+" if piece.endswith("+}") else "[^/]+") if piece.startswith("{")
-            else re.escape(piece) for piece in pieces)
-        needed = frozenset(key for key, _ in parse_qsl(uri_query, keep_blank_values=True)
-                           if "{" not in key)
-        literal = len(re.sub(r"\{[^}]+\}", "", uri)) + len(needed)
-        routes.append((literal, str(http.get("method", "POST")), re.compile(regex + "/?"),
-                       needed, str(name)))
-    routes.sort(key=lambda route: -route[0])  # the most specific URI first
-    statuses = {
-        str(shape["error"].get("code", name)): int(shape["error"]["httpStatusCode"])
-        for name, shape in model["shapes"].items()
-        if "httpStatusCode" in shape.get("error", {})
-    }
-    metadata = model.get("metadata", {})
-    return _Model(str(metadata.get("protocol", "")), str(metadata.get("xmlNamespace", "")),
-                  statuses, tuple(route[1:] for route in routes))
-
-
-def _signing_name(headers: Mapping[str, str], query: str) -> str | None:
-    """The service a SigV4-signed request names in its credential scope."""
-    found = _SCOPE.search(headers.get("authorization", ""))
-    if found is None and "X-Amz-Credential=" in query:
-        credential = dict(parse_qsl(query)).get("X-Amz-Credential", "")
-        found = _SCOPE.search(f"Credential={credential}")
-    return None if found is None else found.group(1)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        decoded = json.loads(body) if body else {}
-    except ValueError:
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
 
 
 def _pattern(operation: str | None) -> str:
