@@ -258,7 +258,7 @@ class FunctionLimits:
 
 def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) -> FunctionSpec:
     """``spec`` if it is a :class:`FunctionSpec` the cloud accepts; else ``InvalidRequest``."""
-    from ._launch_checks import check_tags
+    from ._launch_checks import check_options, check_tags
     from .driver import Limits
 
     if not isinstance(spec, FunctionSpec):
@@ -293,13 +293,7 @@ def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) 
         tag_characters=limits.tag_characters,
     )
     check_tags(spec.tags, tag_rules)
-    if spec.options is not None and (options_type is None or
-                                     not isinstance(spec.options, options_type)):
-        expected = options_type.__qualname__ if options_type else "None"
-        raise InvalidRequest(
-            f"{type(spec.options).__name__} is not this provider's options type ({expected})",
-            field="options",
-        )
+    check_options(spec.options, options_type, "this provider's")
     return spec
 
 

@@ -49,6 +49,15 @@ def check_name(name: str, limits: Limits, field: str = "name") -> None:
         raise InvalidRequest(problem, field=field)
 
 
+def check_options(options: object, options_type: type | None, whose: str) -> None:
+    """``InvalidRequest`` naming ``options`` unless ``options`` is ``None`` or an instance of
+    the provider's ``options_type`` (``whose``: "aws's", for the message)."""
+    if options is not None and (options_type is None or not isinstance(options, options_type)):
+        expected = options_type.__qualname__ if options_type else "None"
+        raise InvalidRequest(
+            f"{type(options).__name__} is not {whose} options type ({expected})", field="options")
+
+
 def check_tags(tags: Mapping[str, str], limits: Limits, field: str = "tags") -> None:
     items = list(tags.items())
     if len(items) > limits.max_tags:
@@ -129,14 +138,7 @@ def check_launch(ctx: CloudContext, vms: VMs, spec: object, count: object) -> La
         ctx.require(Capability.SPOT, "vms.launch")
     if spec.open_ports:
         ctx.require(Capability.FIREWALLS, "vms.launch")
-    options_type = ctx.drivers.options_type
-    if spec.options is not None and (options_type is None or
-                                     not isinstance(spec.options, options_type)):
-        expected = options_type.__qualname__ if options_type else "None"
-        raise InvalidRequest(
-            f"{type(spec.options).__name__} is not {ctx.provider}'s options type ({expected})",
-            field="options",
-        )
+    check_options(spec.options, ctx.drivers.options_type, f"{ctx.provider}'s")
     size = _resolve_size(vms, spec.size)
     image = _resolve_image(vms, spec.image, size)
     if spec.zone is not None:
