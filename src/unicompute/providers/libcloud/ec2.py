@@ -27,29 +27,15 @@ from typing import Any
 from ..._errors import InvalidRequest, NotFound
 from ..._models import Image, InboundRule, LaunchPlan, Region, Size, VMInfo, VMState
 from ...driver import MANAGED_TAG
-from ..aws.convert import CLIENT_TOKEN_TAG, LIVE_STATES, SG_TAG
+from ..aws.convert import CLIENT_TOKEN_TAG, LIVE_STATES, SG_TAG, VM_STATES, filter_literal
 from ..aws.images import ALIASES
 from . import convert, ec2_network
 from ._context import Context
 from .compute import LibcloudCompute
 
-#: Raw EC2 instance states → portable states.
-EC2_STATES: dict[str, VMState] = {
-    "pending": VMState.PENDING,
-    "running": VMState.RUNNING,
-    "stopping": VMState.STOPPING,
-    "stopped": VMState.STOPPED,
-    "shutting-down": VMState.TERMINATING,
-    "terminated": VMState.TERMINATED,
-}
 #: Tags that are bookkeeping: ``Name`` holds the VM name, the others tie a VM to its launch's
 #: security group.
 HIDDEN_TAGS = ("Name", SG_TAG, CLIENT_TOKEN_TAG)
-
-
-def escape_filter(value: str) -> str:
-    """``value`` as an EC2 filter value that matches only itself."""
-    return value.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
 
 
 def tag_params(tags: Mapping[str, str], prefix: str = "") -> dict[str, str]:
@@ -108,7 +94,7 @@ class Ec2Compute(LibcloudCompute):
         from libcloud.utils import xml
 
         helpers: Any = xml
-        filters = {f"tag:{k}": escape_filter(v) for k, v in tags.items()}
+        filters = {f"tag:{k}": filter_literal(v) for k, v in tags.items()}
         params: dict[str, str] = {"Action": "DescribeInstances",
                                   "MaxResults": str(self.page_size)}
         if filters:
@@ -139,7 +125,7 @@ class Ec2Compute(LibcloudCompute):
         extra = node.extra or {}
         return convert.vm(
             node,
-            state=EC2_STATES.get(str(extra.get("status")), VMState.UNKNOWN),
+            state=VM_STATES.get(str(extra.get("status")), VMState.UNKNOWN),
             size_name=extra.get("instance_type"),
             image_id=extra.get("image_id"),
             zone=extra.get("availability"),
