@@ -1084,7 +1084,7 @@ def test_waits_poll_every_poll_interval_on_the_contexts_clock(
 def test_zero_poll_interval_gives_up_after_a_fixed_number_of_attempts(
     compute: Ec2Compute, ubuntu: Image, on: Any, run_id: str
 ) -> None:
-    from unicompute.providers.aws._context import ZERO_DELAY_ATTEMPTS
+    from unicompute._waiting import ZERO_DELAY_ATTEMPTS
 
     assert compute._ctx.poll_interval == 0
     (vm,) = compute.launch(plan(ubuntu, name=f"zero-{run_id}"))

@@ -35,8 +35,6 @@ DEFAULT_CONSISTENCY_TIMEOUT = 60.0
 #: How long deleting a security group is retried while EC2 still holds it for a terminated
 #: instance (``DependencyViolation``); the network interface is usually released in seconds.
 DEFAULT_GROUP_DELETE_TIMEOUT = 180.0
-#: Attempts of a wait whose poll interval is zero (a fake that answers at once).
-ZERO_DELAY_ATTEMPTS = 40
 
 #: What EC2 answers for an instance id it does not know (yet).
 INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
@@ -72,9 +70,9 @@ class Context:
     @property
     def poller(self) -> Poller:
         """The schedule of the waits: ``poll_interval`` between polls, no backoff; with a zero
-        interval (a fake that answers at once) at most :data:`ZERO_DELAY_ATTEMPTS` attempts."""
-        return Poller.every(self.poll_interval, clock=self.clock, sleep=self.sleep,
-                            zero_delay_attempts=ZERO_DELAY_ATTEMPTS)
+        interval (a fake that answers at once) at most
+        :data:`unicompute._waiting.ZERO_DELAY_ATTEMPTS` attempts."""
+        return Poller.every(self.poll_interval, clock=self.clock, sleep=self.sleep)
 
     def live_instance(self, vm_id: str) -> InstanceTypeDef:
         """The instance ``vm_id``; ``NotFound`` if it is unknown or terminated.
