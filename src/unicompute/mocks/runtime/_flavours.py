@@ -1,6 +1,7 @@
 """What differs per platform on the caller's side of a worker: its standard environment, the
-log lines around an invocation and the wording of platform failures. Only ``aws`` (Lambda)
-exists; Azure Functions and Cloud Functions flavours join as another :class:`Flavour`."""
+log lines around an invocation and the wording of platform failures. ``aws`` (Lambda) is here;
+every other kind ``k`` is the ``FLAVOUR`` of the module ``_flavour_<k>.py`` beside this one,
+imported when first used (see :func:`flavour`)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,18 @@ class AwsFlavour:
                 f"{output}END RequestId: {request_id}\n{report}\n")
 
 
-FLAVOURS: dict[str, Flavour] = {"aws": AwsFlavour()}
+_FLAVOURS: dict[str, Flavour] = {"aws": AwsFlavour()}
+
+
+def flavour(kind: str) -> Flavour:
+    """The flavour of context kind ``kind`` (one of ``CONTEXT_KINDS``)."""
+    found = _FLAVOURS.get(kind)
+    if found is None:
+        import importlib
+
+        module = importlib.import_module(f"{__package__}._flavour_{kind}")
+        found = _FLAVOURS[kind] = module.FLAVOUR
+    return found
 
 
 def billed(duration_ms: float) -> int:

@@ -12,8 +12,10 @@ from ..._errors import InvalidRequest
 #: Runtimes the local runtime accepts. Every one runs on the local interpreter (whatever
 #: ``sys.executable`` is): the version named is checked to be a Python runtime, not provided.
 PYTHON_RUNTIMES = frozenset({"python3.11", "python3.12", "python3.13"})
-#: Context flavours: the ``context`` object and platform environment of each cloud.
-CONTEXT_KINDS = frozenset({"aws"})
+#: Context flavours: the ``context`` object and platform environment of each cloud. ``aws`` is
+#: built in; the others live in ``_flavour_<kind>.py`` (caller's side) and ``_host_<kind>.py``
+#: (inside the worker: how that cloud's host loads and calls the code).
+CONTEXT_KINDS = frozenset({"aws", "azure", "gcp"})
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..._errors import InvalidRequest
 from .._kernel.clock import FakeClock
-from ._flavours import FLAVOURS, Flavour, billed
+from ._flavours import Flavour, billed, flavour
 from ._models import InvocationResult, RuntimeThrottled, WorkerConfig
 from ._process import Reply, Worker, WorkerDied, WorkerTimedOut
 
@@ -171,7 +171,7 @@ class LocalRuntime:
         """Make ``key`` run ``config``; re-registering a key with another config retires the
         old workers (the next invocation starts cold), with the same config changes nothing."""
         state = self._state
-        flavour = FLAVOURS[config.context_kind]
+        pool_flavour = flavour(config.context_kind)
         limit = self.default_concurrency if config.concurrency is None else config.concurrency
         with state.lock:
             if state.closed:
@@ -179,7 +179,7 @@ class LocalRuntime:
             old = state.pools.get(key)
             if old is not None and old.config == config:
                 return
-            state.pools[key] = _Pool(key, config, flavour, limit)
+            state.pools[key] = _Pool(key, config, pool_flavour, limit)
         if old is not None:
             retire(old)
 

@@ -108,8 +108,22 @@ class LambdaContext:
                 f"function_version={self.function_version}])")
 
 
-#: Context factories by flavour; Azure and GCP flavours join here.
-CONTEXTS = {"aws": LambdaContext}
+def _host(kind: str) -> tuple[Callable[[dict[str, Any]], Any],
+                              Callable[[str], tuple[Callable[..., Any] | None,
+                                                    dict[str, Any] | None]]]:
+    """How the platform ``kind`` makes the context and loads the code: Lambda's here, any
+    other's from ``_host_<kind>.py`` beside this script, whose ``make_context(header)`` and
+    ``load(entry)`` have the signatures of :class:`LambdaContext` and :func:`_load`."""
+    if kind == "aws":
+        return LambdaContext, _load
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"_host_{kind}.py")
+    spec = importlib.util.spec_from_file_location(f"_unicompute_host_{kind}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_context, module.load
 
 
 class _RequestIdFilter(logging.Filter):
@@ -211,8 +225,8 @@ def main() -> None:
     sys.path.insert(0, init["code_dir"])
     os.chdir(init["code_dir"])
     request_filter = _install_logging()
-    make_context = CONTEXTS[init.get("context_kind", "aws")]
-    handler, init_error = _load(init["entry"])
+    make_context, load = _host(init.get("context_kind", "aws"))
+    handler, init_error = load(init["entry"])
     call: Callable[..., Any] = handler if handler is not None else _unreachable
     sys.stdout.flush()
     sys.stderr.flush()
