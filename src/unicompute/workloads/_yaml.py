@@ -186,21 +186,21 @@ class Document:
             or (maximum is not None and result > maximum)
         ):
             bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-            raise self.error(value, f"must be an integer {bound}, not {_shown(result)}")
+            raise self.error(value, f"must be an integer {bound}, not {shown(result)}")
         return result
 
     def number(self, value: Value) -> float:
         """A positive number, integer or decimal."""
         result = self.scalar(value)
         if isinstance(result, bool) or not isinstance(result, int | float) or not result > 0:
-            raise self.error(value, f"must be a positive number, not {_shown(result)}")
+            raise self.error(value, f"must be a positive number, not {shown(result)}")
         return float(result)
 
     def boolean(self, value: Value) -> bool:
         """``true`` or ``false``."""
         result = self.scalar(value)
         if not isinstance(result, bool):
-            raise self.error(value, f"must be true or false, not {_shown(result)}")
+            raise self.error(value, f"must be true or false, not {shown(result)}")
         return result
 
 
@@ -223,5 +223,5 @@ def _type_name(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     return "null" if value is None else repr(value) if isinstance(value, str) else str(value)

@@ -91,13 +91,14 @@ class _Reporter:
 @dataclass(frozen=True, kw_only=True)
 class GroupPlan:
     """One group on one cloud: its size and image there, the VMs that exist and the names of
-    the ones to launch."""
+    the ones to launch, and whether they are launched as spot VMs."""
 
     group: VMGroup
     size: Size
     image: Image
     existing: tuple[VM, ...]
     missing: tuple[str, ...]
+    spot: bool = False
 
     @property
     def hourly_cost(self) -> float | None:
@@ -117,7 +118,7 @@ class GroupPlan:
             tags=tags,
             open_ports=group.ports,
             disk_gib=group.disk_gib,
-            spot=group.spot,
+            spot=self.spot,
         )
 
 
@@ -261,6 +262,7 @@ def plan(workload: Workload, cloud: Cloud) -> Plan:
             image=_image(cloud, group, size, path),
             existing=tuple(sorted(existing, key=_order)),
             missing=tuple(name for name in names if name not in found),
+            spot=_spot(cloud, group),
         )
         _check_cloud_rules(cloud, group_plan, workload.name, path)
         groups.append(group_plan)
@@ -467,6 +469,14 @@ def _size(cloud: Cloud, group: VMGroup, path: str) -> Size:
         return cloud.vms.cheapest_size(vcpus=group.vcpus, memory_gib=group.memory_gib)
     except NotFound as exc:
         raise InvalidRequest(exc.message, field=path) from exc
+
+
+def _spot(cloud: Cloud, group: VMGroup) -> bool:
+    """``spot: prefer`` is spot where the cloud offers spot VMs at all (this path has no spot
+    prices; the multi-cloud planner decides by them)."""
+    if group.spot == "prefer":
+        return "spot" in cloud.capabilities
+    return group.spot is True
 
 
 def _image(cloud: Cloud, group: VMGroup, size: Size, path: str) -> Image:

@@ -12,8 +12,22 @@ vms:
     user_data: "#!/bin/sh"     # or user_data_file: path relative to the workload file
     ports: [80, 443]
     disk_gib: 20
-    spot: false
+    gpus: 0                    # at least this many GPUs (default 0)
+    spot: prefer               # true, false, or prefer: spot where the cloud prices it
     tags: {team: demo}
+functions:
+  - name: api                  # deployed as <workload>-<name>
+    runtime: python3.12
+    handler: app.handler
+    source: functions/hello    # relative to the workload file
+    memory_mb: 256
+    timeout_s: 30
+    env: {GREETING: hi}
+    triggers: [{http: {auth: none}}, {schedule: "rate(5 minutes)"}]
+placement:
+  cloud: cheapest              # aws | azure | gcp | cheapest | all (--cloud overrides)
+  regions: {aws: [us-east-1, us-west-2], gcp: [us-central1]}
+  max_hourly_cost: 2.5         # USD for everything launched; refused before anything is made
 ```
 
 :func:`load` and :func:`parse` check everything before any cloud is called and raise
@@ -31,11 +45,19 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
-from .. import available_providers
+from .. import (
+    FunctionSpec,
+    HttpTrigger,
+    InvalidRequest,
+    QueueTrigger,
+    ScheduleTrigger,
+    available_providers,
+)
+from .._function_models import Trigger
 from ..driver import MANAGED_TAG
-from ._yaml import Document, Value, WorkloadError
+from ._yaml import Document, Value, WorkloadError, shown
 
 #: Tags on every VM of a workload: its name and its group's.
 WORKLOAD_TAG = "unicompute:workload"
@@ -52,8 +74,9 @@ _NAME = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 MAX_WORKLOAD_NAME = 32
 MAX_GROUP_NAME = 20
 
-WORKLOAD_KEYS: frozenset[str] = frozenset({"name", "vms"})
-WORKLOAD_REQUIRED: frozenset[str] = frozenset({"name", "vms"})
+WORKLOAD_KEYS: frozenset[str] = frozenset({"name", "vms", "functions", "placement"})
+#: ``vms`` or ``functions`` (or both) must be there too.
+WORKLOAD_REQUIRED: frozenset[str] = frozenset({"name"})
 GROUP_KEYS: frozenset[str] = frozenset(
     {
         "name",
@@ -66,11 +89,25 @@ GROUP_KEYS: frozenset[str] = frozenset(
         "user_data_file",
         "ports",
         "disk_gib",
+        "gpus",
         "spot",
         "tags",
     }
 )
 GROUP_REQUIRED: frozenset[str] = frozenset({"name"})
+FUNCTION_KEYS: frozenset[str] = frozenset(
+    {"name", "runtime", "handler", "source", "memory_mb", "timeout_s", "env", "triggers", "tags"}
+)
+FUNCTION_REQUIRED: frozenset[str] = frozenset({"name", "runtime", "handler", "source"})
+PLACEMENT_KEYS: frozenset[str] = frozenset({"cloud", "regions", "max_hourly_cost"})
+#: ``placement.cloud`` values besides a provider name.
+CHEAPEST = "cheapest"
+ALL_CLOUDS = "all"
+#: The clouds ``cheapest`` and ``all`` choose among (those with a price catalog).
+CATALOG_CLOUDS: tuple[str, ...] = ("aws", "azure", "gcp")
+#: ``spot: prefer``: spot where the cloud has a spot price for the size, else on-demand.
+PREFER = "prefer"
+SpotChoice = bool | Literal["prefer"]
 DEFAULT_IMAGE = "ubuntu-24.04"
 _PACKAGE = "unicompute.workloads"
 
@@ -90,7 +127,10 @@ class VMGroup:
     user_data: str | None = field(default=None, repr=False)
     ports: tuple[int, ...] = ()
     disk_gib: int | None = None
-    spot: bool = False
+    #: At least this many GPUs (``None``: no requirement, so sizes without GPUs qualify).
+    gpus: int | None = None
+    #: ``True``: spot only; ``False``: on-demand only; ``"prefer"``: spot where priced.
+    spot: SpotChoice = False
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def size_for(self, cloud: str) -> str | None:
@@ -99,22 +139,52 @@ class VMGroup:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkloadFunction:
+    """One function of a workload. ``spec`` is what is deployed: named
+    ``<workload>-<name>``, with ``source`` resolved against the workload file's directory and the
+    workload's tags added."""
+
+    name: str
+    spec: FunctionSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """Where the workload goes. ``cloud`` is a provider name, ``"cheapest"`` (the one cloud and
+    region where the whole workload costs least per hour) or ``"all"`` (the same workload on
+    each of :data:`CATALOG_CLOUDS`); ``None`` leaves it to the caller (the CLI's ``--cloud``,
+    default ``aws``). ``regions[cloud]`` lists the allowed regions, the first preferred;
+    ``max_hourly_cost`` caps the USD per hour of everything launched."""
+
+    cloud: str | None = None
+    regions: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    max_hourly_cost: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Workload:
-    """A named workload: its VM groups, in file order, with unique names. ``source`` is the file
-    it was read from, for messages."""
+    """A named workload: its VM groups and functions, in file order, with unique names, and
+    where to place it. ``source`` is the file it was read from, for messages."""
 
     name: str
     groups: tuple[VMGroup, ...]
+    functions: tuple[WorkloadFunction, ...] = ()
+    placement: Placement = field(default_factory=Placement)
     source: str = "<string>"
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of the workload file (``workload.schema.json``), for editors and docs,
-    with the keys of ``size`` limited to :func:`~unicompute.available_providers`."""
+    with the keys of ``size`` and ``placement.regions`` limited to
+    :func:`~unicompute.available_providers`."""
     text = resources.files(_PACKAGE).joinpath("workload.schema.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
-    size = result["$defs"]["group"]["properties"]["size"]
-    size["propertyNames"] = {"enum": available_providers()}
+    providers = available_providers()
+    result["$defs"]["group"]["properties"]["size"]["propertyNames"] = {"enum": providers}
+    placement = result["$defs"]["placement"]["properties"]
+    placement["regions"]["propertyNames"] = {"enum": providers}
+    placement["cloud"]["enum"] = [*providers, CHEAPEST, ALL_CLOUDS]
     return result
 
 
@@ -152,16 +222,30 @@ def _reason(exc: OSError | UnicodeDecodeError) -> str:
 
 def parse(text: str, *, source: str = "<string>", base_dir: str | Path = ".") -> Workload:
     """Check the workload in YAML ``text``; ``source`` names it in errors and ``base_dir`` is
-    where ``user_data_file`` paths start."""
+    where ``user_data_file`` and function ``source`` paths start."""
     doc = Document(text, source)
     entries = doc.mapping(doc.root, allowed=WORKLOAD_KEYS, required=WORKLOAD_REQUIRED)
     name = _name(doc, entries["name"], MAX_WORKLOAD_NAME)
-    items = doc.sequence(entries["vms"])
-    if not items:
-        raise doc.error(entries["vms"], "must list at least one VM group")
-    first_lines: dict[str, int] = {}
-    groups = tuple(_group(doc, item, Path(base_dir), first_lines) for item in items)
-    return Workload(name=name, groups=groups, source=source)
+    if not entries.keys() & {"vms", "functions"}:
+        raise doc.error(Value(doc.root.node, "vms"),
+                        "required key is missing (a workload needs vms, functions or both)")
+    groups: tuple[VMGroup, ...] = ()
+    if "vms" in entries:
+        items = doc.sequence(entries["vms"])
+        if not items:
+            raise doc.error(entries["vms"], "must list at least one VM group")
+        first_lines: dict[str, int] = {}
+        groups = tuple(_group(doc, item, Path(base_dir), first_lines) for item in items)
+    functions: tuple[WorkloadFunction, ...] = ()
+    if "functions" in entries:
+        items = doc.sequence(entries["functions"])
+        if not items:
+            raise doc.error(entries["functions"], "must list at least one function")
+        seen: dict[str, int] = {}
+        functions = tuple(_function(doc, item, name, Path(base_dir), seen) for item in items)
+    placement = _placement(doc, entries["placement"]) if "placement" in entries else Placement()
+    return Workload(name=name, groups=groups, functions=functions, placement=placement,
+                    source=source)
 
 
 def _name(doc: Document, value: Value, max_length: int) -> str:
@@ -180,7 +264,7 @@ def _group(doc: Document, item: Value, base_dir: Path, first_lines: dict[str, in
             entries["name"], f"duplicate group name {name!r} (first on line {first_lines[name]})"
         )
     first_lines[name] = entries["name"].line
-    if not entries.keys() & {"size", "vcpus", "memory_gib"}:
+    if not entries.keys() & {"size", "vcpus", "memory_gib", "gpus"}:
         raise doc.error(item, "needs 'size', or 'vcpus' and/or 'memory_gib' to choose one")
     if "user_data" in entries and "user_data_file" in entries:
         raise doc.error(entries["user_data_file"], "give either user_data or user_data_file")
@@ -228,6 +312,109 @@ def _read_user_data(doc: Document, value: Value, base_dir: Path) -> str:
         raise doc.error(value, f"cannot read {str(path)!r}: {_reason(exc)}") from exc
 
 
+def _spot(doc: Document, value: Value) -> SpotChoice:
+    result = doc.scalar(value)
+    if result is True or result is False:
+        return result
+    if result == PREFER:
+        return "prefer"
+    raise doc.error(value, f"must be true or false, or {PREFER!r}, not {shown(result)}")
+
+
+# -- functions ------------------------------------------------------------------------------
+#: Function keys that differ from the FunctionSpec field an error names.
+_SPEC_FIELDS = {"triggers.auth": "triggers", "triggers.expression": "triggers",
+                "triggers.queue": "triggers", "triggers.batch_size": "triggers"}
+
+
+def _function(doc: Document, item: Value, workload: str, base_dir: Path,
+              seen: dict[str, int]) -> WorkloadFunction:
+    entries = doc.mapping(item, allowed=FUNCTION_KEYS, required=FUNCTION_REQUIRED)
+    name = _name(doc, entries["name"], MAX_GROUP_NAME)
+    if name in seen:
+        raise doc.error(entries["name"], f"duplicate function name {name!r} "
+                        f"(first on line {seen[name]})")
+    seen[name] = entries["name"].line
+    source = base_dir / doc.string(entries["source"])
+    if not (source.is_dir() or (source.is_file() and source.suffix == ".zip")):
+        raise doc.error(entries["source"], f"{str(source)!r} is not a directory or .zip file")
+    values: dict[str, Any] = {
+        "name": f"{workload}-{name}",
+        "runtime": doc.string(entries["runtime"]),
+        "handler": doc.string(entries["handler"]),
+        "source": source,
+        "tags": {**(_tags(doc, entries["tags"]) if "tags" in entries else {}),
+                 WORKLOAD_TAG: workload},
+    }
+    for key in ("memory_mb", "timeout_s"):
+        if key in entries:
+            values[key] = doc.integer(entries[key], minimum=1)
+    if "env" in entries:
+        values["env"] = {key: doc.string(entry, empty_ok=True)
+                         for key, entry in doc.mapping(entries["env"]).items()}
+    if "triggers" in entries:
+        values["triggers"] = tuple(_trigger(doc, t) for t in doc.sequence(entries["triggers"]))
+    try:
+        spec = FunctionSpec(**values)
+    except InvalidRequest as exc:
+        key = (exc.field or "").split(".")[0]
+        key = _SPEC_FIELDS.get(exc.field or "", key)
+        raise doc.error(entries.get(key, item), exc.reason) from None
+    return WorkloadFunction(name=name, spec=spec)
+
+
+def _trigger(doc: Document, value: Value) -> Trigger:
+    """``{http: {auth: none|key}}``, ``{schedule: "rate(5 minutes)"}`` or
+    ``{queue: {name: jobs, batch_size: 10}}``."""
+    entries = doc.mapping(value, allowed={"http", "schedule", "queue"})
+    if len(entries) != 1:
+        raise doc.error(value, "must have exactly one of http, schedule, queue")
+    (kind, entry), = entries.items()
+    try:
+        if kind == "http":
+            auth = "none"
+            if entry.node.tag != "tag:yaml.org,2002:null":
+                http = doc.mapping(entry, allowed={"auth"})
+                auth = doc.string(http["auth"]) if "auth" in http else "none"
+            if auth not in ("none", "key"):
+                raise doc.error(entry, f"auth must be 'none' or 'key', not {auth!r}")
+            return HttpTrigger(auth="key" if auth == "key" else "none")
+        if kind == "schedule":
+            return ScheduleTrigger(doc.string(entry))
+        queue = doc.mapping(entry, allowed={"name", "batch_size"}, required={"name"})
+        batch = doc.integer(queue["batch_size"], minimum=1, maximum=10) \
+            if "batch_size" in queue else 10
+        return QueueTrigger(doc.string(queue["name"]), batch_size=batch)
+    except WorkloadError:
+        raise
+    except InvalidRequest as exc:
+        raise doc.error(entry, exc.reason) from None
+
+
+# -- placement ------------------------------------------------------------------------------
+def _placement(doc: Document, value: Value) -> Placement:
+    entries = doc.mapping(value, allowed=PLACEMENT_KEYS)
+    cloud: str | None = None
+    providers = available_providers()
+    if "cloud" in entries:
+        cloud = doc.string(entries["cloud"])
+        choices = [*providers, CHEAPEST, ALL_CLOUDS]
+        if cloud not in choices:
+            raise doc.error(entries["cloud"],
+                            f"{cloud!r} is not one of {', '.join(choices)}")
+    regions: dict[str, tuple[str, ...]] = {}
+    if "regions" in entries:
+        for name, entry in doc.mapping(entries["regions"], allowed=providers).items():
+            listed = [doc.string(item) for item in doc.sequence(entry)]
+            if not listed:
+                raise doc.error(entry, "must list at least one region")
+            if len(set(listed)) != len(listed):
+                raise doc.error(entry, "lists a region twice")
+            regions[name] = tuple(listed)
+    cap = doc.number(entries["max_hourly_cost"]) if "max_hourly_cost" in entries else None
+    return Placement(cloud=cloud, regions=MappingProxyType(regions), max_hourly_cost=cap)
+
+
 #: How each optional group key is read (``name`` and ``user_data_file`` are handled apart).
 _READERS: dict[str, Callable[[Document, Value], object]] = {
     "count": lambda doc, v: doc.integer(v, minimum=1, maximum=MAX_COUNT),
@@ -238,6 +425,7 @@ _READERS: dict[str, Callable[[Document, Value], object]] = {
     "user_data": lambda doc, v: doc.string(v),
     "ports": _ports,
     "disk_gib": lambda doc, v: doc.integer(v, minimum=1),
-    "spot": Document.boolean,
+    "gpus": lambda doc, v: doc.integer(v, minimum=0),
+    "spot": _spot,
     "tags": _tags,
 }
