@@ -1,0 +1,108 @@
+"""The catalog's value types: what a size costs where, and where each figure comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Pricing(StrEnum):
+    """How a VM is bought: on demand, spot (interruptible), or a 1- or 3-year commitment."""
+
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+    COMMIT_1Y = "commit-1y"
+    COMMIT_3Y = "commit-3y"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a group of figures comes from: ``date`` (when the prices were current), ``text``
+    (what was read, and how a number was derived) and whether the figures are ``estimate``s."""
+
+    key: str
+    date: str
+    text: str
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One size in one region of one cloud, with its hourly USD prices (``None`` = unknown:
+    never read as free) and the source of each price.
+
+    ``estimates`` names the prices that are derived rather than read (a subset of the
+    :class:`Pricing` values); :meth:`source` says how.
+    """
+
+    provider: str
+    region: str
+    size: str
+    vcpus: int
+    memory_gib: float
+    gpus: int
+    gpu_model: str | None
+    family: str
+    arch: str
+    on_demand_hourly: float | None
+    spot_hourly: float | None
+    commit_1y_hourly: float | None = None
+    commit_3y_hourly: float | None = None
+    sources: Mapping[Pricing, Source] = field(default_factory=dict, compare=False, repr=False)
+
+    def hourly(self, pricing: Pricing) -> float | None:
+        """The price per hour of one VM bought as ``pricing`` (``None`` when unknown)."""
+        return {
+            Pricing.ON_DEMAND: self.on_demand_hourly,
+            Pricing.SPOT: self.spot_hourly,
+            Pricing.COMMIT_1Y: self.commit_1y_hourly,
+            Pricing.COMMIT_3Y: self.commit_3y_hourly,
+        }[pricing]
+
+    def source(self, pricing: Pricing) -> Source | None:
+        """Where the ``pricing`` price comes from (``None`` when there is no such price)."""
+        return self.sources.get(pricing) if self.hourly(pricing) is not None else None
+
+    def is_estimate(self, pricing: Pricing) -> bool:
+        """Whether the ``pricing`` price is derived (an estimate), not read from a price list."""
+        found = self.source(pricing)
+        return found is not None and found.estimate
+
+    @property
+    def estimates(self) -> frozenset[Pricing]:
+        """The prices of this offer that are estimates."""
+        return frozenset(p for p in Pricing if self.is_estimate(p))
+
+
+@dataclass(frozen=True)
+class FunctionPrices:
+    """A cloud's serverless-function prices (on demand): per million requests, per GB-second
+    (and, on GCP 1st gen, per GHz-second with the GHz each memory size gets), the monthly free
+    tier, how usage is rounded, and the source."""
+
+    provider: str
+    service: str
+    per_million_requests: float
+    per_gb_second: float
+    free_tier: Mapping[str, object]
+    billing: str
+    source: str
+    per_ghz_second: float | None = None
+    ghz_per_memory_mb: Mapping[int, float] = field(default_factory=dict)
+    increment_ms: int = 1
+    minimum_ms: int = 0
+
+    def cost_per_million(self, memory_mb: int, duration_ms: float) -> float:
+        """USD for one million invocations of ``duration_ms`` each at ``memory_mb``, before the
+        free tier (which is per account and month, not per function). The duration is rounded
+        up to the cloud's increment and raised to its minimum first."""
+        steps = -(-duration_ms // self.increment_ms)
+        duration_ms = max(float(steps * self.increment_ms), float(self.minimum_ms))
+        gb_seconds = memory_mb / 1024 * duration_ms / 1000 * 1_000_000
+        cost = self.per_million_requests + gb_seconds * self.per_gb_second
+        if self.per_ghz_second is not None and self.ghz_per_memory_mb:
+            fitting = [mb for mb in sorted(self.ghz_per_memory_mb) if mb >= memory_mb]
+            ghz = self.ghz_per_memory_mb[fitting[0] if fitting else max(self.ghz_per_memory_mb)]
+            cost += ghz * duration_ms / 1000 * 1_000_000 * self.per_ghz_second
+        return cost

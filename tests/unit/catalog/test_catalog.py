@@ -1,0 +1,119 @@
+"""The shipped catalog: dated, sourced, complete for the contract's regions, fast to load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import unicompute as uc
+from unicompute.catalog import Pricing, load_catalog
+
+REGIONS = {
+    "aws": {"us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1"},
+    "azure": {"eastus", "eastus2", "westus2", "westeurope", "northeurope", "southeastasia"},
+    "gcp": {"us-central1", "us-east1", "us-west1", "europe-west1", "europe-west4",
+            "asia-southeast1"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_refreshed_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNICOMPUTE_CACHE_DIR", str(tmp_path))
+
+
+def test_every_cloud_is_dated_and_sourced_and_covers_the_six_regions() -> None:
+    catalog = load_catalog()
+    assert catalog.providers() == ("aws", "azure", "gcp")
+    for provider, regions in REGIONS.items():
+        assert catalog.date(provider)[:2] == "20" and len(catalog.date(provider)) == 10
+        assert catalog.source(provider).startswith("https://")
+        assert catalog.origin(provider) == "snapshot"
+        assert set(catalog.regions(provider)) == regions
+        for region in regions:
+            priced = [o for o in catalog.offers(provider, region) if o.on_demand_hourly]
+            assert len(priced) >= 50, (provider, region)
+
+
+def test_an_offer_has_its_resources_prices_and_sources() -> None:
+    catalog = load_catalog()
+    micro = catalog.offer("aws", "us-east-1", "t3.micro")
+    assert (micro.vcpus, micro.memory_gib, micro.gpus, micro.family, micro.arch) == (
+        2, 1.0, 0, "t3", "x86_64")
+    assert micro.on_demand_hourly == 0.0104
+    source = micro.source(Pricing.ON_DEMAND)
+    assert source is not None and source.date == "2024-10-01" and not source.estimate
+    g4 = catalog.offer("aws", "us-east-1", "g4dn.xlarge")
+    assert (g4.gpus, g4.gpu_model) == (1, "NVIDIA T4")
+    e2 = catalog.offer("gcp", "us-central1", "e2-standard-2")
+    assert e2.on_demand_hourly == 0.067006
+    assert e2.spot_hourly is not None and e2.spot_hourly < e2.on_demand_hourly
+    a100 = catalog.offer("azure", "eastus", "Standard_NC24ads_A100_v4")
+    assert (a100.gpus, a100.vcpus, a100.memory_gib) == (1, 24, 220.0)
+
+
+def test_a_missing_size_is_not_found_naming_it() -> None:
+    with pytest.raises(uc.NotFound, match="e2-standard-3"):
+        load_catalog().offer("gcp", "us-central1", "e2-standard-3")
+    assert load_catalog().offers("aws", "mars-1") == []
+
+
+def test_derived_prices_say_they_are_estimates() -> None:
+    """AWS spot prices are estimates (no offline source), and say how they were derived;
+    Azure has no offline spot source: unknown, not made up."""
+    catalog = load_catalog()
+    micro = catalog.offer("aws", "us-east-1", "t3.micro")
+    assert micro.is_estimate(Pricing.SPOT) and Pricing.SPOT in micro.estimates
+    spot = micro.source(Pricing.SPOT)
+    assert spot is not None and spot.text.startswith("estimate:")
+    assert micro.spot_hourly == pytest.approx(0.0104 * 0.30)
+    assert not micro.is_estimate(Pricing.ON_DEMAND)
+    assert all(o.spot_hourly is None for o in catalog.offers("azure"))
+    # westeurope D-series v5: Libcloud has no figure; the eastus price scaled, marked.
+    d2 = catalog.offer("azure", "westeurope", "Standard_D2s_v5")
+    assert d2.is_estimate(Pricing.ON_DEMAND)
+    assert d2.on_demand_hourly is not None and d2.on_demand_hourly > 0.096
+
+
+def test_every_estimate_in_the_files_is_marked_and_every_price_has_a_source() -> None:
+    catalog = load_catalog()
+    for provider in catalog.providers():
+        for offer in catalog.offers(provider):
+            for pricing in Pricing:
+                if offer.hourly(pricing) is not None:
+                    source = offer.source(pricing)
+                    assert source is not None, (offer, pricing)
+                    assert source.estimate == source.text.startswith("estimate:"), source.key
+                    assert offer.hourly(pricing) > 0  # type: ignore[operator]
+
+
+def test_unknown_prices_are_none_not_zero() -> None:
+    catalog = load_catalog()
+    unpriced = [o for o in catalog.offers("gcp", "us-east1") if o.family == "a2"]
+    assert unpriced and all(o.on_demand_hourly is None for o in unpriced)
+
+
+def test_load_is_cached_and_fast_in_a_fresh_process() -> None:
+    assert load_catalog() is load_catalog()
+    code = ("import time, unicompute; t = time.perf_counter(); "
+            "from unicompute.catalog import load_catalog; c = load_catalog(); "
+            "c.offers('aws'); print((time.perf_counter() - t) * 1000)")
+    took = float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                text=True).stdout)
+    assert took < 100, f"cold load took {took:.1f} ms"
+
+
+def test_function_prices_per_million() -> None:
+    catalog = load_catalog()
+    aws = catalog.functions("aws")
+    # 1M x 128 MB x 100 ms = 12,500 GB-s x 0.0000166667 + 0.20
+    assert aws.cost_per_million(128, 100) == pytest.approx(0.20 + 12_500 * 0.0000166667)
+    gcp = catalog.functions("gcp")
+    # 256 MB -> 0.4 GHz; 150 ms bills as 200 ms: 0.40 + 50,000 GB-s x 2.5e-6 + 80,000 GHz-s x 1e-5
+    assert gcp.cost_per_million(256, 150) == pytest.approx(0.40 + 0.125 + 0.80)
+    azure = catalog.functions("azure")
+    # 50 ms bills as the 100 ms minimum
+    assert azure.cost_per_million(512, 50) == pytest.approx(0.20 + 50_000 * 0.000016)
+    assert aws.free_tier["requests"] == 1_000_000

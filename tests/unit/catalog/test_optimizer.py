@@ -1,0 +1,151 @@
+"""The optimizer against hand-computed prices on a small catalog, then on the shipped one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import unicompute as uc
+from unicompute.catalog import Catalog, Pricing, load_catalog
+from unicompute.workloads.optimizer import Need, cheapest, cheapest_per_cloud, rank
+
+SOURCES = {"page": {"date": "2025-01-01", "text": "https://example.test/prices"},
+           "est": {"date": "2025-01-01", "text": "estimate: test", "estimate": True}}
+
+
+def cloud(sizes: dict[str, list[Any]], prices: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"date": "2025-01-01", "source": "https://example.test/prices", "sources": SOURCES,
+            "regions": {r: {"od": "page", "spot": "est", "commit": "page"} for r in prices},
+            "sizes": sizes, "prices": prices,
+            "functions": {"service": "f", "per_million_requests": 0.2, "per_gb_second": 1e-5,
+                          "source": "https://example.test/f"}}
+
+
+SMALL = Catalog({
+    "aws": cloud({"a.small": [2, 4.0, 0, None, "a", "x86_64"],
+                  "a.big": [4, 16.0, 0, None, "a", "x86_64"],
+                  "g.gpu": [4, 16.0, 1, "T4", "g", "x86_64"]},
+                 {"r1": {"a.small": {"od": 0.10, "spot": 0.03},
+                         "a.big": {"od": 0.30, "spot": 0.05},
+                         "g.gpu": {"od": 0.50}},
+                  "r2": {"a.small": {"od": 0.12, "spot": 0.02}}}),
+    "azure": cloud({"Standard_S2": [2, 4.0, 0, None, "S", "x86_64"],
+                    "Standard_P2": [2, 8.0, 0, None, "P", "arm64"]},
+                   {"east": {"Standard_S2": {"od": 0.09}, "Standard_P2": {"od": 0.08}}}),
+    "gcp": cloud({"n2-standard-2": [2, 8.0, 0, None, "n2", "x86_64"],
+                  "e2-medium": [2, 4.0, 0, None, "e2", "x86_64"]},
+                 {"us": {"n2-standard-2": {"od": 0.097, "spot": 0.025, "c1": 0.061},
+                         "e2-medium": {"od": 0.0335, "c1": None}}}),
+})
+
+
+def test_on_demand_for_a_month_picks_the_truly_cheapest_with_billing_rules() -> None:
+    need = Need(vcpus=2, memory_gib=4, count=2)
+    ranked = rank(need, hours=730, catalog=SMALL)
+    best = ranked[0]
+    assert (best.offer.provider, best.offer.size, best.pricing) == ("gcp", "e2-medium",
+                                                                     Pricing.ON_DEMAND)
+    assert best.hourly == pytest.approx(2 * 0.0335)
+    assert best.total == pytest.approx(2 * 0.0335 * 730)
+    # n2-standard-2 for a whole month gets the 20% sustained-use discount: 0.097*730*0.8*2
+    n2 = next(c for c in ranked if c.offer.size == "n2-standard-2")
+    assert n2.total == pytest.approx(2 * 0.097 * 730 * 0.8)
+    assert n2.hourly == pytest.approx(2 * 0.097)
+    # ordering by total; the arm64 P2 ($0.08) beats S2 ($0.09); GPU size qualifies too
+    totals = [c.total for c in ranked]
+    assert totals == sorted(totals)
+    order = [c.offer.size for c in ranked]
+    assert order.index("Standard_P2") < order.index("Standard_S2")
+    assert "cheapest of 8 candidates" in best.reason
+
+
+def test_the_60_second_minimum_decides_a_short_run() -> None:
+    """30 s on AWS bills 60 s; on Azure 300 s. Azure's $0.08/h costs more than AWS's
+    $0.10/h for a 30-second job, though it is cheaper per hour."""
+    need = Need(vcpus=2, memory_gib=4)
+    ranked = rank(need, clouds=("aws", "azure"), hours=30 / 3600, catalog=SMALL)
+    best = ranked[0]
+    assert (best.offer.provider, best.offer.size, best.offer.region) == ("aws", "a.small", "r1")
+    assert best.total == pytest.approx(0.10 * 60 / 3600)
+    p2 = next(c for c in ranked if c.offer.size == "Standard_P2")
+    assert p2.total == pytest.approx(0.08 * 300 / 3600)
+    assert p2.hourly < best.hourly
+
+
+def test_spot_prefer_always_never() -> None:
+    prefer = rank(Need(vcpus=2, memory_gib=4, spot="prefer"), hours=1, catalog=SMALL)
+    assert (prefer[0].offer.region, prefer[0].pricing) == ("r2", Pricing.SPOT)
+    assert prefer[0].total == pytest.approx(0.02) and prefer[0].estimated
+    # sizes without a spot price stay in, on demand, saying why
+    s2 = next(c for c in prefer if c.offer.size == "Standard_S2")
+    assert s2.pricing is Pricing.ON_DEMAND and "no spot price" in s2.reason
+    always = rank(Need(vcpus=2, memory_gib=4, spot="always"), hours=1, catalog=SMALL)
+    assert {c.pricing for c in always} == {Pricing.SPOT}
+    assert "Standard_S2" not in {c.offer.size for c in always}
+    never = rank(Need(vcpus=2, memory_gib=4), hours=1, catalog=SMALL)
+    assert {c.pricing for c in never} == {Pricing.ON_DEMAND}
+
+
+def test_explicit_sizes_gpus_arch_regions_and_commitments() -> None:
+    named = rank(Need(sizes={"aws": "a.big"}, vcpus=2, memory_gib=4), clouds=("aws",),
+                 hours=1, catalog=SMALL)
+    assert [c.offer.size for c in named] == ["a.big"]
+    gpu = cheapest(Need(gpus=1), hours=1, catalog=SMALL)
+    assert (gpu.offer.size, gpu.total) == ("g.gpu", pytest.approx(0.50))
+    arm = cheapest(Need(vcpus=2, arch="arm64"), hours=1, catalog=SMALL)
+    assert arm.offer.size == "Standard_P2"
+    only_r2 = rank(Need(vcpus=2), clouds=("aws",), regions={"aws": ["r2"]}, hours=1,
+                   catalog=SMALL)
+    assert {c.offer.region for c in only_r2} == {"r2"}
+    committed = rank(Need(vcpus=2, memory_gib=8), clouds=("gcp",), hours=730,
+                     commitment=Pricing.COMMIT_1Y, catalog=SMALL)
+    assert committed[0].pricing is Pricing.COMMIT_1Y
+    assert committed[0].total == pytest.approx(0.061 * 730)
+    fallback = rank(Need(vcpus=2, memory_gib=4), clouds=("azure",), hours=1,
+                    commitment=Pricing.COMMIT_3Y, catalog=SMALL)
+    assert fallback[0].pricing is Pricing.ON_DEMAND and "no commit-3y price" in fallback[0].reason
+    per_cloud = cheapest_per_cloud(rank(Need(vcpus=2), hours=1, catalog=SMALL))
+    assert {k: v.offer.size for k, v in per_cloud.items()} == {
+        "aws": "a.small", "azure": "Standard_P2", "gcp": "e2-medium"}
+
+
+def test_ties_are_broken_deterministically() -> None:
+    tied = Catalog({"aws": cloud({"x.a": [2, 4.0, 0, None, "x", "x86_64"],
+                                  "x.b": [2, 4.0, 0, None, "x", "x86_64"]},
+                                 {"r2": {"x.b": {"od": 0.1}, "x.a": {"od": 0.1}},
+                                  "r1": {"x.b": {"od": 0.1}}})})
+    order = [(c.offer.region, c.offer.size) for c in rank(Need(), clouds=("aws",), catalog=tied)]
+    assert order == [("r1", "x.b"), ("r2", "x.a"), ("r2", "x.b")]
+
+
+def test_nothing_fits_and_bad_input() -> None:
+    with pytest.raises(uc.NotFound, match="64 vCPU"):
+        cheapest(Need(vcpus=64), catalog=SMALL)
+    for kwargs, field in (({"vcpus": -1}, "vcpus"), ({"count": 0}, "count"),
+                          ({"spot": "maybe"}, "spot"), ({"arch": "sparc"}, "arch")):
+        with pytest.raises(uc.InvalidRequest) as caught:
+            Need(**kwargs)  # type: ignore[arg-type]
+        assert caught.value.field == field
+    with pytest.raises(uc.InvalidRequest) as caught:
+        rank(Need(), clouds=("ibm",), catalog=SMALL)
+    assert caught.value.field == "clouds"
+    with pytest.raises(uc.InvalidRequest) as caught:
+        rank(Need(), hours=-1, catalog=SMALL)
+    assert caught.value.field == "hours"
+    with pytest.raises(uc.InvalidRequest) as caught:
+        rank(Need(), commitment=Pricing.SPOT, catalog=SMALL)
+    assert caught.value.field == "commitment"
+
+
+def test_on_the_shipped_catalog_the_choice_matches_a_hand_search() -> None:
+    catalog = load_catalog()
+    need = Need(vcpus=2, memory_gib=8, count=3)
+    best = cheapest(need, regions={"aws": ["us-east-1"], "azure": ["eastus"],
+                                   "gcp": ["us-central1"]}, hours=100, catalog=catalog)
+    fits = [o for p, r in (("aws", "us-east-1"), ("azure", "eastus"), ("gcp", "us-central1"))
+            for o in catalog.offers(p, r)
+            if o.vcpus >= 2 and o.memory_gib >= 8 and o.on_demand_hourly is not None]
+    by_hand = min(fits, key=lambda o: o.on_demand_hourly or 0)
+    assert best.offer == by_hand
+    assert best.total == pytest.approx(3 * 100 * (by_hand.on_demand_hourly or 0))
