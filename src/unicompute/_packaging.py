@@ -14,8 +14,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from importlib import resources
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 
 from ._errors import InvalidRequest
 from ._function_models import FunctionPackage
@@ -26,13 +28,22 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = frozenset({"__pycache__", ".git"})
 #: How long installing requirements may take.
 PIP_TIMEOUT_S = 600
+#: The files a shim puts at the package root, as {name in the zip: file in
+#: ``unicompute/shims/``}, for shims that are not a single ``unicompute_shim.py`` (the default,
+#: Lambda's). Every name is reserved: a source that holds one is refused.
+SHIM_LAYOUTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    # The Azure Functions Python v2 model indexes function_app.py; host.json configures the host.
+    "azure_functions": MappingProxyType({"function_app.py": "azure_functions.py",
+                                         "host.json": "azure_functions_host.json"}),
+})
 
 
 def build_package(source: Path, *, shim: str, max_bytes: int) -> FunctionPackage:
     """The zip of ``source`` (a directory or a ``.zip``) with ``shim`` added at its root as
-    ``unicompute_shim.py``. A ``requirements.txt`` at the root of the source is installed into
-    the package with ``pip install --target`` of the running interpreter, run in the source
-    directory (so relative paths in it name local packages).
+    ``unicompute_shim.py`` (or as the files :data:`SHIM_LAYOUTS` names for it). A
+    ``requirements.txt`` at the root of the source is installed into the package with ``pip
+    install --target`` of the running interpreter, run in the source directory (so relative
+    paths in it name local packages).
 
     ``InvalidRequest`` naming ``source`` when it does not exist, is not a directory or a valid
     zip, already holds a ``unicompute_shim.py``, its requirements fail to install, or the zip
@@ -54,10 +65,21 @@ def build_package(source: Path, *, shim: str, max_bytes: int) -> FunctionPackage
     return FunctionPackage(zip_bytes=zip_bytes, sha256=hashlib.sha256(zip_bytes).digest())
 
 
+def shim_files(shim: str) -> dict[str, bytes]:
+    """The files shim ``shim`` adds at the package root: {name in the zip: content}."""
+    layout = SHIM_LAYOUTS.get(shim)
+    if layout is None:
+        return {f"{SHIM_MODULE}.py": shim_source(shim)}
+    folder = resources.files("unicompute.shims")
+    return {name: folder.joinpath(resource).read_bytes() for name, resource in layout.items()}
+
+
 def _build_from_dir(root: Path, shim: str) -> bytes:
-    shim_name = f"{SHIM_MODULE}.py"
-    if (root / shim_name).exists():
-        raise InvalidRequest(f"{shim_name} is reserved for unicompute's shim", field="source")
+    added = shim_files(shim)
+    for shim_name in sorted(added):
+        if (root / shim_name).exists():
+            raise InvalidRequest(f"{shim_name} is reserved for unicompute's shim",
+                                 field="source")
     files: dict[str, Path] = dict(_walk(root))
     with tempfile.TemporaryDirectory(prefix="uc-deps-") as deps:
         if (root / REQUIREMENTS).is_file():
@@ -67,7 +89,7 @@ def _build_from_dir(root: Path, shim: str) -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
             entries = {name: path.read_bytes() for name, path in files.items()}
-            entries[shim_name] = shim_source(shim)
+            entries.update(added)
             for name in sorted(entries):
                 info = zipfile.ZipInfo(name, date_time=_EPOCH)
                 info.compress_type = zipfile.ZIP_DEFLATED
