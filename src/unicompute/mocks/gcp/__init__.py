@@ -84,7 +84,9 @@ from ._app import ComputeApp
 from ._base import FAKE_PROJECT
 from ._catalog import zone_regions
 from ._errors import RATE_LIMITED
-from ._token import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, TokenApp
+from ._functions import FunctionsHandle, HostDispatcher
+from ._run_host_tokens import IdTokenApp
+from ._token import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -113,7 +115,11 @@ class GcpFake:
         #: The Compute API WSGI app (``fake.app.requests`` is its request log).
         self.app = ComputeApp(clock=self.clock, ids=IdFactory(seed), faults=self.faults,
                               tokens=self.tokens)
-        self.token_app = TokenApp(self.tokens, ids=IdFactory(seed + 1))
+        #: Cloud Functions 2nd gen and what it needs (see ``_functions``).
+        self.functions = FunctionsHandle(clock=self.clock, ids=IdFactory(seed + 2),
+                                         faults=self.faults, tokens=self.tokens)
+        self.token_app = IdTokenApp(self.tokens, self.functions.id_tokens,
+                                    ids=IdFactory(seed + 1))
         self.project = FAKE_PROJECT
         self._env: EnvOverride | None = None
         self._tempdir: str | None = None
@@ -181,15 +187,21 @@ class GcpFake:
 
     def reset(self) -> None:
         self.app.reset_state()
+        self.functions.reset()
 
     def routes(self) -> Mapping[str, WSGIApplication]:
-        return {COMPUTE_URL: self.app, TOKEN_URL: self.token_app}
+        return {COMPUTE_URL: self.app, TOKEN_URL: self.token_app, **self.functions.routes()}
 
     # -- over HTTP -----------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the Compute API on ``host:port`` (0: any free port); its base URL, for
-        ``ClientOptions(api_endpoint=...)``."""
-        return self._listener.start(self.app, host, port)
+        ``ClientOptions(api_endpoint=...)``. Requests whose ``Host`` names an emulated Google
+        host (a function URI, the upload host, ``run.googleapis.com``...) go to that host's app,
+        the others by path (``/compute/v1``, ``/v2/projects/.../functions``...)."""
+        app = HostDispatcher(
+            self.app, [*self.functions.hosts(), ("oauth2.googleapis.com", self.token_app)],
+            [*self.functions.paths(), ("/token", self.token_app)])
+        return self._listener.start(app, host, port)
 
     def shutdown_server(self) -> None:
         self._listener.stop()

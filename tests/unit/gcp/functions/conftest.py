@@ -1,0 +1,101 @@
+"""Fixtures for the Cloud Functions fake: official REST clients inside ``mock_cloud()`` and a
+helper that uploads a zip the way GCF documents it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from unicompute.mocks import MockCloud
+from unicompute.mocks.gcp import FAKE_PROJECT, GcpFake
+
+LOCATION = "us-central1"
+PARENT = f"projects/{FAKE_PROJECT}/locations/{LOCATION}"
+
+MAIN = '''\
+import json
+import os
+
+
+def hello(request):
+    print("hello called", request.method, request.path)
+    return {"mode": os.environ.get("MODE"), "service": os.environ.get("K_SERVICE"),
+            "path": request.path, "body": request.get_data(as_text=True)}
+
+
+def teapot(request):
+    return "short and stout", 418, {"X-Pot": "tea"}
+
+
+def boom(request):
+    raise ValueError("boom")
+
+
+def on_event(cloud_event):
+    import base64
+    print("event", cloud_event["type"], base64.b64decode(cloud_event.data["message"]["data"]))
+'''
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def fake(mock: MockCloud) -> GcpFake:
+    found: GcpFake = mock.gcp
+    return found
+
+
+@pytest.fixture
+def client(mock: MockCloud) -> Any:
+    from google.cloud import functions_v2
+
+    return functions_v2.FunctionServiceClient(transport="rest")
+
+
+@pytest.fixture
+def upload(client: Any) -> Callable[..., dict[str, str]]:
+    """Upload ``files`` (default: ``main.py`` = MAIN) and return the storage source."""
+
+    def run(files: dict[str, str] | None = None) -> dict[str, str]:
+        answer = client.generate_upload_url(request={"parent": PARENT})
+        put = requests.put(answer.upload_url, data=make_zip(files or {"main.py": MAIN}),
+                           headers={"content-type": "application/zip"}, timeout=10)
+        assert put.status_code == 200, put.text
+        return {"bucket": answer.storage_source.bucket, "object": answer.storage_source.object_}
+
+    return run
+
+
+@pytest.fixture
+def deploy(client: Any, upload: Callable[..., dict[str, str]]) -> Callable[..., Any]:
+    """Create a function and wait for its operation; returns the operation."""
+
+    def run(function_id: str = "hello", entry_point: str = "hello",
+            files: dict[str, str] | None = None, **extra: Any) -> Any:
+        body: dict[str, Any] = {
+            "build_config": {"runtime": "python312", "entry_point": entry_point,
+                             "source": {"storage_source": upload(files)}},
+            "service_config": {"available_memory": "256Mi", "timeout_seconds": 30,
+                               "environment_variables": {"MODE": "fast"}},
+        }
+        body.update(extra)
+        return client.create_function(request={"parent": PARENT, "function": body,
+                                               "function_id": function_id})
+
+    return run
+
+
+@pytest.fixture
+def fresh_id_token(fake: GcpFake) -> Iterator[Callable[[str], str]]:
+    yield fake.functions.id_token
