@@ -48,6 +48,16 @@ and finish after ``polls_to_finish`` polls or ``step_seconds`` of fake time; the
 ``"instant"`` finishes everything in the first response, so SDK pollers never sleep) and
 :meth:`AzureFake.seed_vms` (many VMs straight into the store, for benchmarks).
 
+Azure Functions: ``Microsoft.Web`` plans (``FC1``, ``Y1``...) and function apps with their
+app settings, keys and functions, ``Microsoft.Storage`` accounts (containers, queues), App
+Insights components; the SCM deploy endpoints, the function hosts
+(``https://{app}.azurewebsites.net/api/...``, ``/admin/functions/{fn}``) and the App Insights
+query API run the deployed ``function_app.py`` in the local runtime (see
+:mod:`._function_host`). :attr:`AzureFake.functions` is the test handle
+(``send``/``poll``/``messages``/``logs``/``drain``; timers fire on ``clock.advance``; see
+:mod:`._function_host_triggers`). Served over HTTP, requests whose ``Host`` is a function
+app's, its SCM site's or ``api.applicationinsights.io`` go to those instead of ARM.
+
 This package never imports ``unicompute.providers``.
 """
 
@@ -58,11 +68,16 @@ from typing import TYPE_CHECKING, Any
 from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Listener, Operations
 from ._aad import AadApp
 from ._app import ArmApp
+from ._function_host import INSIGHTS_HOST, ROUTES, FunctionHost
+from ._function_host_apps import FunctionApps
+from ._function_host_triggers import FunctionsHandle
 from ._ids import AAD_HOST, ARM_HOST, CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION_ID, TENANT_ID
 from ._seed import seed_vms
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 #: Environment while the fake runs: the fake service principal and subscription are set; every
 #: other variable azure-identity (or azure-core's cloud choice) reads is removed.
@@ -100,6 +115,10 @@ class AzureFake:
         self._env = EnvOverride(ENVIRONMENT)
         self._started = False
         self._listener = Listener("AzureFake")
+        self.function_apps = FunctionApps(self.app, self.clock)
+        #: The Azure Functions handle (queues, timers, logs); see ``_function_host_triggers``.
+        self.functions = FunctionsHandle(self.app, self.function_apps, self.clock)
+        self.function_host = FunctionHost(self.app, self.function_apps)
 
     @property
     def operations(self) -> Operations:
@@ -116,18 +135,21 @@ class AzureFake:
         self.reset()
         self._env.apply()
         self._started = True
+        self.functions.active = True
         return self
 
     def stop(self) -> None:
         if not self._started:
             return
         self._started = False
+        self.functions.active = False
         self._env.restore()
         self.reset()
 
     def reset(self) -> None:
         """Forget every resource, operation, fault and logged request; operations go back to
         ``"instant"`` (stepped ones finish after 2 polls or 1 s of fake time)."""
+        self.functions.reset()
         self.app.clear()
         self.aad.requests.clear()
         self.app.operations.mode = "instant"
@@ -135,11 +157,22 @@ class AzureFake:
         self.app.operations.step_seconds = 1.0
 
     def routes(self) -> dict[str, WSGIApplication]:
-        return {ARM_HOST: self.app, AAD_HOST: self.aad}
+        routes: dict[str, WSGIApplication] = {ARM_HOST: self.app, AAD_HOST: self.aad}
+        routes.update(dict.fromkeys(ROUTES, self.function_host))
+        return routes
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve ARM over HTTP on ``host:port`` (0: any free port); returns its base URL."""
-        return self._listener.start(self.app, host, port)
+        """Serve ARM over HTTP on ``host:port`` (0: any free port); returns its base URL.
+        Requests whose ``Host`` is a function app's (``*.azurewebsites.net``) or
+        ``api.applicationinsights.io`` reach the function hosts instead."""
+        return self._listener.start(self._dispatch, host, port)
+
+    def _dispatch(self, environ: WSGIEnvironment, start_response: StartResponse,
+                  ) -> Iterable[bytes]:
+        host = str(environ.get("HTTP_HOST", "")).split(":", 1)[0].lower()
+        if host.endswith(".azurewebsites.net") or host == INSIGHTS_HOST:
+            return self.function_host(environ, start_response)
+        return self.app(environ, start_response)
 
     def shutdown_server(self) -> None:
         self._listener.stop()

@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, Rule
 
+from ._boot_diagnostics import BootDiagnosticsHandlers
 from ._keys import SshKeyHandlers
 from ._router import ShapeRouter
 from ._vms import VmHandlers
+from ._web_insights import InsightsHandlers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 
-class ArmApp(VmHandlers, SshKeyHandlers):
+class ArmApp(VmHandlers, SshKeyHandlers, InsightsHandlers, BootDiagnosticsHandlers):
     """Azure Resource Manager for resource groups, Microsoft.Network and Microsoft.Compute.
 
     Each handler's name is its endpoint and its fault-injection name (``vm_put``,
