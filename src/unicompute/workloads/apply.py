@@ -51,17 +51,28 @@ class Step(StrEnum):
     RUNNING = "running"
     TERMINATING = "terminating"
     TERMINATED = "terminated"
+    DEPLOYING = "deploying"
+    DEPLOYED = "deployed"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+#: Steps that announce work about to start (the others complete a unit).
+STARTING_STEPS = frozenset({Step.LAUNCHING, Step.TERMINATING, Step.DEPLOYING, Step.DELETING})
 
 
 @dataclass(frozen=True)
 class Progress:
-    """One event for a progress display: ``done`` of ``total`` units are finished."""
+    """One event for a progress display: ``done`` of ``total`` units are finished (on
+    ``cloud``, when several clouds are worked on at once; ``vm_id`` is a function's name for
+    function steps)."""
 
     step: Step
     name: str
     vm_id: str | None
     done: int
     total: int
+    cloud: str = ""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -81,7 +92,7 @@ class _Reporter:
 
     def __call__(self, step: Step, name: str, vm_id: str | None = None) -> None:
         with self._lock:
-            if step not in (Step.LAUNCHING, Step.TERMINATING):
+            if step not in STARTING_STEPS:
                 self._done += 1
             if self._callback is not None:
                 self._callback(Progress(step, name, vm_id, self._done, self._total))

@@ -62,9 +62,12 @@ from ._yaml import Document, Value, WorkloadError, shown
 #: Tags on every VM of a workload: its name and its group's.
 WORKLOAD_TAG = "unicompute:workload"
 GROUP_TAG = "unicompute:group"
+#: The workload tag on functions: ``cloud.functions`` keeps every ``unicompute:`` key for its
+#: own bookkeeping, so functions carry this one instead.
+FUNCTION_WORKLOAD_TAG = "unicompute-workload"
 #: Tag keys a workload may not set, checked here so that the error names the line. The cloud's
 #: own reserved keys (``aws:``...) are checked by :func:`~unicompute.workloads.plan`.
-_RESERVED_TAGS = (MANAGED_TAG, WORKLOAD_TAG, GROUP_TAG)
+_RESERVED_TAGS = (MANAGED_TAG, WORKLOAD_TAG, GROUP_TAG, FUNCTION_WORKLOAD_TAG)
 #: Most VMs one group may ask for.
 MAX_COUNT = 1000
 
@@ -207,6 +210,17 @@ def read_name(path: str | Path) -> str:
     return _name(doc, entries["name"], MAX_WORKLOAD_NAME)
 
 
+def read_placement(path: str | Path) -> tuple[str, Placement]:
+    """The workload name and ``placement`` in the file at ``path``, for ``status`` and
+    ``destroy``, which must find the workload wherever it may have been placed; nothing else in
+    the file is checked."""
+    doc = Document(_read(Path(path)), str(path))
+    entries = doc.mapping(doc.root, required={"name"})
+    name = _name(doc, entries["name"], MAX_WORKLOAD_NAME)
+    placement = _placement(doc, entries["placement"]) if "placement" in entries else Placement()
+    return name, placement
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -344,7 +358,7 @@ def _function(doc: Document, item: Value, workload: str, base_dir: Path,
         "handler": doc.string(entries["handler"]),
         "source": source,
         "tags": {**(_tags(doc, entries["tags"]) if "tags" in entries else {}),
-                 WORKLOAD_TAG: workload},
+                 FUNCTION_WORKLOAD_TAG: workload},
     }
     for key in ("memory_mb", "timeout_s"):
         if key in entries:

@@ -15,8 +15,8 @@ from unicompute.workloads import WorkloadError, load, parse, schema
 from unicompute.workloads.spec import (
     FUNCTION_KEYS,
     FUNCTION_REQUIRED,
+    FUNCTION_WORKLOAD_TAG,
     PLACEMENT_KEYS,
-    WORKLOAD_TAG,
 )
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
@@ -68,7 +68,7 @@ def test_functions_and_placement_parse(base: Path) -> None:
     spec = function.spec
     assert function.name == "api" and spec.name == "shop-api"
     assert spec.source == base / "src" and (spec.memory_mb, spec.timeout_s) == (256, 20)
-    assert dict(spec.tags) == {"team": "a", WORKLOAD_TAG: "shop"}
+    assert dict(spec.tags) == {"team": "a", FUNCTION_WORKLOAD_TAG: "shop"}
     assert spec.env["MODE"] == "test"
     assert spec.triggers == (uc.HttpTrigger(auth="key"), uc.ScheduleTrigger("rate(5 minutes)"),
                              uc.QueueTrigger("jobs", batch_size=5))

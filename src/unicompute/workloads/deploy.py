@@ -1,0 +1,354 @@
+"""A placed workload on several clouds at once: prepare, launch, status and destroy.
+
+Each cloud is worked on in its own thread (a cloud is only ever used by that thread, so a
+provider that is not ``thread_safe`` is safe too); within a cloud, :mod:`.apply` does the VMs
+and ``cloud.functions`` the functions. The clouds are the state: VMs and functions carry the
+``unicompute:workload`` tag, so running :func:`launch` again creates nothing that exists, and
+:func:`destroy` removes whatever carries the tag and then checks that nothing does any more.
+
+```python
+placement = place(workload, cloud="all")
+with prepare(placement, opener) as prepared:    # opens each cloud, reads what exists
+    result = launch(prepared, progress=print)
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from .. import (
+    VM,
+    Cloud,
+    Conflict,
+    FunctionSpec,
+    InvalidRequest,
+    NotFound,
+    UnicomputeError,
+)
+from ..catalog import Catalog, Pricing, cost_of, load_catalog
+from ..driver import Capability
+from . import apply
+from .apply import Deployment, LaunchResult, Plan, Progress, ProgressCallback, Step
+from .placement import CloudChoice, Placement, clouds_for, regions_for
+from .spec import FUNCTION_WORKLOAD_TAG
+from .spec import Placement as FilePlacement
+
+#: Opens the cloud ``provider`` in ``region`` (the CLI's: with its endpoints, ``--mock``...).
+Opener = Callable[[str, str], Cloud]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class CloudsIncomplete(UnicomputeError):
+    """Work on some clouds failed; the others were done. ``errors`` maps each failed cloud to
+    its error (``cause`` is the first); ``done`` maps each other cloud to its result. Running the
+    command again completes the work."""
+
+    def __init__(self, errors: Mapping[str, BaseException], done: Mapping[str, object]) -> None:
+        listed = "; ".join(f"{cloud}: {error}" for cloud, error in errors.items())
+        first = next(iter(errors.values()))
+        cause = first if isinstance(first, UnicomputeError) else None
+        super().__init__(
+            f"failed on {len(errors)} of {len(errors) + len(done)} cloud(s): {listed}"
+            + (f"; done on {', '.join(done)}" if done else ""),
+            provider=cause.provider if cause else None,
+            operation=cause.operation if cause else None,
+            transient=cause.transient if cause else False,
+        )
+        if cause is not None:
+            self.code = cause.code
+        self.errors = dict(errors)
+        self.done = dict(done)
+        self.cause = first
+
+
+def in_parallel(items: Sequence[_T], work: Callable[[_T], _R], key: Callable[[_T], str]
+                ) -> dict[str, _R]:
+    """``work(item)`` for every item, each in its own thread; the results by ``key(item)``.
+
+    Every item is worked on to the end even when another fails; then one failure is raised as
+    it is and several as :class:`CloudsIncomplete`. A ``KeyboardInterrupt`` in the caller
+    propagates at once (the threads are daemons and go on in the background)."""
+    results: dict[str, _R] = {}
+    errors: dict[str, BaseException] = {}
+    lock = threading.Lock()
+
+    def run(item: _T) -> None:
+        try:
+            result = work(item)
+        except BaseException as exc:  # reported to the caller, per item
+            with lock:
+                errors[key(item)] = exc
+        else:
+            with lock:
+                results[key(item)] = result
+
+    if len(items) == 1:
+        run(items[0])
+    else:
+        threads = [threading.Thread(target=run, args=(item,), daemon=True,
+                                    name=f"unicompute-{key(item)}") for item in items]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if errors:
+        order = [key(item) for item in items]
+        ordered = {name: errors[name] for name in order if name in errors}
+        if len(ordered) == 1 and not results:
+            raise next(iter(ordered.values()))
+        raise CloudsIncomplete(ordered, {k: results[k] for k in order if k in results})
+    return {key(item): results[key(item)] for item in items}
+
+
+def _for_cloud(progress: ProgressCallback | None, provider: str) -> ProgressCallback | None:
+    if progress is None:
+        return None
+    return lambda event: progress(replace(event, cloud=provider))
+
+
+# -- prepare --------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class CloudPlan:
+    """The workload on one open cloud: the VM plan, the functions to deploy and those that
+    already exist there."""
+
+    choice: CloudChoice
+    cloud: Cloud
+    plan: Plan
+    functions: tuple[FunctionSpec, ...]
+    existing_functions: frozenset[str]
+
+    @property
+    def provider(self) -> str:
+        return self.choice.provider
+
+    @property
+    def region(self) -> str:
+        return self.choice.region
+
+    @property
+    def to_deploy(self) -> tuple[str, ...]:
+        """The functions that do not exist yet."""
+        return tuple(f.name for f in self.functions if f.name not in self.existing_functions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    """:func:`prepare`'s outcome: a plan per chosen cloud, in the placement's order."""
+
+    placement: Placement
+    clouds: tuple[CloudPlan, ...]
+
+    @property
+    def to_launch(self) -> int:
+        return sum(c.plan.to_launch for c in self.clouds)
+
+
+@contextmanager
+def prepare(placement: Placement, opener: Opener) -> Iterator[Prepared]:
+    """Open every chosen cloud (in parallel) and plan the workload there: sizes, images and
+    the cloud's own rules checked, existing VMs and functions found. Only reads; a cloud without
+    functions for a workload that has some is :class:`~unicompute.InvalidRequest` naming
+    ``functions``. The clouds close when the block ends."""
+    opened: list[Cloud] = []
+    lock = threading.Lock()
+    workload = placement.workload
+
+    def plan_on(choice: CloudChoice) -> CloudPlan:
+        cloud = opener(choice.provider, choice.region)
+        with lock:
+            opened.append(cloud)
+        functions = tuple(f.spec for f in workload.functions)
+        existing: frozenset[str] = frozenset()
+        if functions:
+            if Capability.FUNCTIONS.value not in cloud.capabilities:
+                raise InvalidRequest(f"{choice.provider} has no serverless functions in "
+                                     "unicompute; place the workload elsewhere", field="functions")
+            existing = frozenset(f.name for f in cloud.functions.list(
+                tags={FUNCTION_WORKLOAD_TAG: workload.name}))
+        return CloudPlan(choice=choice, cloud=cloud,
+                         plan=apply.plan(choice.resolved(workload), cloud),
+                         functions=functions, existing_functions=existing)
+
+    try:
+        plans = in_parallel(list(placement.chosen), plan_on, lambda c: c.provider)
+        yield Prepared(placement=placement, clouds=tuple(plans.values()))
+    finally:
+        for cloud in opened:
+            cloud.close()
+
+
+# -- launch ---------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class CloudResult:
+    """What :func:`launch` left on one cloud: its VMs and functions, and what it created."""
+
+    provider: str
+    region: str
+    vms: LaunchResult
+    functions: tuple[str, ...]
+    deployed: tuple[str, ...]
+
+
+def launch(prepared: Prepared, *, progress: ProgressCallback | None = None, wait: bool = True,
+           timeout: float = apply.DEFAULT_TIMEOUT) -> dict[str, CloudResult]:
+    """Launch the missing VMs and deploy the functions on every cloud of ``prepared``, a thread
+    per cloud; the results by cloud. A cloud that fails does not stop the others
+    (:class:`CloudsIncomplete` names it); launching again completes the workload."""
+
+    def on(plan: CloudPlan) -> CloudResult:
+        report = _for_cloud(progress, plan.provider)
+        vms = apply.execute(plan.plan, plan.cloud, progress=report, wait=wait, timeout=timeout)
+        deployed = []
+        for spec in plan.functions:
+            if spec.name in plan.existing_functions:
+                continue
+            if report:
+                report(Progress(Step.DEPLOYING, spec.name, spec.name, 0, 0))
+            plan.cloud.functions.deploy(spec, timeout=timeout)
+            deployed.append(spec.name)
+            if report:
+                report(Progress(Step.DEPLOYED, spec.name, spec.name, len(deployed),
+                                len(plan.to_deploy)))
+        return CloudResult(provider=plan.provider, region=plan.region, vms=vms,
+                           functions=tuple(f.name for f in plan.functions),
+                           deployed=tuple(deployed))
+
+    return in_parallel(list(prepared.clouds), on, lambda p: p.provider)
+
+
+# -- status and destroy ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """One cloud and region a workload may be on."""
+
+    provider: str
+    region: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.region}"
+
+
+def targets(placement: FilePlacement, cloud: str | None = None, region: str | None = None
+            ) -> tuple[Target, ...]:
+    """Every cloud and region the workload may have been placed on: each cloud its placement
+    mode considers (``cloud`` overrides the file's), in each region allowed there."""
+    from .spec import Workload
+
+    mode = cloud or placement.cloud or "aws"
+    probe = Workload(name="x", groups=(), placement=placement)
+    return tuple(Target(name, where) for name in clouds_for(mode)
+                 for where in regions_for(probe, name, region))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudStatus:
+    """The workload on one cloud and region: its VMs (with prices), its functions and what the
+    VMs cost so far (``None`` per VM when unknown)."""
+
+    target: Target
+    vms: Deployment
+    functions: tuple[str, ...]
+    cost_so_far: Mapping[str, float | None]
+
+    @property
+    def total_so_far(self) -> float | None:
+        values = list(self.cost_so_far.values())
+        return None if any(v is None for v in values) else math.fsum(v or 0.0 for v in values)
+
+
+def cost_so_far(vm: VM, provider: str, region: str, *, now: datetime,
+                catalog: Catalog) -> float | None:
+    """USD ``vm`` has cost from its launch time to ``now`` by the catalog's price and billing
+    rules (spot price for a spot VM); ``None`` when the catalog has no price or the VM no
+    launch time. Stopped periods are not known to unicompute and count as running."""
+    if vm.launched_at is None:
+        return None
+    try:
+        offer = catalog.offer(provider, region, vm.size)
+    except NotFound:
+        return None
+    seconds = max(0.0, (now - vm.launched_at).total_seconds())
+    pricing = Pricing.SPOT if vm.spot else Pricing.ON_DEMAND
+    try:
+        return cost_of(offer, seconds, pricing)
+    except UnicomputeError:
+        return None
+
+
+def status(name: str, where: Sequence[Target], opener: Opener, *, now: datetime | None = None,
+           catalog: Catalog | None = None) -> dict[str, CloudStatus]:
+    """The workload's VMs and functions on each target (in parallel), with the cost so far."""
+    when = now or datetime.now(UTC)
+    prices = catalog or load_catalog()
+
+    def on(target: Target) -> CloudStatus:
+        with opener(target.provider, target.region) as cloud:
+            deployment = apply.status(name, cloud)
+            functions: tuple[str, ...] = ()
+            if Capability.FUNCTIONS.value in cloud.capabilities:
+                functions = tuple(sorted(f.name for f in cloud.functions.list(
+                    tags={FUNCTION_WORKLOAD_TAG: name})))
+        costs = {vm.id: cost_so_far(vm, target.provider, target.region, now=when,
+                                    catalog=prices) for vm in deployment.vms}
+        return CloudStatus(target=target, vms=deployment, functions=functions,
+                           cost_so_far=costs)
+
+    return in_parallel(list(where), on, lambda t: t.key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudDestroyed:
+    """What :func:`destroy` removed from one cloud and region."""
+
+    target: Target
+    vms: tuple[VM, ...]
+    functions: tuple[str, ...]
+
+
+def destroy(name: str, where: Sequence[Target], opener: Opener, *,
+            progress: ProgressCallback | None = None,
+            timeout: float = apply.DEFAULT_TIMEOUT) -> dict[str, CloudDestroyed]:
+    """Delete the workload's functions and terminate its VMs on every target (in parallel),
+    then check on each that nothing tagged with it remains (:class:`~unicompute.Conflict`
+    naming what does)."""
+
+    def on(target: Target) -> CloudDestroyed:
+        report = _for_cloud(progress, target.key)
+        with opener(target.provider, target.region) as cloud:
+            functions = _delete_functions(name, cloud, report)
+            vms = apply.destroy(name, cloud, progress=report, timeout=timeout)
+            if functions or Capability.FUNCTIONS.value in cloud.capabilities:
+                left = [f.name for f in cloud.functions.list(tags={FUNCTION_WORKLOAD_TAG: name})]
+                if left:
+                    raise Conflict(f"functions tagged {FUNCTION_WORKLOAD_TAG}={name} remain after "
+                                   f"destroy: {', '.join(left)}", provider=cloud.provider,
+                                   operation="workloads.destroy", resource=name)
+        return CloudDestroyed(target=target, vms=vms, functions=functions)
+
+    return in_parallel(list(where), on, lambda t: t.key)
+
+
+def _delete_functions(name: str, cloud: Cloud, report: ProgressCallback | None
+                      ) -> tuple[str, ...]:
+    if Capability.FUNCTIONS.value not in cloud.capabilities:
+        return ()
+    found = sorted(f.name for f in cloud.functions.list(tags={FUNCTION_WORKLOAD_TAG: name}))
+    for done, function in enumerate(found, 1):
+        if report:
+            report(Progress(Step.DELETING, function, function, done - 1, len(found)))
+        with contextlib.suppress(NotFound):  # deleted meanwhile: gone either way
+            cloud.functions.delete(function)
+        if report:
+            report(Progress(Step.DELETED, function, function, done, len(found)))
+    return tuple(found)

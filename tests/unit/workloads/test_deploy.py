@@ -1,0 +1,160 @@
+"""A placed workload launched, inspected and destroyed on several fakes at once: VMs on all
+three clouds, functions where ``cloud.functions`` works (AWS today)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import unicompute as uc
+from unicompute.mocks import MockCloud, mock_cloud
+from unicompute.workloads import Progress, Step, deploy, load, parse
+from unicompute.workloads.deploy import CloudsIncomplete, Target, prepare, targets
+from unicompute.workloads.placement import place
+
+SHOP = Path(__file__).parents[3] / "examples" / "shop.yaml"
+VMS_ONLY = """\
+name: duo
+vms:
+  - {name: web, count: 2, vcpus: 2, memory_gib: 4, disk_gib: 30}
+  - {name: db, vcpus: 4, memory_gib: 16, disk_gib: 30, spot: prefer}
+"""
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[MockCloud]:
+    with mock_cloud() as mock:
+        yield mock
+
+
+@pytest.fixture
+def fresh(fakes: MockCloud) -> MockCloud:
+    fakes.reset()
+    return fakes
+
+
+def opener(provider: str, region: str) -> uc.Cloud:
+    return uc.connect(provider, region=region)
+
+
+def test_all_clouds_in_parallel_then_rerun_creates_nothing_then_destroy(fresh: MockCloud
+                                                                         ) -> None:
+    workload = parse(VMS_ONLY)
+    placement = place(workload, cloud="all")
+    events: list[Progress] = []
+    with prepare(placement, opener) as prepared:
+        assert prepared.to_launch == 9
+        result = deploy.launch(prepared, progress=events.append)
+    assert sorted(result) == ["aws", "azure", "gcp"]
+    for provider, outcome in result.items():
+        choice = next(c for c in placement.chosen if c.provider == provider)
+        assert [vm.size for vm in outcome.vms.vms] == [g.size for g in choice.groups
+                                                       for _ in range(g.group.count)]
+        assert all(vm.state is uc.VMState.RUNNING for vm in outcome.vms.vms)
+    assert {e.cloud for e in events} == {"aws", "azure", "gcp"}
+    assert sum(e.step is Step.LAUNCHED for e in events) == 9
+    with prepare(placement, opener) as again:
+        assert again.to_launch == 0
+        rerun = deploy.launch(again)
+    assert all(r.vms.launched == () for r in rerun.values())
+    where = targets(workload.placement, "all")
+    now = datetime.now(UTC) + timedelta(hours=1)
+    seen = deploy.status("duo", where, opener, now=now)
+    assert sum(len(s.vms.vms) for s in seen.values()) == 9
+    assert all((s.total_so_far or 0) > 0 for s in seen.values() if s.vms.vms)
+    gone = deploy.destroy("duo", where, opener)
+    assert sum(len(d.vms) for d in gone.values()) == 9
+    assert all(not s.vms.vms for s in deploy.status("duo", where, opener).values())
+
+
+def test_functions_go_and_come_with_the_workload_on_aws(fresh: MockCloud) -> None:
+    workload = load(SHOP)
+    placement = place(workload, cloud="aws")
+    with prepare(placement, opener) as prepared:
+        assert prepared.clouds[0].to_deploy == ("shop-orders",)
+        result = deploy.launch(prepared)["aws"]
+    assert result.deployed == ("shop-orders",)
+    with uc.connect("aws", region=result.region) as cloud:
+        answer = cloud.functions.get("shop-orders").invoke({"item": "tea", "quantity": 2})
+        assert answer.result["quantity"] == 2
+    with prepare(placement, opener) as again:
+        assert again.clouds[0].to_deploy == () and again.to_launch == 0
+    where = targets(workload.placement, "aws")
+    assert [s.functions for s in deploy.status("shop", where, opener).values()
+            if s.vms.vms] == [("shop-orders",)]
+    gone = deploy.destroy("shop", where, opener)
+    assert [d.functions for d in gone.values() if d.vms] == [("shop-orders",)]
+    with uc.connect("aws", region=result.region) as cloud:
+        assert list(cloud.functions.list()) == []
+
+
+def test_a_cloud_without_functions_is_refused_before_anything_is_made(fresh: MockCloud
+                                                                      ) -> None:
+    workload = load(SHOP)
+    for provider in ("azure", "gcp"):
+        with uc.connect(provider) as cloud:
+            if "functions" in cloud.capabilities:
+                pytest.skip(f"{provider} has functions now: covered by the launch test")
+    placement = place(workload, cloud="all")
+    with pytest.raises((uc.InvalidRequest, CloudsIncomplete)) as info, \
+            prepare(placement, opener):
+        pass
+    assert "functions" in str(info.value)
+    assert all(not s.vms.vms for s in deploy.status(
+        "shop", targets(workload.placement, "all"), opener).values())
+
+
+def test_cost_so_far_follows_billing_rules() -> None:
+    from unicompute.catalog import load_catalog
+
+    catalog = load_catalog()
+    offer = catalog.offer("aws", "us-east-1", "t3.medium")
+    assert offer.on_demand_hourly is not None
+    launched = datetime(2026, 1, 1, tzinfo=UTC)
+    vm = _vm("t3.medium", launched, spot=False)
+    # 30 s of running is billed as the 60 s minimum.
+    early = deploy.cost_so_far(vm, "aws", "us-east-1", now=launched + timedelta(seconds=30),
+                               catalog=catalog)
+    assert early == pytest.approx(offer.on_demand_hourly * 60 / 3600)
+    later = deploy.cost_so_far(vm, "aws", "us-east-1", now=launched + timedelta(hours=2),
+                               catalog=catalog)
+    assert later == pytest.approx(offer.on_demand_hourly * 2)
+    unknown = deploy.cost_so_far(_vm("t3.nope", launched, spot=False), "aws", "us-east-1",
+                                 now=launched, catalog=catalog)
+    assert unknown is None
+
+
+def _vm(size: str, launched: datetime, *, spot: bool) -> uc.VM:
+    from unittest.mock import MagicMock
+
+    vm = MagicMock(spec=uc.VM)
+    vm.size, vm.launched_at, vm.spot = size, launched, spot
+    return vm
+
+
+def test_targets_cover_every_cloud_and_region_the_workload_may_use() -> None:
+    workload = load(SHOP)
+    assert targets(workload.placement) == tuple(
+        Target(cloud, region) for cloud, regions in workload.placement.regions.items()
+        for region in regions)
+    assert targets(workload.placement, "gcp", "europe-west4") == (Target("gcp",
+                                                                          "europe-west4"),)
+
+
+def test_one_failing_cloud_does_not_stop_the_others() -> None:
+    done: list[str] = []
+
+    def work(name: str) -> str:
+        if name == "b":
+            raise uc.Conflict("b refused")
+        done.append(name)
+        return name.upper()
+
+    with pytest.raises(CloudsIncomplete) as info:
+        deploy.in_parallel(["a", "b", "c"], work, str)
+    assert sorted(done) == ["a", "c"] and info.value.done == {"a": "A", "c": "C"}
+    assert "b: b refused" in str(info.value)
+    assert deploy.in_parallel(["a"], work, str) == {"a": "A"}
