@@ -1,4 +1,4 @@
-"""Price snapshots shipped with providers (``prices.json``)."""
+"""The providers' price snapshots: the catalog's on-demand prices."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The instance-type catalog, priced from the dated snapshot shipped in ``prices.json``.
+"""The instance-type catalog, priced from the AWS snapshot of :mod:`unicompute.catalog`.
 
-``prices.json`` holds public Linux on-demand USD prices per region; a type it does not list gets
-``hourly_price=None`` (unknown), never an estimate.
+The catalog holds public Linux on-demand USD prices per region; a type it does not price gets
+``hourly_price=None`` (unknown). ``price_source`` names the price's date (and says when it is an
+estimate).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def prices() -> PriceSnapshot:
-    """The dated snapshot of AWS's public Linux on-demand prices (``prices.json``)."""
+    """The dated snapshot of AWS's public Linux on-demand prices (from the catalog)."""
     return load_prices(__name__.rpartition(".")[0], "AWS on-demand")
 
 
@@ -32,7 +33,8 @@ def list_sizes(client: EC2Client, region: str) -> list[Size]:
     sizes: list[Size] = []
     for page in client.get_paginator("describe_instance_types").paginate():
         sizes.extend(
-            convert.size(item, by_type.get(item["InstanceType"]), snapshot.source)
+            convert.size(item, by_type.get(item["InstanceType"]),
+                         snapshot.source_of(region, item["InstanceType"]))
             for item in page["InstanceTypes"]
         )
     return sorted(sizes, key=lambda s: s.name)
@@ -52,4 +54,5 @@ def get_size(client: EC2Client, region: str, name: str) -> Size:
     if not found:
         raise missing
     snapshot = prices()
-    return convert.size(found[0], snapshot.region(region).get(name), snapshot.source)
+    return convert.size(found[0], snapshot.region(region).get(name),
+                        snapshot.source_of(region, name))

@@ -1,9 +1,9 @@
-"""The VM size catalog of a location (``locations/{loc}/vmSizes``), priced from the dated snapshot
-in ``prices.json``.
+"""The VM size catalog of a location (``locations/{loc}/vmSizes``), priced from the Azure
+snapshot of :mod:`unicompute.catalog`.
 
 ``vmSizes`` gives cores and memory only: the arch comes from the size name (``p`` among the
-feature letters means arm64) and GPU counts from :data:`GPUS`. A size the snapshot does not list
-gets ``hourly_price=None`` (unknown), never an estimate.
+feature letters means arm64) and GPU counts from :data:`GPUS`. A size the snapshot does not price
+gets ``hourly_price=None`` (unknown); ``price_source`` says when a price is an estimate.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ GPUS: dict[str, int] = {
 
 
 def prices() -> PriceSnapshot:
-    """The dated snapshot of Azure's public Linux pay-as-you-go prices (``prices.json``)."""
+    """The dated snapshot of Azure's public Linux pay-as-you-go prices (from the catalog)."""
     return load_prices(__name__.rpartition(".")[0], "Azure pay-as-you-go")
 
 
@@ -44,6 +44,6 @@ def to_sizes(items: list[Any], region: str) -> list[Size]:
     snapshot = prices()
     by_name = snapshot.region(region)
     result = [convert.size(item, by_name.get(str(item.name)), GPUS.get(str(item.name), 0),
-                           snapshot.source)
+                           snapshot.source_of(region, str(item.name)))
               for item in items]
     return sorted(result, key=lambda s: s.name)

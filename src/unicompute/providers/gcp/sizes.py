@@ -1,8 +1,9 @@
-"""The machine-type catalog of a zone, priced from the dated snapshot in ``prices.json``.
+"""The machine-type catalog of a zone, priced from the GCP snapshot of :mod:`unicompute.catalog`.
 
-GCE's API has no prices. ``prices.json`` holds hand-entered public on-demand Linux prices (USD per
-hour) for a few regions; a machine type it does not list gets ``hourly_price=None`` (unknown),
-never an estimate. GCE bills per second with a one-minute minimum.
+GCE's API has no prices. The catalog holds public on-demand Linux prices (USD per hour) per
+region; a machine type it does not price gets ``hourly_price=None`` (unknown), and
+``price_source`` says when a price is an estimate. GCE bills per second with a one-minute
+minimum (:mod:`unicompute.catalog.billing`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def prices() -> PriceSnapshot:
-    """The dated snapshot of GCE's public on-demand Linux prices (``prices.json``: besides the
+    """The dated snapshot of GCE's public on-demand Linux prices (the catalog's: besides the
     common fields, ``date_basis`` says what ``date`` is — the generation date of the data the
     figures come from — ``checked`` what they were checked against and when, ``per_type`` the
     prices listed per machine type, ``rates`` the per-vCPU and per-GiB rates the others are
@@ -37,7 +38,8 @@ def list_sizes(ctx: Context, zone: str) -> list[Size]:
     by_type = snapshot.region(ctx.region)
     request = compute_v1.ListMachineTypesRequest(project=ctx.project, zone=zone)
     found = ctx.clients.machine_types.list(request=request, **ctx.rpc)
-    return sorted((convert.size(item, by_type.get(item.name), snapshot.source)
+    return sorted((convert.size(item, by_type.get(item.name),
+                                snapshot.source_of(ctx.region, item.name))
                    for item in found), key=lambda s: s.name)
 
 
@@ -53,6 +55,7 @@ def get_size(ctx: Context, zones: list[str], name: str) -> tuple[Size, str]:
             except core.NotFound:
                 continue
             snapshot = prices()
-            return convert.size(item, snapshot.region(ctx.region).get(name), snapshot.source), zone
+            return convert.size(item, snapshot.region(ctx.region).get(name),
+                                snapshot.source_of(ctx.region, name)), zone
     raise NotFound(f"no machine type {name!r} in {ctx.region}", provider=PROVIDER,
                    operation="vms.size", resource=name)
