@@ -27,6 +27,7 @@ import asyncio
 import base64
 import importlib
 import inspect
+import json
 import logging
 import os
 import sys
@@ -99,11 +100,11 @@ class _Dispatcher:
         trigger = envelope.get("trigger")
         if trigger == "index":
             return [{"name": name, "entry": fn.get_user_function().__name__,
-                     "bindings": [b.get_dict_repr() for b in fn.get_bindings()]}
+                     "bindings": [json.loads(b) for b in fn.get_raw_bindings()]}
                     for name, fn in self.functions.items()]
         fn = self.functions[envelope["function"]]
         context.function_name = envelope["function"]
-        bindings = [b.get_dict_repr() for b in fn.get_bindings()]
+        bindings = [json.loads(b) for b in fn.get_raw_bindings()]
         trigger_binding = next(b for b in bindings if str(b.get("type", "")).endswith("Trigger"))
         if trigger == "http":
             value: Any = _http_request(envelope["request"])
