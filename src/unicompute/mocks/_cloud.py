@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from contextlib import ContextDecorator
+from contextlib import AbstractContextManager, ContextDecorator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,6 +14,12 @@ from ._kernel.transport import Interceptor
 
 if TYPE_CHECKING:
     from .aws import AwsFake
+    from .metadata._boot import BootRun
+    from .metadata._interrupt import Interruption
+    from .metadata._plane import Box, MetadataPlane
+
+#: Where the Azure fake's managed boot-diagnostics blobs are served in-process.
+BOOT_BLOBS = "https://md-*.blob.storage.azure.net"
 
 #: Where each cloud's fake lives (``module:class``).
 FAKES: dict[str, str] = {
@@ -59,10 +65,22 @@ class MockCloud(ContextDecorator):
     ``InvalidRequest`` (an inner block could not start empty).
     """
 
-    def __init__(self, providers: Iterable[str] | None = None) -> None:
+    def __init__(self, providers: Iterable[str] | None = None, *, run_user_data: bool = False,
+                 user_data_timeout: float = 30.0) -> None:
         self.providers = _check_providers(providers)
+        if not isinstance(run_user_data, bool):
+            raise InvalidRequest("must be True or False", field="run_user_data")
+        if isinstance(user_data_timeout, bool) or not isinstance(user_data_timeout, (int, float)) \
+                or not 0 < user_data_timeout <= 3600:
+            raise InvalidRequest("must be a number of seconds in (0, 3600]",
+                                 field="user_data_timeout")
+        #: Whether a VM's first boot runs its user-data script (see ``mocks.metadata``).
+        self.run_user_data = run_user_data
+        self.user_data_timeout = float(user_data_timeout)
         self._fakes: dict[str, Fake] = {}
         self._interceptor: Interceptor | None = None
+        self._plane: MetadataPlane | None = None
+        self._patches: list[Any] = []
         self.active = False
 
     def fake(self, provider: str) -> Fake:
@@ -91,12 +109,15 @@ class MockCloud(ContextDecorator):
                                  "use its reset() instead of nesting", field="mock_cloud")
         _running = self
         try:
-            routes: dict[str, Any] = {}
             for name in self.providers:
                 fake = new_fake(name)
                 fake.start()
                 self._fakes[name] = fake
-                routes.update(fake.routes())
+            routes = self._start_metadata()
+            for name, fake in self._fakes.items():
+                for prefix, app in fake.routes().items():
+                    routes[prefix] = (self._plane.wrap(name, app)
+                                      if self.run_user_data and self._plane else app)
             if routes:
                 self._interceptor = Interceptor(routes)
                 self._interceptor.install()
@@ -106,11 +127,62 @@ class MockCloud(ContextDecorator):
         self.active = True
         return self
 
+    def _start_metadata(self) -> dict[str, Any]:
+        """The metadata plane, the AWS console/boot patches; the routes it adds (boot
+        diagnostics blobs, before the fakes' own so a wider blob route cannot hide them)."""
+        from .metadata._plane import MetadataPlane
+
+        plane = MetadataPlane(self._fakes, run_user_data=self.run_user_data,
+                              user_data_timeout=self.user_data_timeout)
+        self._plane = plane
+        routes: dict[str, Any] = {}
+        if "aws" in self._fakes:
+            from .aws._console import patches
+
+            after = (lambda: plane.scan("aws")) if self.run_user_data else None
+            for patch in patches(plane.consoles["aws"], after):
+                patch.start()
+                self._patches.append(patch)
+        if "azure" in self._fakes:
+            from .azure._boot_diagnostics import BootBlobs
+
+            routes[BOOT_BLOBS] = BootBlobs(cast(Any, self._fakes["azure"]).app)
+        return routes
+
+    @property
+    def metadata(self) -> MetadataPlane:
+        """The metadata servers, boots and interruptions of this mock."""
+        if self._plane is None:
+            raise InvalidRequest("this mock_cloud() is not running", field="mock_cloud")
+        return self._plane
+
+    def inside(self, vm: object, provider: str | None = None, *,
+               aws_tokens: str = "required") -> AbstractContextManager[Box]:
+        """Be inside fake VM ``vm`` (a unicompute ``VM`` or its id): the SDKs' metadata
+        endpoints point at its metadata server. See :mod:`unicompute.mocks.metadata`."""
+        return self.metadata.inside(vm, provider, aws_tokens=aws_tokens)
+
+    def interrupt(self, vm: object, provider: str | None = None, *,
+                  action: str | None = None) -> Interruption:
+        """A spot interruption / preemption notice for ``vm`` now; the VM stops or terminates
+        when the fake's clock passes ``not_before`` (or on ``complete()``)."""
+        return self.metadata.interrupt(vm, provider, action=action)
+
+    def boots(self, provider: str) -> list[BootRun]:
+        """The user-data runs on ``provider``'s fake so far."""
+        return self.metadata.boots(provider)
+
     def stop(self) -> None:
         global _running
         if self._interceptor is not None:
             self._interceptor.uninstall()
             self._interceptor = None
+        if self._plane is not None:
+            plane, self._plane = self._plane, None
+            plane.stop()
+        patches, self._patches = self._patches, []
+        for patch in reversed(patches):
+            patch.stop()
         fakes, self._fakes = self._fakes, {}
         for fake in reversed(list(fakes.values())):
             fake.stop()
@@ -122,6 +194,8 @@ class MockCloud(ContextDecorator):
         """Forget every resource in every fake, as if the block had just begun."""
         for fake in self._fakes.values():
             fake.reset()
+        if self._plane is not None:
+            self._plane.reset()
 
     def __enter__(self) -> MockCloud:
         return self.start()
@@ -135,7 +209,10 @@ class MockCloud(ContextDecorator):
         self.stop()
 
 
-def mock_cloud(providers: Iterable[str] | None = None) -> MockCloud:
+def mock_cloud(providers: Iterable[str] | None = None, *, run_user_data: bool = False,
+               user_data_timeout: float = 30.0) -> MockCloud:
     """Fakes for ``providers`` (default: every cloud that has one), as a context manager or
-    decorator."""
-    return MockCloud(providers)
+    decorator. ``run_user_data=True``: a fake VM's first boot runs its user-data script
+    (bounded by ``user_data_timeout`` seconds; see :mod:`unicompute.mocks.metadata`)."""
+    return MockCloud(providers, run_user_data=run_user_data,
+                     user_data_timeout=user_data_timeout)

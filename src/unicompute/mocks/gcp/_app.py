@@ -13,6 +13,8 @@ from ._instances import InstancesApi
 from ._operations import OperationsApi
 from ._projects import ProjectsApi
 from ._router import Router
+from ._serial import RULES as SERIAL_RULES
+from ._serial import SerialPortApi
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -60,7 +62,7 @@ _FIELDS = {
 }
 
 
-class ComputeApp(InstancesApi, CatalogApi, OperationsApi, ProjectsApi):
+class ComputeApp(InstancesApi, CatalogApi, OperationsApi, ProjectsApi, SerialPortApi):
     """Compute Engine v1 at ``/compute/v1/projects/...``.
 
     Handler (and fault) names are the rule endpoints: ``instances_insert``, ``instances_get``,
@@ -75,7 +77,7 @@ class ComputeApp(InstancesApi, CatalogApi, OperationsApi, ProjectsApi):
     FIELDS: ClassVar[Mapping[str, frozenset[str]]] = {
         kind: frozenset(names.split()) for kind, names in _FIELDS.items()}
     url_map = Map(_instances.RULES + _disks.RULES + _networks.RULES + _catalog_api.RULES
-                  + _operations.RULES + _projects.RULES, strict_slashes=False)
+                  + _operations.RULES + _projects.RULES + SERIAL_RULES, strict_slashes=False)
     _router = Router(url_map.iter_rules())
 
     def match(self, environ: WSGIEnvironment) -> tuple[str, Mapping[str, Any]]:

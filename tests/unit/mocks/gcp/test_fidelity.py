@@ -107,6 +107,7 @@ ANSWERS: dict[str, Any] = {
     "instances_list": compute_v1.InstanceList,
     "instances_aggregated_list": compute_v1.InstanceAggregatedList,
     "instances_get": compute_v1.Instance,
+    "instances_get_serial_port_output": compute_v1.SerialPortOutput,
     "disks_list": compute_v1.DiskList,
     "disks_aggregated_list": compute_v1.DiskAggregatedList,
     "disks_get": compute_v1.Disk,
@@ -234,6 +235,9 @@ def test_every_endpoint_answers_what_the_sdk_parses_strictly(
     walk("instances_set_metadata", "POST", f"{z}/instances/walk/setMetadata",
          {"fingerprint": found.metadata.fingerprint, "items": [{"key": "k", "value": "v"}]})
     walk("instances_reset", "POST", f"{z}/instances/walk/reset")
+    serial = walk("instances_get_serial_port_output", "GET",
+                  f"{z}/instances/walk/serialPort?port=1&start=0")
+    assert serial.contents and serial.next_ == len(serial.contents.encode())
     walk("instances_stop", "POST", f"{z}/instances/walk/stop")
     walk("instances_set_machine_type", "POST", f"{z}/instances/walk/setMachineType",
          {"machineType": f"zones/{ZONE}/machineTypes/e2-medium"})

@@ -1,0 +1,74 @@
+"""Running a fake VM's user data at its first boot, as cloud-init does: once per instance id.
+
+The script runs in a subprocess in its own session, with a private root directory as cwd,
+``HOME`` and ``TMPDIR``, and an environment that holds only ``PATH``, ``LANG`` and what the
+caller passes (the variables pointing at the VM's metadata server). It is bounded by a
+timeout, after which its whole process group is killed; stdout and stderr, interleaved, are
+its console output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: What a run's output keeps (the tail), as consoles keep the latest output.
+MAX_OUTPUT = 1 << 20
+
+
+@dataclass(frozen=True)
+class BootRun:
+    """One user-data run: the VM (``provider``, portable ``vm_id``, the cloud's instance
+    ``key``), the script's exit code (``None``: killed at the timeout), its output and its
+    root directory."""
+
+    provider: str
+    vm_id: str
+    key: str
+    exit_code: int | None
+    output: str
+    root: str
+
+
+def is_script(data: bytes | None) -> bool:
+    """Whether user data is a script cloud-init would run (it starts with ``#!``)."""
+    return bool(data) and data is not None and data.startswith(b"#!")
+
+
+def run_script(script: bytes, root: str, env: Mapping[str, str], timeout: float,
+               ) -> tuple[int | None, str]:
+    """Run ``script`` with ``root`` as cwd/HOME/TMPDIR; ``(exit code or None, output)``."""
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    path = root.rstrip("/") + ".user-data"
+    with open(path, "wb") as handle:
+        handle.write(script)
+    os.chmod(path, 0o700)
+    environment = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin",
+                                 "/usr/bin", "/bin"]),
+        "LANG": "C.UTF-8", "HOME": root, "TMPDIR": root, **env}
+    process = subprocess.Popen([path], cwd=root, env=environment, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    code: int | None
+    try:
+        out, _ = process.communicate(timeout=timeout)
+        code = process.returncode
+    except subprocess.TimeoutExpired:
+        _kill_group(process.pid)
+        out, _ = process.communicate()
+        code = None
+        out += f"\nuser data timed out after {timeout:g} s and was killed\n".encode()
+    finally:
+        _kill_group(process.pid)  # anything it left running in the background
+    return code, out[-MAX_OUTPUT:].decode("utf-8", "replace")
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)

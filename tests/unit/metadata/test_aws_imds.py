@@ -1,0 +1,207 @@
+"""AWS IMDS inside a fake EC2 instance: tokens, the tree, botocore's credential provider,
+user data that runs once, console output and spot interruptions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+import requests
+from botocore.credentials import create_credential_resolver
+from moto.ec2.models.amis import AMIS
+
+from unicompute.mocks import MockCloud, mock_cloud
+
+SCRIPT = "#!/bin/sh\necho booted-$(cat /proc/sys/kernel/hostname >/dev/null; echo ok)\n" \
+         "echo run >> \"$HOME/runs.txt\"\n"
+
+
+@pytest.fixture
+def mock() -> Iterator[MockCloud]:
+    with mock_cloud(["aws"], run_user_data=True, user_data_timeout=20) as running:
+        yield running
+
+
+def launch(**extra: Any) -> Any:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    image = AMIS[0]["ami_id"]
+    out = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                            **extra)
+    return ec2, out["Instances"][0]["InstanceId"]
+
+
+def token(base: str, ttl: str = "60") -> str:
+    response = requests.put(f"{base}/latest/api/token",
+                            headers={"X-aws-ec2-metadata-token-ttl-seconds": ttl}, timeout=2)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-aws-ec2-metadata-token-ttl-seconds"] == ttl
+    return response.text
+
+
+def get(base: str, path: str, tok: str | None) -> requests.Response:
+    headers = {} if tok is None else {"X-aws-ec2-metadata-token": tok}
+    return requests.get(f"{base}/latest/{path}", headers=headers, timeout=2)
+
+
+def test_identity_matches_the_control_plane(mock: MockCloud) -> None:
+    ec2, instance_id = launch(TagSpecifications=[{"ResourceType": "instance", "Tags": [
+        {"Key": "app", "Value": "web"}]}], MetadataOptions={"InstanceMetadataTags": "enabled"})
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0][
+        "Instances"][0]
+    with mock.inside(instance_id) as box:
+        tok = token(box.endpoint)
+        assert get(box.endpoint, "meta-data/instance-id", tok).text == instance_id
+        assert get(box.endpoint, "meta-data/instance-type", tok).text == "t3.micro"
+        assert get(box.endpoint, "meta-data/ami-id", tok).text == described["ImageId"]
+        assert get(box.endpoint, "meta-data/local-ipv4", tok).text == \
+            described["PrivateIpAddress"]
+        assert get(box.endpoint, "meta-data/placement/availability-zone", tok).text == \
+            described["Placement"]["AvailabilityZone"]
+        assert get(box.endpoint, "meta-data/placement/region", tok).text == "us-east-1"
+        assert get(box.endpoint, "meta-data/tags/instance/app", tok).text == "web"
+        listing = get(box.endpoint, "meta-data/", tok).text.splitlines()
+        assert "placement/" in listing and "instance-id" in listing
+        # tags set later show up
+        ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "tier", "Value": "2"}])
+        assert get(box.endpoint, "meta-data/tags/instance/tier", tok).text == "2"
+        document = json.loads(get(box.endpoint, "dynamic/instance-identity/document", tok).text)
+        assert document["instanceId"] == instance_id and document["region"] == "us-east-1"
+        assert get(box.endpoint, "meta-data/no-such", tok).status_code == 404
+
+
+def test_tags_only_when_enabled(mock: MockCloud) -> None:
+    _, instance_id = launch()
+    with mock.inside(instance_id) as box:
+        tok = token(box.endpoint)
+        assert get(box.endpoint, "meta-data/tags/instance/", tok).status_code == 404
+        assert "tags/" not in get(box.endpoint, "meta-data/", tok).text
+
+
+def test_tokens_ttl_and_expiry(mock: MockCloud) -> None:
+    _, instance_id = launch()
+    with mock.inside(instance_id) as box:
+        base = box.endpoint
+        for ttl in (None, "0", "21601", "abc", "-5"):
+            headers = {} if ttl is None else {"X-aws-ec2-metadata-token-ttl-seconds": ttl}
+            assert requests.put(f"{base}/latest/api/token", headers=headers,
+                                timeout=2).status_code == 400, ttl
+        assert requests.put(f"{base}/latest/api/token", timeout=2, headers={
+            "X-aws-ec2-metadata-token-ttl-seconds": "60",
+            "X-Forwarded-For": "10.0.0.1"}).status_code == 403
+        assert get(base, "meta-data/instance-id", None).status_code == 401
+        assert get(base, "meta-data/instance-id", "forged").status_code == 401
+        tok = token(base, "21600")
+        short = token(base, "1")
+        assert get(base, "meta-data/instance-id", short).status_code == 200
+        mock.aws.clock.advance(1)
+        assert get(base, "meta-data/instance-id", short).status_code == 401
+        assert get(base, "meta-data/instance-id", tok).status_code == 200
+    with mock.inside(instance_id, aws_tokens="optional") as box:
+        assert get(box.endpoint, "meta-data/instance-id", None).text == instance_id
+
+
+def test_botocore_instance_metadata_credentials(mock: MockCloud) -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")
+    iam.create_instance_profile(InstanceProfileName="worker-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="worker")
+    _, instance_id = launch(IamInstanceProfile={"Name": "worker-profile"})
+    with mock.inside(instance_id):
+        # botocore's own chain reads the endpoint variable through its session config
+        provider = create_credential_resolver(botocore.session.Session()).get_provider(
+            "iam-role")
+        credentials = provider.load()
+    assert credentials is not None and credentials.method == "iam-role"
+    frozen = credentials.get_frozen_credentials()
+    assert frozen.access_key.startswith("ASIA") and frozen.token
+
+
+def test_user_data_runs_once_and_is_the_console(mock: MockCloud) -> None:
+    ec2, instance_id = launch(UserData=SCRIPT)
+    with mock.inside(instance_id) as box:
+        assert box.root is not None
+        root = box.root
+        assert get(box.endpoint, "user-data", token(box.endpoint)).text == SCRIPT
+    ec2.reboot_instances(InstanceIds=[instance_id])
+    ec2.stop_instances(InstanceIds=[instance_id])
+    ec2.start_instances(InstanceIds=[instance_id])
+    with open(f"{root}/runs.txt", encoding="utf-8") as handle:
+        assert handle.read() == "run\n"
+    [run] = mock.boots("aws")
+    assert run.exit_code == 0 and "booted-ok" in run.output
+    output = ec2.get_console_output(InstanceId=instance_id)["Output"]
+    assert "booted-ok" in output and "Cloud-init" in output
+
+
+def test_console_without_user_data_is_a_boot_log() -> None:
+    with mock_cloud(["aws"]):
+        ec2, instance_id = launch(UserData=SCRIPT)
+        output = ec2.get_console_output(InstanceId=instance_id)["Output"]
+        assert "Linux version" in output and "booted-ok" not in output
+
+
+def test_user_data_environment_holds_only_metadata(mock: MockCloud) -> None:
+    script = ("#!/bin/sh\nenv | sort\ncurl=$(command -v python3)\n"
+              "python3 -c \"import os,urllib.request as u;"
+              "r=u.Request(os.environ['AWS_EC2_METADATA_SERVICE_ENDPOINT']+'latest/api/token',"
+              "method='PUT',headers={'X-aws-ec2-metadata-token-ttl-seconds':'5'});"
+              "t=u.urlopen(r).read().decode();"
+              "print('id='+u.urlopen(u.Request(os.environ['AWS_EC2_METADATA_SERVICE_ENDPOINT']"
+              "+'latest/meta-data/instance-id',headers={'X-aws-ec2-metadata-token':t}))"
+              ".read().decode())\"\n")
+    _, instance_id = launch(UserData=script)
+    [run] = mock.boots("aws")
+    names = {line.split("=", 1)[0] for line in run.output.splitlines() if "=" in line
+             and not line.startswith("id=")}
+    assert "AWS_ACCESS_KEY_ID" not in names and "AWS_SECRET_ACCESS_KEY" not in names
+    assert {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "HOME", "PATH"} <= names
+    assert f"id={instance_id}" in run.output
+
+
+def test_user_data_is_bounded_in_time() -> None:
+    with mock_cloud(["aws"], run_user_data=True, user_data_timeout=0.3) as mock:
+        launch(UserData="#!/bin/sh\necho started\nsleep 30\n")
+        [run] = mock.boots("aws")
+        assert run.exit_code is None and "started" in run.output and "timed out" in run.output
+
+
+def test_spot_interruption_then_terminate(mock: MockCloud) -> None:
+    ec2, instance_id = launch()
+    interruption = mock.interrupt(instance_id)
+    with mock.inside(instance_id) as box:
+        tok = token(box.endpoint, "300")
+        notice = json.loads(get(box.endpoint, "meta-data/spot/instance-action", tok).text)
+        assert notice["action"] == "terminate"
+        assert notice["time"] == interruption.not_before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "running"
+    mock.aws.clock.advance(119)
+    assert not interruption.done
+    mock.aws.clock.advance(1)
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "terminated"
+
+
+def test_interrupt_stop_and_bad_action(mock: MockCloud) -> None:
+    from unicompute import InvalidRequest, NotFound
+
+    ec2, instance_id = launch()
+    with pytest.raises(InvalidRequest):
+        mock.interrupt(instance_id, action="explode")
+    with pytest.raises(NotFound):
+        mock.interrupt("i-0123456789abcdef0")
+    mock.interrupt(instance_id, action="stop").complete()
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "stopped"
+
+
+def test_user_data_base64_roundtrip_is_raw(mock: MockCloud) -> None:
+    ec2, instance_id = launch(UserData="plain text, not a script")
+    assert mock.boots("aws") == []
+    attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+    assert base64.b64decode(attribute["UserData"]["Value"]) == b"plain text, not a script"
