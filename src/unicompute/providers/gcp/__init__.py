@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 
 from ...driver import Capability, Limits, NamingRules, ProviderDrivers
+from .functions_limits import FUNCTION_LIMITS
 from .options import Options
 
 #: GCE resource names (RFC 1035): instances, disks, firewall rules.
@@ -57,6 +58,8 @@ LIMITS = Limits(
     # Google reserves the goog- label prefix for its own services; the others are the
     # provider's bookkeeping.
     reserved_tag_prefixes=("goog-", "unicompute:root", "unicompute:firewall"),
+    # Cloud Functions (2nd gen); see functions.py.
+    functions=FUNCTION_LIMITS,
 )
 
 CAPABILITIES = frozenset(
@@ -69,6 +72,7 @@ CAPABILITIES = frozenset(
         Capability.USER_DATA,
         Capability.TAGS,
         Capability.KEYS,
+        Capability.FUNCTIONS,
     }
 )
 
@@ -80,8 +84,10 @@ def open_provider(region: str | None, config: Mapping[str, object]) -> ProviderD
     it into ``MissingDependency`` naming ``pip install 'unicompute[gcp]'``.
     """
     from . import _clients
+    from .functions import attach
 
-    return _clients.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES)
+    drivers = _clients.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES)
+    return attach(drivers, config)
 
 
 __all__ = ["CAPABILITIES", "LIMITS", "Options", "open_provider"]

@@ -1,0 +1,405 @@
+"""unicompute's Cloud Functions (2nd gen) shim, packaged as ``unicompute_shim.py`` and named
+as the function's source by the build variable ``GOOGLE_FUNCTION_SOURCE``; entry point
+``unicompute_entry``.
+
+It works under the Functions Framework with either signature: called with a Flask/werkzeug
+``Request`` (``http``; when ``functions_framework`` is importable the entry registers itself as
+``http``, so every path below reaches it) or with a ``cloudevents`` ``CloudEvent``
+(``cloudevent``). Requests are dispatched so:
+
+* ``POST /_unicompute/invoke``: a direct invoke. The body is the payload (JSON), the handler's
+  event; the answer is always 200 with the JSON document ``{"ok": true, "result": ...}`` or
+  ``{"ok": false, "errorType", "errorMessage", "stackTrace": [...]}``, both with
+  ``requestId``, ``durationMs``, ``coldStart`` and ``logs`` (what the call printed, last 4 KB).
+* ``POST /_unicompute/schedule``: Cloud Scheduler's call; the event is
+  ``{"source": "unicompute.schedule", "time", "schedule", "detail": {"jobName"}}``.
+* a CloudEvent (a ``CloudEvent`` object, or a request with ``ce-*`` headers or a
+  ``application/cloudevents+json`` body) of a Pub/Sub message: the event is SQS-shaped,
+  ``{"Records": [{"messageId", "body", "attributes", "eventSource": "gcp:pubsub",
+  "eventSourceARN": "projects/p/topics/t"}]}``; a handler failure answers 500 (the message is
+  delivered again).
+* anything else: the HTTP trigger. The event is Lambda's function-URL event (payload format
+  2.0); a result with ``statusCode`` becomes the status, headers and body, any other result
+  200 ``application/json`` of its JSON. A handler failure answers 500.
+
+The user's handler, named by ``UNICOMPUTE_HANDLER`` (``"app.handler"``), is imported when this
+module is; an import failure does not stop the function from starting but makes every call fail
+with ``errorType`` ``ImportError`` (direct invokes) or 500. Self-contained: unicompute is not
+installed where the function runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+HANDLER_ENV = "UNICOMPUTE_HANDLER"
+INVOKE_PATH = "/_unicompute/invoke"
+SCHEDULE_PATH = "/_unicompute/schedule"
+#: How much of what a direct invoke printed comes back with its answer.
+LOG_TAIL_BYTES = 4096
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
+               "application/x-www-form-urlencoded")
+_JSON = {"content-type": "application/json"}
+
+
+class Context:
+    """The portable context: ``function_name``, ``request_id``, ``memory_mb``,
+    ``remaining_time_ms()``, ``logger`` (writes to the function's log), ``raw`` (the request
+    or CloudEvent the Functions Framework passed)."""
+
+    __slots__ = ("_deadline", "function_name", "logger", "memory_mb", "raw", "request_id")
+
+    def __init__(self, raw: Any, request_id: str) -> None:
+        self.raw = raw
+        self.function_name = os.environ.get("K_SERVICE", "")
+        self.request_id = request_id
+        self.memory_mb = _int_env("UNICOMPUTE_MEMORY_MB")
+        self._deadline = time.monotonic() + (_int_env("UNICOMPUTE_TIMEOUT_S") or 60)
+        self.logger = _logger(self.function_name)
+
+    def remaining_time_ms(self) -> int:
+        """Milliseconds left before the platform stops this request."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return f"Context(function_name={self.function_name!r}, request_id={self.request_id!r})"
+
+
+def _int_env(name: str) -> int:
+    try:
+        return int(os.environ.get(name, "0"))
+    except ValueError:
+        return 0
+
+
+class _CurrentStdout(io.TextIOBase):
+    """Writes to whatever ``sys.stdout`` is now (so a logger made once follows the capture of
+    each direct invoke)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def _logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(f"unicompute.function.{name}")
+    if not logger.handlers:
+        out = logging.StreamHandler(_CurrentStdout())
+        out.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        logger.addHandler(out)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+class _Tee(io.TextIOBase):
+    """A stream that writes to ``target`` (the platform's log) and keeps a copy."""
+
+    def __init__(self, target: Any, copy: io.StringIO) -> None:
+        self._target = target
+        self._copy = copy
+
+    def write(self, text: str) -> int:
+        self._copy.write(text)
+        return int(self._target.write(text))
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+def _load(spec: str) -> Any:
+    module_name, _, attr = spec.rpartition(".")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"Handler '{attr}' missing on module '{module_name}'") from None
+
+
+def _import_user_handler() -> tuple[Any, dict[str, Any] | None]:
+    spec = os.environ.get(HANDLER_ENV, "")
+    try:
+        if not spec:
+            raise ImportError(f"{HANDLER_ENV} is not set")
+        return _load(spec), None
+    except Exception as exc:  # every import failure is reported per call
+        kind = type(exc).__name__
+        return None, {
+            "errorType": "ImportError" if isinstance(exc, ImportError) else kind,
+            "errorMessage": f"Unable to import handler '{spec}': {kind}: {exc}",
+            "stackTrace": traceback.format_exception(exc),
+        }
+
+
+_user_handler, _init_error = _import_user_handler()
+_cold_lock = threading.Lock()
+_cold = True
+
+
+def _first_call() -> bool:
+    """Whether this is the instance's first call (a cold start)."""
+    global _cold
+    with _cold_lock:
+        first, _cold = _cold, False
+    return first
+
+
+def _request_id(headers: Any) -> str:
+    found = headers.get("Function-Execution-Id")
+    if found:
+        return str(found)
+    trace = headers.get("X-Cloud-Trace-Context")
+    if trace:
+        return str(trace).split("/", 1)[0]
+    return uuid.uuid4().hex
+
+
+def _run(event: Any, raw: Any, request_id: str) -> Any:
+    """The user's handler on ``event``; raises what it raises (or the import failure)."""
+    if _user_handler is None:
+        assert _init_error is not None
+        raise ImportError(_init_error["errorMessage"])
+    return _user_handler(event, Context(raw, request_id))
+
+
+# -- entry -------------------------------------------------------------------------------------
+def unicompute_entry(request: Any) -> Any:
+    """The Functions Framework entry point (see the module docstring)."""
+    if hasattr(request, "get_attributes"):  # a CloudEvent (cloudevents' v1 or core API)
+        data = request.get_data() if hasattr(request, "get_data") else request.data
+        _on_cloud_event(dict(request.get_attributes()), data, raise_errors=True, raw=request)
+        return None
+    path = request.path
+    if path == INVOKE_PATH and request.method == "POST":
+        return _direct_invoke(request)
+    if path == SCHEDULE_PATH and request.method == "POST":
+        return _scheduled(request)
+    parsed = _cloud_event_of(request)
+    if parsed is not None:
+        attributes, data = parsed
+        ok = _on_cloud_event(attributes, data, raise_errors=False, raw=request)
+        return ("", 204) if ok else ("Internal Server Error", 500)
+    return _http(request)
+
+
+def _register_http_signature() -> None:
+    """Tell the Functions Framework (installed where the function runs) that the entry takes
+    requests, whatever ``FUNCTION_SIGNATURE_TYPE`` says, so the private paths reach it."""
+    try:
+        import functions_framework  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+    functions_framework.http(unicompute_entry)
+
+
+_register_http_signature()
+
+
+def _direct_invoke(request: Any) -> tuple[str, int, dict[str, str]]:
+    request_id = _request_id(request.headers)
+    cold = _first_call()
+    captured = io.StringIO()
+    started = time.perf_counter()
+    document: dict[str, Any]
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(out, captured), _Tee(err, captured)
+    try:
+        try:
+            payload = json.loads(request.get_data() or b"null")
+        except ValueError as exc:
+            raise ValueError(f"the payload is not JSON: {exc}") from None
+        result = _run(payload, request, request_id)
+        json.dumps(result)  # a result JSON cannot hold is the handler's failure
+        document = {"ok": True, "result": result}
+    except Exception as exc:  # the handler's failure is the answer
+        document = _failure(exc)
+        traceback.print_exception(exc, file=sys.stderr)
+    finally:
+        sys.stdout, sys.stderr = out, err
+    logs = captured.getvalue().encode("utf-8", "replace")[-LOG_TAIL_BYTES:]
+    document.update(requestId=request_id, coldStart=cold,
+                    durationMs=round((time.perf_counter() - started) * 1000, 3),
+                    logs=logs.decode("utf-8", "ignore"))
+    headers = {**_JSON, "x-unicompute-request-id": request_id}
+    return json.dumps(document, default=str), 200, headers
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    if _user_handler is None and _init_error is not None:
+        return {"ok": False, **_init_error}
+    return {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc),
+            "stackTrace": traceback.format_exception(exc)}
+
+
+def _scheduled(request: Any) -> tuple[str, int]:
+    try:
+        body = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        body = {}
+    headers = request.headers
+    when = headers.get("X-CloudScheduler-ScheduleTime") or _now_iso()
+    event = {"source": "unicompute.schedule", "time": when,
+             "schedule": body.get("schedule", "") if isinstance(body, dict) else "",
+             "detail": {"jobName": headers.get("X-CloudScheduler-JobName", "")}}
+    try:
+        _run(event, request, _request_id(headers))
+    except Exception:  # logged; Cloud Scheduler sees a failed attempt
+        traceback.print_exc()
+        return "Internal Server Error", 500
+    return "", 204
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- CloudEvents -------------------------------------------------------------------------------
+def _cloud_event_of(request: Any) -> tuple[dict[str, Any], Any] | None:
+    """``(attributes, data)`` of a CloudEvent request (binary or structured mode), or ``None``
+    for any other request."""
+    headers = request.headers
+    content_type = str(headers.get("content-type", "")).split(";")[0].strip().lower()
+    if content_type == "application/cloudevents+json":
+        try:
+            document = json.loads(request.get_data() or b"{}")
+        except ValueError:
+            return None
+        if not isinstance(document, dict) or "specversion" not in document:
+            return None
+        data = document.pop("data", None)
+        if "data_base64" in document:
+            data = base64.b64decode(document.pop("data_base64"))
+        return document, data
+    if not headers.get("ce-specversion"):
+        return None
+    attributes = {key[3:].lower(): value for key, value in headers.items()
+                  if key.lower().startswith("ce-")}
+    raw = request.get_data()
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw
+    return attributes, body
+
+
+def _on_cloud_event(attributes: dict[str, Any], data: Any, *, raise_errors: bool,
+                    raw: Any) -> bool:
+    """Run the handler with the SQS-shaped event of a Pub/Sub CloudEvent; whether it
+    succeeded (with ``raise_errors`` its exception propagates instead)."""
+    event = records_event(attributes, data)
+    try:
+        _run(event, raw, str(attributes.get("id") or uuid.uuid4().hex))
+    except Exception:
+        if raise_errors:
+            raise
+        traceback.print_exc()
+        return False
+    return True
+
+
+def records_event(attributes: dict[str, Any], data: Any) -> dict[str, Any]:
+    """The portable queue event of one Pub/Sub ``messagePublished`` CloudEvent."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = {}
+    message = data.get("message", {}) if isinstance(data, dict) else {}
+    encoded = message.get("data") or ""
+    try:
+        body = base64.b64decode(encoded).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        body = str(encoded)
+    source = str(attributes.get("source", ""))
+    topic = source.split("pubsub.googleapis.com/", 1)[-1]
+    record_attributes = dict(message.get("attributes") or {})
+    if message.get("publishTime"):
+        record_attributes.setdefault("publishTime", message["publishTime"])
+    return {"Records": [{
+        "messageId": str(message.get("messageId") or attributes.get("id") or ""),
+        "body": body,
+        "attributes": record_attributes,
+        "eventSource": "gcp:pubsub",
+        "eventSourceARN": topic,
+    }]}
+
+
+# -- HTTP trigger ------------------------------------------------------------------------------
+def http_event(request: Any, request_id: str) -> dict[str, Any]:
+    """Lambda's function-URL event (payload format 2.0) of a werkzeug/Flask request."""
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        name = key.lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    query = request.query_string.decode("latin-1")
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": "$default", "rawPath": request.path,
+        "rawQueryString": query, "headers": headers,
+    }
+    if query:
+        event["queryStringParameters"] = {
+            key: ",".join(request.args.getlist(key)) for key in request.args}
+    raw = request.get_data()
+    content_type = headers.get("content-type", "").lower()
+    encoded = False
+    if raw:
+        text: str | None = None
+        if content_type.startswith(_TEXT_TYPES) or not content_type:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            text, encoded = base64.b64encode(raw).decode("ascii"), True
+        event["body"] = text
+    event["isBase64Encoded"] = encoded
+    forwarded = headers.get("x-forwarded-for", "")
+    event["requestContext"] = {
+        "http": {"method": request.method, "path": request.path,
+                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                 "sourceIp": forwarded.split(",")[0].strip() or request.remote_addr or "",
+                 "userAgent": headers.get("user-agent", "")},
+        "requestId": request_id, "timeEpoch": int(time.time() * 1000),
+    }
+    return event
+
+
+def http_response(result: Any) -> tuple[bytes | str, int, dict[str, str]]:
+    """The HTTP answer of a handler result, by Lambda's function-URL rules."""
+    if isinstance(result, dict) and "statusCode" in result:
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        body: Any = result.get("body", "")
+        if body is None:
+            body = ""
+        if not isinstance(body, str):
+            body = json.dumps(body)
+        data: bytes | str = base64.b64decode(body) if result.get("isBase64Encoded") else body
+        for cookie in result.get("cookies") or ():
+            headers.setdefault("set-cookie", str(cookie))
+        return data, int(result["statusCode"]), headers
+    return json.dumps(result), 200, dict(_JSON)
+
+
+def _http(request: Any) -> tuple[bytes | str, int, dict[str, str]]:
+    request_id = _request_id(request.headers)
+    try:
+        result = _run(http_event(request, request_id), request, request_id)
+        return http_response(result)
+    except Exception:  # logged, answered as the Functions Framework does
+        traceback.print_exc()
+        return "Internal Server Error", 500, {"content-type": "text/plain"}

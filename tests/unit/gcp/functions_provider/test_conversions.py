@@ -1,0 +1,280 @@
+"""Cloud Functions provider pieces that make no call: EventBridge → unix-cron, the GCP checks
+of a spec, Function messages ↔ portable records, update masks, invoke answers, log entries and
+the endpoint routing of plain-HTTP requests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import functions_v2
+
+import unicompute as uc
+from unicompute._function_models import FunctionPackage, FunctionSpec
+from unicompute.providers.gcp import LIMITS
+from unicompute.providers.gcp.functions_clients import FunctionClients
+from unicompute.providers.gcp.functions_convert import (
+    function_info,
+    function_labels,
+    memory_mb,
+    platform_failure,
+)
+from unicompute.providers.gcp.functions_deploy import (
+    config_changes,
+    is_public,
+    new_function,
+)
+from unicompute.providers.gcp.functions_invoke import log_filter, outcome, timestamp_ms
+from unicompute.providers.gcp.functions_limits import FUNCTION_LIMITS, check_plan, topic_of
+from unicompute.providers.gcp.unix_cron import unix_cron
+
+
+def clients(endpoint: str | None = None) -> FunctionClients:
+    return FunctionClients(credentials=AnonymousCredentials(), project="proj-1",  # type: ignore[no-untyped-call]
+                           region="us-central1", endpoint=endpoint, poll_interval=0)
+
+
+def spec(tmp_path: Path, **changes: Any) -> FunctionSpec:
+    fields: dict[str, Any] = {"name": "thumb", "runtime": "python3.12", "handler": "app.handler",
+                              "source": tmp_path, "memory_mb": 256, "timeout_s": 30,
+                              "env": {"MODE": "fast"}, "tags": {"team": "media"}}
+    fields.update(changes)
+    return FunctionSpec(**fields)
+
+
+# -- schedules ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("expression", "cron"), [
+    ("rate(1 minute)", "* * * * *"),
+    ("rate(5 minutes)", "*/5 * * * *"),
+    ("rate(30 minutes)", "*/30 * * * *"),
+    ("rate(60 minutes)", "0 * * * *"),
+    ("rate(1 hour)", "0 * * * *"),
+    ("rate(6 hours)", "0 */6 * * *"),
+    ("rate(1 day)", "0 0 * * *"),
+    ("cron(0 12 * * ? *)", "0 12 * * *"),
+    ("cron(0/15 8-17 ? * MON-FRI *)", "0,15,30,45 8-17 * * 1-5"),
+    ("cron(5 0 1,15 JAN,jul ? *)", "5 0 1,15 1,7 *"),
+    ("cron(0 0 ? * 1,7 *)", "0 0 * * 0,6"),  # EventBridge SUN=1, SAT=7; unix-cron 0 and 6
+    ("cron(10 3 ? * SUN *)", "10 3 * * 0"),
+])
+def test_eventbridge_schedules_become_unix_cron(expression: str, cron: str) -> None:
+    assert unix_cron(expression) == cron
+
+
+@pytest.mark.parametrize("expression", [
+    "rate(7 minutes)", "rate(90 minutes)", "rate(5 hours)", "rate(2 days)",
+    "cron(0 0 L * ? *)", "cron(0 0 15W * ? *)", "cron(0 0 ? * MON#2 *)", "cron(0 0 ? * 6L *)",
+    "cron(0 0 * * ? 2030)",
+])
+def test_schedules_unix_cron_cannot_say_are_refused(expression: str) -> None:
+    with pytest.raises(uc.InvalidRequest) as info:
+        unix_cron(expression)
+    assert info.value.field == "triggers"
+
+
+# -- checks ------------------------------------------------------------------------------------
+def test_limits_are_the_providers(tmp_path: Path) -> None:
+    assert LIMITS.functions is FUNCTION_LIMITS
+    assert FUNCTION_LIMITS.runtimes == {"python3.11", "python3.12", "python3.13"}
+    assert FUNCTION_LIMITS.max_timeout_s == 3600 and FUNCTION_LIMITS.max_memory_mb == 32768
+    assert FUNCTION_LIMITS.names.check("thumb-1") is None
+    for bad in ("Thumb", "1thumb", "thumb-", "a" * 64, "th_umb"):
+        assert FUNCTION_LIMITS.names.check(bad) is not None
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"tags": {"Team": "media"}}, "tags"),
+    ({"tags": {"team": "Media Group"}}, "tags"),
+    ({"env": {"X_GOOGLE_THING": "1"}}, "env"),
+    ({"triggers": (uc.QueueTrigger("a-topic"), uc.QueueTrigger("b-topic"))}, "triggers"),
+    ({"triggers": (uc.QueueTrigger("a-topic"),), "timeout_s": 541}, "timeout_s"),
+    ({"triggers": (uc.QueueTrigger("goog-topic"),)}, "triggers.queue"),
+    ({"triggers": (uc.QueueTrigger("projects/p/topics/x/extra"),)}, "triggers.queue"),
+    ({"triggers": (uc.ScheduleTrigger("rate(7 minutes)"),)}, "triggers"),
+])
+def test_gcp_only_refusals_name_the_field(tmp_path: Path, changes: dict[str, Any],
+                                          field: str) -> None:
+    with pytest.raises(uc.InvalidRequest) as info:
+        check_plan(spec(tmp_path, **changes))
+    assert info.value.field == field
+
+
+def test_event_functions_may_run_540_s_and_http_ones_3600(tmp_path: Path) -> None:
+    check_plan(spec(tmp_path, triggers=(uc.QueueTrigger("orders"),), timeout_s=540))
+    check_plan(spec(tmp_path, triggers=(uc.HttpTrigger(),), timeout_s=3600))
+
+
+def test_topics() -> None:
+    assert topic_of("orders", "proj-1") == "projects/proj-1/topics/orders"
+    assert topic_of("projects/other/topics/orders") == "projects/other/topics/orders"
+
+
+# -- messages ↔ records ------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "mb"), [("256Mi", 256), ("1Gi", 1024), ("256M", 256),
+                                          ("2G", 2048), ("268435456", 256), ("", 256)])
+def test_memory_quantities(text: str, mb: int) -> None:
+    assert memory_mb(text) == mb
+
+
+def deployed(tmp_path: Path, **changes: Any) -> functions_v2.Function:
+    """The Function of ``spec`` as Cloud Functions answers once it is active."""
+    made = spec(tmp_path, **changes)
+    package = FunctionPackage(zip_bytes=b"zip", sha256=bytes(range(32)))
+    fn = new_function(clients(), made, functions_v2.StorageSource(bucket="b", object_="o"),
+                      package)
+    fn.state = functions_v2.Function.State.ACTIVE  # type: ignore[assignment]
+    fn.service_config.uri = "https://thumb-abc-uc.a.run.app"
+    fn.service_config.service = "projects/proj-1/locations/us-central1/services/thumb"
+    fn.service_config.revision = "thumb-00001-abc"
+    fn.service_config.environment_variables["LOG_EXECUTION_ID"] = "true"
+    if made.concurrency is None:
+        fn.service_config.max_instance_count = 100
+    return fn
+
+
+def test_function_round_trips_to_the_spec(tmp_path: Path) -> None:
+    fn = deployed(tmp_path, triggers=(uc.HttpTrigger(auth="key"), uc.QueueTrigger("orders", 5)),
+                  concurrency=3, timeout_s=60)
+    assert fn.build_config.runtime == "python312"
+    assert fn.build_config.entry_point == "unicompute_entry"
+    assert fn.build_config.environment_variables["GOOGLE_FUNCTION_SOURCE"] == \
+        "unicompute_shim.py"
+    assert fn.service_config.available_memory == "256Mi"
+    assert fn.event_trigger.pubsub_topic == "projects/proj-1/topics/orders"
+    assert fn.service_config.max_instance_count == 3
+    info = function_info(fn, schedules=("rate(5 minutes)",))
+    assert (info.name, info.runtime, info.handler, info.memory_mb, info.timeout_s) == (
+        "thumb", "python3.12", "app.handler", 256, 60)
+    assert dict(info.env) == {"MODE": "fast"} and dict(info.tags) == {"team": "media"}
+    assert info.state is uc.FunctionState.ACTIVE and info.concurrency == 3
+    assert info.code_sha256 == bytes(range(32))
+    assert info.url == "https://thumb-abc-uc.a.run.app"
+    assert info.triggers == (uc.HttpTrigger(auth="key"), uc.ScheduleTrigger("rate(5 minutes)"),
+                             uc.QueueTrigger("orders", 5))
+    assert function_info(fn).triggers is None
+    # The JSON a listing carries parses back strictly.
+    again = functions_v2.Function.from_json(functions_v2.Function.to_json(fn),
+                                            ignore_unknown_fields=False)
+    assert function_info(again).version == info.version
+
+
+def test_without_http_trigger_there_is_no_url(tmp_path: Path) -> None:
+    info = function_info(deployed(tmp_path), schedules=())
+    assert info.url is None and info.triggers == () and info.concurrency is None
+
+
+def test_states(tmp_path: Path) -> None:
+    fn = deployed(tmp_path)
+    fn.state = functions_v2.Function.State.DEPLOYING  # type: ignore[assignment]
+    assert function_info(fn).state is uc.FunctionState.UPDATING
+    fn.service_config.revision = ""
+    assert function_info(fn).state is uc.FunctionState.PENDING
+    fn.state = functions_v2.Function.State.FAILED  # type: ignore[assignment]
+    fn.state_messages.append(functions_v2.StateMessage(message="Build failed: boom"))
+    info = function_info(fn)
+    assert (info.state, info.state_reason) == (uc.FunctionState.FAILED, "Build failed: boom")
+    assert not info.recreate_to_repair
+
+
+def test_identical_spec_needs_no_patch(tmp_path: Path) -> None:
+    fn = deployed(tmp_path)
+    assert config_changes(spec(tmp_path), fn)[1] == []
+
+
+def test_patch_names_only_what_differs(tmp_path: Path) -> None:
+    fn = deployed(tmp_path)
+    patch, paths = config_changes(spec(tmp_path, memory_mb=512, env={"MODE": "b"}), fn)
+    assert paths == ["service_config.available_memory", "service_config.environment_variables"]
+    assert patch.service_config.available_memory == "512Mi"
+    assert patch.service_config.environment_variables["MODE"] == "b"
+    assert patch.service_config.environment_variables["UNICOMPUTE_MEMORY_MB"] == "512"
+    _, paths = config_changes(spec(tmp_path, tags={"team": "web"}, concurrency=2), fn)
+    assert paths == ["service_config.max_instance_count", "labels"]
+    capped = deployed(tmp_path, concurrency=2)
+    patch, paths = config_changes(spec(tmp_path), capped)
+    assert patch.service_config.max_instance_count == 100  # back to the default cap
+    assert paths == ["service_config.max_instance_count", "labels"]
+
+
+def test_labels_carry_tags_and_bookkeeping(tmp_path: Path) -> None:
+    labels = function_labels(spec(tmp_path, triggers=(uc.HttpTrigger(),), concurrency=4))
+    assert labels == {"team": "media", "unicompute--managed": "true",
+                      "unicompute--http": "none", "unicompute--concurrency": "4"}
+
+
+def test_public_policy() -> None:
+    assert is_public({"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]})
+    assert not is_public({"bindings": [{"role": "roles/run.admin", "members": ["allUsers"]}]})
+    assert not is_public({"etag": "BwX"})
+
+
+# -- invocations -------------------------------------------------------------------------------
+def response(status: int, body: Any, headers: dict[str, str] | None = None
+             ) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code = status
+    answer._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    answer.headers.update(headers or {})
+    return answer
+
+
+def test_shim_answers_become_invocations() -> None:
+    ok = outcome("f", response(200, {"ok": True, "result": {"a": 1}, "requestId": "r1",
+                                      "durationMs": 1.5, "coldStart": True, "logs": "hi\n"}))
+    assert (ok.status_code, json.loads(ok.payload), ok.request_id) == (200, {"a": 1}, "r1")
+    assert (ok.duration_ms, ok.cold_start, ok.logs, ok.error) == (1.5, True, "hi\n", None)
+    failed = outcome("f", response(200, {"ok": False, "errorType": "ValueError",
+                                         "errorMessage": "bad", "stackTrace": ["l1", "l2"],
+                                         "requestId": "r2", "coldStart": False}))
+    assert failed.error is not None and failed.status_code == 200
+    assert (failed.error.error_type, failed.error.native_type, failed.error.message,
+            failed.error.traceback) == ("Unhandled", "ValueError", "bad", ("l1", "l2"))
+    imported = outcome("f", response(200, {"ok": False, "errorType": "ImportError"}))
+    assert imported.error is not None and imported.error.error_type == "ImportError"
+
+
+@pytest.mark.parametrize(("status", "body", "kind"), [
+    (504, b"upstream request timeout", "Timeout"),
+    (503, b"Memory limit of 256 MiB exceeded with 300 MiB used.", "OutOfMemory"),
+    (500, b"Internal Server Error", "Crashed"),
+    (503, b"Service Unavailable", "Crashed"),
+])
+def test_platform_answers_are_failures(status: int, body: bytes, kind: str) -> None:
+    info = outcome("f", response(status, body))
+    assert info.error is not None and info.error.error_type == kind
+    assert info.status_code == status
+    assert platform_failure(404, "") is None
+
+
+@pytest.mark.parametrize(("status", "error"), [
+    (403, uc.PermissionDenied), (401, uc.Unauthenticated), (404, uc.NotFound),
+    (429, uc.Throttled), (400, uc.ProviderError),
+])
+def test_platform_refusals_raise(status: int, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        outcome("f", response(status, b"<html>Error: Forbidden</html>"))
+
+
+# -- logs and routing --------------------------------------------------------------------------
+def test_log_filter_and_timestamps() -> None:
+    text = log_filter(clients(), "thumb", 1_767_322_800_123)
+    assert text == ('resource.type="cloud_run_revision" AND resource.labels.service_name='
+                    '"thumb" AND resource.labels.location="us-central1" AND '
+                    'timestamp>="2026-01-02T03:00:00.123Z"')
+    assert timestamp_ms("2026-01-02T03:00:00.123456789Z") == 1_767_322_800_123
+    assert timestamp_ms("2026-01-02T04:00:00+01:00") == 1_767_322_800_000
+    assert timestamp_ms("yesterday") == 0
+
+
+def test_plain_http_goes_to_the_endpoint_with_the_real_host() -> None:
+    assert clients().route("https://x-1-uc.a.run.app/_unicompute/invoke") == (
+        "https://x-1-uc.a.run.app/_unicompute/invoke", {})
+    routed = clients("http://127.0.0.1:9999/").route(
+        "https://storage.googleapis.com/bucket/obj?X-Goog-Signature=abc")
+    assert routed == ("http://127.0.0.1:9999/bucket/obj?X-Goog-Signature=abc",
+                      {"Host": "storage.googleapis.com"})
+    assert clients().id_token("https://x") is None  # anonymous: no token is sent
