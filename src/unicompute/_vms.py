@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any, Literal, overload
 
 from ._context import CloudContext
-from ._errors import InvalidRequest, NotFound
+from ._errors import InvalidRequest, NotFound, Unsupported
 from ._launch_checks import check_id, check_launch, check_tags
 from ._models import (
     Image,
@@ -22,7 +22,7 @@ from ._models import (
     freeze_tags,
 )
 from ._waiting import check_timeout
-from .driver import Capability
+from .driver import Capability, ConsoleDriver
 
 #: States a VM can no longer leave; waiting for any other state from one of them is pointless.
 _FINAL = {VMState.TERMINATING: {VMState.TERMINATED}, VMState.TERMINATED: set()}
@@ -176,6 +176,20 @@ class VM:
         self._ctx.require(Capability.USER_DATA, "vms.user_data")
         compute = self._ctx.drivers.compute
         return self._ctx.call("vms.user_data", lambda: compute.user_data(self.id),
+                              resource=self.id, idempotent=True)
+
+    def console_output(self) -> str:
+        """The VM's serial console output as text, read from the cloud (EC2
+        ``GetConsoleOutput``, Azure boot diagnostics, GCE serial port 1): boot messages and
+        what user data printed. Clouds lag behind the console by up to a few minutes and
+        keep only the most recent part (EC2 64 KiB, GCE 1 MiB); ``""`` when there is none
+        yet. :class:`~unicompute.Unsupported` on a provider without it."""
+        self._ctx.require(Capability.CONSOLE_OUTPUT, "vms.console_output")
+        compute = self._ctx.drivers.compute
+        if not isinstance(compute, ConsoleDriver):
+            raise Unsupported(f"{self.provider} does not support console_output",
+                              provider=self.provider, operation="vms.console_output")
+        return self._ctx.call("vms.console_output", lambda: compute.console_output(self.id),
                               resource=self.id, idempotent=True)
 
     def wait_until(self, state: VMState | str, *, timeout: float = 600) -> VM:

@@ -64,6 +64,8 @@ class Capability(StrEnum):
     USER_DATA = "user_data"
     TAGS = "tags"
     FUNCTIONS = "functions"
+    #: ``VM.console_output()``: the compute driver is also a :class:`ConsoleDriver`.
+    CONSOLE_OUTPUT = "console_output"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +207,19 @@ class ComputeDriver(Protocol):
 
 
 @runtime_checkable
+class ConsoleDriver(Protocol):
+    """The serial console output of VMs (``Capability.CONSOLE_OUTPUT``), implemented by the
+    provider's compute driver itself: a provider that declares the capability has a compute
+    driver that is also a ``ConsoleDriver``."""
+
+    def console_output(self, vm_id: str) -> str:
+        """What the VM wrote to its serial console (boot messages, cloud-init and user-data
+        output), oldest first, decoded as UTF-8 with undecodable bytes replaced; the most
+        recent output when the cloud keeps only a window of it; ``""`` when the cloud has
+        none yet. ``NOT_FOUND`` if the VM does not exist."""
+
+
+@runtime_checkable
 class KeyDriver(Protocol):
     """SSH key pairs (``Capability.KEYS``)."""
 
@@ -338,6 +353,7 @@ __all__ = [
     "MANAGED_TAG",
     "Capability",
     "ComputeDriver",
+    "ConsoleDriver",
     "FunctionDriver",
     "KeyDriver",
     "Limits",

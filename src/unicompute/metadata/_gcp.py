@@ -5,9 +5,9 @@ Host: ``GCE_METADATA_HOST`` (google-auth's variable; legacy ``GCE_METADATA_ROOT`
 so that off GCP no DNS lookup delays detection. Requests carry ``Metadata-Flavor: Google`` and an
 answer counts only if it carries it too (as google-auth checks).
 
-GCE labels are not in the metadata server. unicompute's GCP launches copy the VM's portable tags
-into the ``unicompute-tags`` metadata attribute (JSON) and keep it in step in ``set_tags``;
-``tags`` is ``None`` for a VM without it.
+GCE labels (unicompute's tags) are not in the metadata server, so ``tags`` is ``None`` on GCP:
+read them with ``cloud.vms.get(me.instance_id).tags``. (Mirroring them in a metadata item would
+cost every ``set_tags`` a second GCE operation, and drift when labels change elsewhere.)
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from typing import Any
 
 from ..providers.gcp.convert import (
     IMAGE_METADATA_KEY,
-    INTERNAL_TAGS,
     STARTUP_SCRIPT_KEY,
-    TAGS_METADATA_KEY,
     WINDOWS_STARTUP_SCRIPT_KEY,
 )
 from . import _http
@@ -94,29 +92,16 @@ class MetadataServer(Service):
             image=str(attributes.get(IMAGE_METADATA_KEY) or doc.get("image") or ""),
             private_ip=private_ip,
             public_ip=public_ip,
-            tags=self._tags(attributes),
+            tags=None,
             spot=(str(scheduling.get("preemptible", "")).upper() == "TRUE"
                   or str(scheduling.get("provisioningModel", "")).upper() == "SPOT"),
             user_data=None if script is None else str(script).encode("utf-8"),
         )
 
-    def _tags(self, attributes: Mapping[str, Any]) -> dict[str, str] | None:
-        encoded = attributes.get(TAGS_METADATA_KEY)
-        if encoded is None:
-            return None
-        try:
-            tags = json.loads(encoded)
-        except (TypeError, ValueError) as exc:
-            raise self.error(f"attribute {TAGS_METADATA_KEY} is not JSON", INSTANCE_PATH,
-                             "metadata.current") from exc
-        if not isinstance(tags, dict):
-            raise self.error(f"attribute {TAGS_METADATA_KEY} is not a JSON object",
-                             INSTANCE_PATH, "metadata.current")
-        return {str(k): str(v) for k, v in tags.items() if k not in INTERNAL_TAGS}
-
     def interruption(self) -> InterruptionNotice | None:
         """``instance/preempted`` is ``TRUE`` once GCE preempts the VM (it stops ~30 s later;
-        GCE's default action for preemptible and spot VMs is to stop them)."""
+        GCE's default action for preemptible and spot VMs is to stop them, ``terminate`` when
+        the instance document says ``instanceTerminationAction: DELETE``)."""
         op = "metadata.interruption_notice"
         reply = self.call("GET", PREEMPTED_PATH, HEADERS, op)
         if reply.status != 200 or not _is_google(reply):
@@ -127,7 +112,10 @@ class MetadataServer(Service):
                              PREEMPTED_PATH, op)
         if value == "FALSE":
             return None
-        return InterruptionNotice(provider=self.provider, action="stop", not_before=None,
+        scheduling = self.instance.get("scheduling") or {}
+        deletes = str(scheduling.get("instanceTerminationAction", "")).upper() == "DELETE"
+        return InterruptionNotice(provider=self.provider,
+                                  action="terminate" if deletes else "stop", not_before=None,
                                   raw=value)
 
 

@@ -31,10 +31,10 @@ class InstanceIdentity:
     ``instance_id`` is the portable id ``cloud.vms.get()`` takes (AWS instance id, Azure ARM
     resource id, GCP ``<zone>/<name>``); ``native_id`` the cloud's own (AWS instance id, Azure
     ``vmId``, GCE numeric id). ``name``, ``size``, ``image``, ``zone``, IPs, ``tags`` and
-    ``spot`` are spelled as :class:`~unicompute.VM` spells them. ``tags`` is ``None`` when the
-    metadata service does not expose them (an EC2 instance launched without
-    ``InstanceMetadataTags``, a GCE VM not launched by unicompute). ``user_data`` is the raw user
-    data (``None`` without any).
+    ``spot`` are spelled as :class:`~unicompute.VM` spells them. ``tags`` (and, on AWS, ``name``,
+    which is the ``Name`` tag) is ``None`` when the metadata service does not expose them: always
+    on GCP (labels are not in its metadata server), on EC2 for an instance launched without
+    ``InstanceMetadataTags``. ``user_data`` is the raw user data (``None`` without any).
     """
 
     provider: str

@@ -13,9 +13,7 @@ from unicompute import metadata
 
 INSTANCE: dict[str, Any] = {
     "attributes": {"startup-script": "#!/bin/sh\necho hi\n",
-                   "unicompute-image": "debian-12",
-                   "unicompute-tags": json.dumps({"app": "web", "unicompute:managed": "true",
-                                                  "unicompute:firewall": "uc-fw"})},
+                   "unicompute-image": "debian-12"},
     "hostname": "web-1.us-central1-a.c.p.internal", "id": 4567890123456789012,
     "image": "projects/debian-cloud/global/images/debian-12-bookworm-v20241112",
     "machineType": "projects/123456/machineTypes/e2-small", "name": "web-1",
@@ -54,7 +52,7 @@ def test_identity(serve, on_cloud) -> None:
         provider="gcp", instance_id="us-central1-a/web-1", native_id="4567890123456789012",
         name="web-1", region="us-central1", zone="us-central1-a", size="e2-small",
         image="debian-12", private_ip="10.128.0.2", public_ip="34.1.2.3",
-        tags={"app": "web", "unicompute:managed": "true"}, spot=True,
+        tags=None, spot=True,
         user_data=b"#!/bin/sh\necho hi\n")
 
 
@@ -73,11 +71,19 @@ def test_answer_without_metadata_flavor_is_not_gcp(serve, on_cloud) -> None:
     assert metadata.current() is None
 
 
-def test_bad_tags_attribute_is_a_metadata_error(serve, on_cloud) -> None:
-    instance = {**INSTANCE, "attributes": {"unicompute-tags": "[1, 2]"}}
+def test_document_without_machine_type_is_a_metadata_error(serve, on_cloud) -> None:
+    instance = {k: v for k, v in INSTANCE.items() if k != "machineType"}
     on_cloud("gcp", serve(server(instance)).url)
-    with pytest.raises(metadata.MetadataError, match="unicompute-tags"):
+    with pytest.raises(metadata.MetadataError, match="machineType"):
         metadata.current()
+
+
+def test_delete_termination_action_means_terminate(serve, on_cloud) -> None:
+    instance = {**INSTANCE, "scheduling": {"preemptible": "TRUE",
+                                           "instanceTerminationAction": "DELETE"}}
+    on_cloud("gcp", serve(server(instance, preempted="TRUE")).url)
+    notice = metadata.interruption_notice()
+    assert notice is not None and notice.action == "terminate"
 
 
 def test_preempted(serve, on_cloud) -> None:

@@ -95,6 +95,7 @@ CAPABILITIES = frozenset(
         Capability.USER_DATA,
         Capability.TAGS,
         Capability.FUNCTIONS,
+        Capability.CONSOLE_OUTPUT,
     }
 )
 

@@ -9,6 +9,7 @@ can delete it again.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Mapping
 from functools import partial
@@ -28,7 +29,7 @@ from ..._models import (
     VMState,
     Zone,
 )
-from . import convert, images, network, sizes
+from . import console, convert, images, network, sizes
 from ._context import INSTANCE_NOT_FOUND, Context, error_message, managed_tags, tag_spec
 from .convert import PROVIDER, ROOT_TAG, SG_TAG, tag_list
 from .options import Options
@@ -375,8 +376,22 @@ class Ec2Compute:
         encoded = answer.get("UserData", {}).get("Value")
         return base64.b64decode(encoded) if encoded else None
 
+    def console_output(self, vm_id: str) -> str:
+        """See :func:`console.console_output` (``GetConsoleOutput``, latest where supported)."""
+        return console.console_output(self._ctx, vm_id)
+
     def inbound_rules(self, vm_id: str) -> list[InboundRule]:
         return network.inbound_rules(self._ctx, network.group_ids(self._ctx.live_instance(vm_id)))
+
+
+#: What EC2 allows in tag keys of an instance that exposes its tags in instance metadata.
+_METADATA_TAG_KEY = re.compile(r"[a-zA-Z0-9+\-=.,_:@]+")
+
+
+def metadata_tag_key_allowed(key: str) -> bool:
+    """Whether EC2 accepts tag ``key`` on an instance with ``InstanceMetadataTags`` enabled:
+    letters, digits and ``+ - = . , _ : @`` only, and not ``.``, ``..`` or ``_index``."""
+    return bool(_METADATA_TAG_KEY.fullmatch(key)) and key not in (".", "..", "_index")
 
 
 def _run_request(
@@ -424,7 +439,13 @@ def _run_request(
         "MaxCount": plan.count,
         "ClientToken": token,
         "TagSpecifications": tag_specs,
-        "MetadataOptions": {"HttpTokens": "required" if options.require_imdsv2 else "optional"},
+        "MetadataOptions": {
+            "HttpTokens": "required" if options.require_imdsv2 else "optional",
+            # Tags in IMDS let unicompute.metadata.current() report them; EC2 refuses it when a
+            # tag key has a character IMDS paths cannot hold, so then the VM goes without.
+            "InstanceMetadataTags": (
+                "enabled" if all(map(metadata_tag_key_allowed, tagged)) else "disabled"),
+        },
     }
     if mappings:
         request["BlockDeviceMappings"] = mappings

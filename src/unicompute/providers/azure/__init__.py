@@ -81,6 +81,7 @@ CAPABILITIES = frozenset(
         Capability.REBOOT,
         Capability.USER_DATA,
         Capability.TAGS,
+        Capability.CONSOLE_OUTPUT,
     }
 )
 

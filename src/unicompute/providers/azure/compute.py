@@ -35,7 +35,7 @@ from ..._models import (
     VMState,
     Zone,
 )
-from . import convert, images, network, sizes
+from . import console, convert, images, network, sizes
 from ._context import IF_NONE_MATCH, LOG, Context, ignore_missing, is_code, not_found
 from .convert import (
     LAUNCH_TAG,
@@ -294,6 +294,8 @@ class AzureCompute:
             "osProfile": os_profile,
             "networkProfile": {"networkInterfaces": [{"id": nic_id,
                                                       "properties": {"primary": True}}]},
+            # Managed boot diagnostics: what console_output() reads.
+            "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
         }
         user_data = spec.user_data_bytes
         if user_data:
@@ -495,6 +497,12 @@ class AzureCompute:
         vm = self._ctx.compute.virtual_machines.get(ref.group, ref.name, expand="userData")
         encoded = getattr(vm, "user_data", None)
         return base64.b64decode(encoded) if encoded else None
+
+    def console_output(self, vm_id: str) -> str:
+        """The serial log of boot diagnostics (see :mod:`.console`)."""
+        ref = self._ref(vm_id)
+        return console.console_output(self._ctx.compute.virtual_machines, ref.group, ref.name,
+                                      vm_id)
 
     def inbound_rules(self, vm_id: str) -> list[InboundRule]:
         """The rules of the NSG on the VM's primary NIC (else on its subnet). A NIC with no NSG

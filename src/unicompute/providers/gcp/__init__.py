@@ -71,6 +71,7 @@ CAPABILITIES = frozenset(
         Capability.REBOOT,
         Capability.USER_DATA,
         Capability.TAGS,
+        Capability.CONSOLE_OUTPUT,
         Capability.KEYS,
         Capability.FUNCTIONS,
     }

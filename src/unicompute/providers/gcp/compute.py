@@ -43,7 +43,7 @@ from ..._models import (
     VMState,
     Zone,
 )
-from . import convert, images, keys, network, operations, sizes
+from . import console, convert, images, keys, network, operations, sizes
 from ._clients import Context
 from .convert import (
     FIREWALL_TAG,
@@ -418,6 +418,12 @@ class GceCompute:
             except core.PreconditionFailed:
                 if attempt == 2:
                     raise
+
+    def console_output(self, vm_id: str) -> str:
+        """Serial port 1 (see :mod:`.console`)."""
+        zone, name = parse_vm_id(vm_id)
+        return console.console_output(self._instances, self._ctx.rpc, project=self._ctx.project,
+                                      zone=zone, name=name)
 
     def inbound_rules(self, vm_id: str) -> list[InboundRule]:
         return network.inbound_rules(self._ctx, self._get(vm_id))

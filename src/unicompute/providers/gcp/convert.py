@@ -37,9 +37,6 @@ FIREWALL_TAG = "unicompute:firewall"
 IMAGE_METADATA_KEY = "unicompute-image"
 #: Metadata key holding the name of the key pair a VM was launched with.
 KEY_NAME_METADATA_KEY = "unicompute-key-name"
-#: Metadata key holding the VM's portable tags as a JSON object: labels are not in the metadata
-#: server, and ``unicompute.metadata.current()`` reads the tags from there.
-TAGS_METADATA_KEY = "unicompute-tags"
 #: Metadata key of the SSH keys the guest agent installs (``user:key line`` per line).
 SSH_KEYS_METADATA_KEY = "ssh-keys"
 #: Metadata key of the startup script on Linux images, and on Windows images.

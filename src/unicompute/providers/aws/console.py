@@ -1,0 +1,36 @@
+"""Serial console output of EC2 instances (``GetConsoleOutput``).
+
+``Latest=True`` asks for the most recent output (up to 64 KiB) rather than what EC2 buffered at
+boot; only instances built on Nitro support it, so on the others EC2 refuses it and the call is
+repeated without it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from botocore.exceptions import ClientError
+
+from ._context import Context, error_code
+
+#: EC2's answers to ``Latest=True`` on an instance type that does not support it.
+LATEST_REFUSED = frozenset({"UnsupportedOperation", "InvalidParameterCombination"})
+
+
+def console_output(ctx: Context, vm_id: str) -> str:
+    """The console output of instance ``vm_id`` as text; ``""`` when EC2 has none yet.
+    ``NotFound`` for an unknown or terminated instance."""
+    ctx.live_instance(vm_id)
+    try:
+        answer = ctx.client.get_console_output(InstanceId=vm_id, Latest=True)
+    except ClientError as exc:
+        if error_code(exc) not in LATEST_REFUSED:
+            raise
+        answer = ctx.client.get_console_output(InstanceId=vm_id)
+    encoded = answer.get("Output") or ""
+    try:
+        raw = base64.b64decode(encoded)
+    except (binascii.Error, ValueError):
+        raw = encoded.encode("utf-8")  # some EC2-compatible clouds send it undecoded
+    return raw.decode("utf-8", errors="replace")
