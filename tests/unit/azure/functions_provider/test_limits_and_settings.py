@@ -6,6 +6,7 @@ import pytest
 
 from unicompute import FunctionSpec, HttpTrigger, InvalidRequest, QueueTrigger, ScheduleTrigger
 from unicompute._function_models import check_spec
+from unicompute.providers.azure import LIMITS
 from unicompute.providers.azure.functions_convert import (
     HOST_BATCH_SETTING,
     HOST_TIMEOUT_SETTING,
@@ -29,6 +30,12 @@ def spec(tmp_path: Path, **changes: object) -> FunctionSpec:
                                  "handler": "app.handler", "source": tmp_path}
     fields.update(changes)
     return FunctionSpec(**fields)  # type: ignore[arg-type]
+
+
+def test_provider_limits_carry_the_function_limits() -> None:
+    assert LIMITS.functions is FUNCTION_LIMITS
+    assert FUNCTION_LIMITS.shim == "azure_functions"
+    assert FUNCTION_LIMITS.max_timeout_s == 230
 
 
 @pytest.mark.parametrize(("changes", "field"), [
