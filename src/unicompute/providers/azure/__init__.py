@@ -1,29 +1,39 @@
-"""The GCP provider: Compute Engine instances, persistent disks and snapshots, over the official
-``google-cloud-compute`` REST clients.
+"""The Azure provider: virtual machines, managed disks and snapshots, SSH keys, over the official
+``azure-mgmt-compute``, ``azure-mgmt-network`` and ``azure-mgmt-resource`` clients.
 
-Importing this package does not import the Google SDK (``Options`` is public API); the SDK is
-imported when a cloud is first opened. Config keys of :func:`open_provider`:
+Importing this package does not import the Azure SDK (``Options`` is public API); it is imported
+when a cloud is first opened. Config keys of :func:`open_provider` (``unicompute.connect("azure",
+region=..., **config)`` or ``"azure://eastus?resource_group=rg"``):
 
-* ``project`` (str): the project; default the one Application Default Credentials name, else
-  ``GOOGLE_CLOUD_PROJECT``.
-* ``zone`` (str): the zone VMs and sizes use when a spec names none; default the first zone of
-  the region that offers the machine type.
-* ``endpoint_url`` (str): talk to this Compute Engine endpoint, e.g. ``unicompute mock-server``'s.
-  An ``http://`` endpoint is used with anonymous credentials (no token is sent in the clear).
-* ``poll_interval`` (seconds): delay between polls of a GCE operation (default 2).
+* ``subscription_id`` (str): default ``$AZURE_SUBSCRIPTION_ID``; one of the two is required.
+* ``resource_group`` (str): where everything is created and listed; default ``unicompute``.
+* ``create_resource_group`` (bool, or ``"true"``/``"false"``): create the resource group, tagged
+  ``unicompute:managed=true``, in the region on the first launch or volume when it is missing
+  (default ``True``). With ``False`` a missing group is an ``InvalidRequest`` naming
+  ``resource_group``. unicompute never deletes a resource group.
+* ``credential``: an ``azure.core.credentials.TokenCredential``; default
+  ``azure.identity.DefaultAzureCredential()`` (environment, managed identity, Azure CLI ...).
+* ``endpoint_url`` (str): the ARM endpoint, e.g. ``unicompute mock-server``'s (the CLI's
+  ``--endpoint``); an ``http://`` one gets a placeholder bearer token, never a real one (tokens
+  are not sent in clear text). The URL is never echoed in errors.
+* ``poll_interval`` (seconds): the SDK's long-running-operation polling interval when ARM sends
+  no ``Retry-After``, and how often a wait checks its deadline (default 5).
+* ``vm_timeout`` (seconds): how long a launch waits for its VMs to be created, and a VM delete
+  or tag update waits, before ``Timeout`` (default 600; ``VM.terminate(timeout=)`` sets its own).
+* ``operation_timeout`` (seconds): the same for every other ARM long-running operation
+  (network security group, public IP, NIC, virtual network, disk, snapshot; default 300).
+  After a ``Timeout`` the operation goes on in Azure; a launch deletes what it created, and
+  logs (``unicompute.providers.azure``) and notes on the error what it could not delete.
+* ``retry_total`` (int): azure-core's retries of one HTTP request on 408/429/5xx (default 3).
 
-Credentials are Application Default Credentials (``gcloud auth application-default login``,
-``GOOGLE_APPLICATION_CREDENTIALS``, or the metadata server on GCP); without any, ``connect``
-raises ``Unauthenticated`` saying so. Any other key raises ``InvalidRequest`` naming it. The
-region defaults to ``CLOUDSDK_COMPUTE_REGION``, else ``us-central1``.
+Any other key raises ``InvalidRequest`` naming it. Without a region the location is
+``$AZURE_DEFAULTS_LOCATION`` (the Azure CLI's ``defaults.location`` in its environment form),
+else ``eastus``. Inside ``unicompute.mocks.mock_cloud()`` nothing else is needed.
 
-VM ids are ``<zone>/<name>``, volume ids ``<zone>/<disk name>``, snapshot ids the snapshot's
-name. Tags are GCE labels (``:`` in keys becomes ``--``; see ``convert.py``). VMs join
-unicompute's own auto-mode VPC network ``unicompute`` (created on the first launch, never
-deleted, with no firewall rules but each launch's own, so ``open_ports`` is all that is let in;
-``Options.network`` picks another network, whose rules then apply too; see ``network.py``).
-Key pairs are project metadata items ``unicompute-ssh-key-<name>``, given to a VM launched with
-``key_name`` through its own ``ssh-keys`` metadata (see ``keys.py``).
+VM ids are ARM resource ids (``/subscriptions/…/resourceGroups/…/providers/
+Microsoft.Compute/virtualMachines/<name>``); ``get`` reads one with a single call. ``stop()``
+*deallocates*: a VM that is merely powered off is still billed for its cores, a deallocated one
+is not (its disks and static public IP still are).
 """
 
 from __future__ import annotations
@@ -32,35 +42,41 @@ import re
 from collections.abc import Mapping
 
 from ...driver import Capability, Limits, NamingRules, ProviderDrivers
+from .convert import KEY_TAG, LAUNCH_TAG
+from .functions_limits import FUNCTION_LIMITS
 from .options import Options
 
-#: GCE resource names (RFC 1035): instances, disks, firewall rules.
+#: VM names (1-64 characters). The name is also the VM's computer (host) name, which Azure
+#: allows letters, digits, '-' and '.' in (no '_'), and a VM name may not end with '.' or '-'.
+#: The NIC, public IP and OS disk are named after the VM (``<name>-nic`` ...), so the rule also
+#: keeps those valid. Windows names are checked at launch against Windows' own rule (1-15
+#: characters, no period, not only digits).
 LIMITS = Limits(
     names=NamingRules(
-        pattern=re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"),
-        max_length=63,
+        pattern=re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$"),
+        max_length=64,
         description=(
-            "lower-case letters, digits and hyphens, starting with a letter and not ending "
-            "with a hyphen, at most 63 characters (RFC 1035)"
+            "letters, digits, '.' and '-', starting and ending with a letter or digit, at most "
+            "64 characters (15 for Windows, without '.')"
         ),
     ),
-    # One metadata value (the startup script) may hold 256 KiB.
-    max_user_data_bytes=262144,
-    # GCE allows 64 labels; unicompute adds unicompute--managed and, with open_ports,
-    # unicompute--firewall.
-    max_tags=62,
-    max_tag_key_length=63,
-    max_tag_value_length=63,
-    max_disk_gib=65536,
-    # Instances are inserted one call each.
+    # customData: at most 65,535 bytes once base64-decoded.
+    max_user_data_bytes=65535,
+    max_tags=47,  # ARM allows 50; unicompute adds unicompute:managed, :launch and :key
+    max_tag_key_length=512,
+    max_tag_value_length=256,
+    # Managed data disks go up to 32,767 GiB; an OS disk (disk_gib) at most 4,095, checked at
+    # launch.
+    max_disk_gib=32767,
     max_count=100,
-    # Google reserves the goog- label prefix for its own services; the others are the
-    # provider's bookkeeping.
-    reserved_tag_prefixes=("goog-", "unicompute:root", "unicompute:firewall"),
+    reserved_tag_prefixes=(LAUNCH_TAG, KEY_TAG),
+    # Azure Functions: one Flex Consumption function app per function (see .functions).
+    functions=FUNCTION_LIMITS,
 )
 
 CAPABILITIES = frozenset(
     {
+        Capability.KEYS,
         Capability.VOLUMES,
         Capability.SNAPSHOTS,
         Capability.FIREWALLS,
@@ -68,20 +84,33 @@ CAPABILITIES = frozenset(
         Capability.REBOOT,
         Capability.USER_DATA,
         Capability.TAGS,
-        Capability.KEYS,
+        Capability.FUNCTIONS,
+        Capability.CONSOLE_OUTPUT,
     }
 )
 
 
 def open_provider(region: str | None, config: Mapping[str, object]) -> ProviderDrivers:
-    """The GCP drivers for ``region``.
+    """The Azure drivers for ``region``.
 
-    Without google-cloud-compute the ``ImportError`` propagates; ``unicompute.connect`` turns
-    it into ``MissingDependency`` naming ``pip install 'unicompute[gcp]'``.
+    Without the Azure SDK the ``ImportError`` propagates; ``unicompute.connect`` turns it into
+    ``MissingDependency`` naming ``pip install 'unicompute[azure]'``.
     """
-    from . import _clients
+    from . import _session
 
-    return _clients.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES)
+    drivers = _session.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES)
+    from .functions import open_functions
+
+    functions = open_functions(region, config)
+    close_others = drivers.close
+
+    def close() -> None:
+        functions.close()
+        close_others()
+
+    drivers.functions = functions
+    drivers.close = close
+    return drivers
 
 
 __all__ = ["CAPABILITIES", "LIMITS", "Options", "open_provider"]
