@@ -34,18 +34,22 @@ This module never imports ``unicompute.providers``.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from ..._errors import InvalidRequest
 from .._kernel import FakeClock, Faults, IdFactory, Operations
 from ..runtime import LocalRuntime
 from ._functions_api import FunctionsApp
 from ._functions_source import STORAGE_HOST, STORAGE_URL, SourceStore
 from ._logging import LOGGING_URL, LoggingApp
+from ._pubsub import PUBSUB_URL, PubSubApp, topic_name
 from ._run_host import LEGACY_ROUTE, ROUTE, RunHost
 from ._run_host_admin import RUN_URL, RunAdminApp
 from ._run_host_tokens import IdTokens
+from ._scheduler import SCHEDULER_URL, SchedulerApp, request_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -70,6 +74,11 @@ class FunctionsHandle:
                                      tokens=tokens)
         self.logging = LoggingApp(clock=clock, ids=ids, faults=faults, tokens=tokens)
         self.host.log_sink = self.logging.record
+        self.scheduler = SchedulerApp(clock=clock, ids=ids, faults=faults, tokens=tokens,
+                                      deliver=self._deliver, mint=self._mint)
+        self.pubsub = PubSubApp(self.api, self.host, clock=clock, ids=ids, faults=faults,
+                                tokens=tokens)
+        self.api.on_change = self.pubsub.on_function
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -88,9 +97,45 @@ class FunctionsHandle:
     def names(self) -> list[str]:
         return sorted(self.api.functions)
 
+    def publish(self, topic: str, data: bytes | str,
+                attributes: Mapping[str, str] | None = None) -> list[str]:
+        """Publish one message to ``topic`` (``projects/p/topics/t`` or a bare id in the
+        fake's project) and deliver it now to every function triggered by it (see
+        ``_pubsub``); the message ids. ``InvalidRequest`` (``topic``) if the topic does not
+        exist."""
+        from ._base import FAKE_PROJECT
+
+        name = topic_name(topic, FAKE_PROJECT)
+        if name not in self.pubsub.topics:
+            raise InvalidRequest(f"no such topic: {name}", field="topic")
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        message = {"data": base64.b64encode(raw).decode(), "attributes": dict(attributes or {})}
+        with self.pubsub.lock:
+            return self.pubsub.publish(name, [message])
+
+    @property
+    def topics(self) -> set[str]:
+        return set(self.pubsub.topics)
+
+    def jobs(self) -> list[str]:
+        return sorted(self.scheduler.jobs)
+
     def log_lines(self, function_id: str) -> list[str]:
         """The log lines (``textPayload``) of every function named ``function_id``."""
         return self.logging.lines(function_id)
+
+    # -- wiring --------------------------------------------------------------------------------
+    def _deliver(self, uri: str, method: str, headers: dict[str, str],
+                 body: bytes) -> int | None:
+        request = request_for(uri, method, headers, body)
+        record, _ = self.host.find(request.host or "", request.path)
+        if record is None:
+            return None
+        return self.host.answer(request).status_code
+
+    def _mint(self, audience: str, email: str) -> str:
+        return self.id_tokens.mint(audience, email or "service-account@unicompute-fake."
+                                   "iam.gserviceaccount.com")
 
     # -- lifetime ------------------------------------------------------------------------------
     def _get_runtime(self) -> LocalRuntime:
@@ -105,19 +150,24 @@ class FunctionsHandle:
         self.host.requests.clear()
         self.run_admin.requests.clear()
         self.logging.reset_state()
+        self.scheduler.reset_state()
+        self.pubsub.reset_state()
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
 
     def routes(self) -> dict[str, WSGIApplication]:
         return {FUNCTIONS_URL: self.api, STORAGE_URL: self.sources, ROUTE: self.host,
-                LEGACY_ROUTE: self.host, RUN_URL: self.run_admin, LOGGING_URL: self.logging}
+                LEGACY_ROUTE: self.host, RUN_URL: self.run_admin, LOGGING_URL: self.logging,
+                SCHEDULER_URL: self.scheduler, PUBSUB_URL: self.pubsub}
 
     def hosts(self) -> list[tuple[str, WSGIApplication]]:
         """Host patterns and their apps, for dispatching a served request by ``Host``."""
         return [("*.a.run.app", self.host), ("*.cloudfunctions.net", self.host),
                 (STORAGE_HOST, self.sources), ("run.googleapis.com", self.run_admin),
                 ("logging.googleapis.com", self.logging),
+                ("cloudscheduler.googleapis.com", self.scheduler),
+                ("pubsub.googleapis.com", self.pubsub),
                 ("cloudfunctions.googleapis.com", self.api)]
 
     def paths(self) -> list[tuple[str, WSGIApplication]]:
@@ -127,7 +177,9 @@ class FunctionsHandle:
                 ("/v2/projects/*/locations/*/operations*", self.api),
                 ("/v2/projects/*/locations/*/runtimes*", self.api),
                 ("/v2/projects/*/locations/*/services/*", self.run_admin),
-                ("/v2/entries:list", self.logging)]
+                ("/v2/entries:list", self.logging),
+                ("/v1/projects/*/locations/*/jobs*", self.scheduler),
+                ("/v1/projects/*/topics/*", self.pubsub)]
 
 
 class HostDispatcher:
