@@ -91,7 +91,10 @@ class AzureFunctions:
         pages = self._clients.web.web_apps.list_by_resource_group(
             self._clients.resource_group).by_page(continuation_token=page_token)
         items: list[FunctionInfo] = []
-        page = next(pages, None)
+        try:
+            page = next(pages, None)
+        except ResourceNotFoundError:
+            return Page(items=[], next_token=None)  # no resource group: no functions yet
         for model in page or ():
             site = site_json(model)
             if not _is_function_app(site) or site.get("location", "").replace(" ", "").lower(

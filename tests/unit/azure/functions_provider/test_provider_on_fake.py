@@ -1,0 +1,246 @@
+"""The Azure Functions provider against the ARM fake, through the official SDKs: what deploy
+makes and delete removes, undo of a half-made deploy, no write on an identical re-deploy,
+async invokes, logs, timer and queue triggers, and the served fake reached by endpoint_url.
+
+Each test works in its own resource group, so it sees exactly the resources it made.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure.mgmt.web import WebSiteManagementClient
+
+import unicompute as uc
+from unicompute._cloud import Cloud
+from unicompute._context import CloudContext
+from unicompute._waiting import Poller
+from unicompute.providers.azure import open_provider
+from unicompute.providers.azure.functions_convert import async_queue_name, container_name
+from unicompute.providers.azure.functions_deploy import INSIGHTS_API, WORKSPACE_API
+
+SOURCE = '''\
+import json
+
+def handler(event, context):
+    print("event", json.dumps(event, sort_keys=True))
+    return {"n": event.get("n") if isinstance(event, dict) else None}
+'''
+WRITES = {"PUT", "POST", "PATCH", "DELETE"}
+
+
+class Group:
+    """A portable cloud in a fresh resource group, plus SDK clients to look at it."""
+
+    def __init__(self, fake: Any, name: str, **config: Any) -> None:
+        self.fake = fake
+        self.name = name
+        self.drivers = open_provider("eastus", {"poll_interval": 0, "retry_total": 0,
+                                                "resource_group": name, **config})
+        self.cloud = Cloud(CloudContext(self.drivers, poller=Poller(interval=0,
+                                                                    sleep=lambda _: None)), {})
+        clients: Any = self.drivers.functions.clients  # type: ignore[union-attr]
+        self.web: WebSiteManagementClient = clients.web
+        self.storage: StorageManagementClient = clients.storage
+        self.resources: ResourceManagementClient = clients.ctx.clients.resources
+        self.made: list[str] = []
+
+    def inventory(self) -> dict[str, list[str]]:
+        """Everything of the group a function deploy can make, by kind."""
+        if not self.resources.resource_groups.check_existence(self.name):
+            return {k: [] for k in ("sites", "plans", "accounts", "containers", "queues",
+                                    "insights")}
+        found: dict[str, list[str]] = {
+            "sites": [s.name for s in self.web.web_apps.list_by_resource_group(self.name)],
+            "plans": [p.name for p in self.web.app_service_plans.list_by_resource_group(
+                self.name)],
+            "accounts": [a.name for a in self.storage.storage_accounts.list_by_resource_group(
+                self.name)],
+            "containers": [], "queues": [], "insights": []}
+        # The fake lists no storage children: probe the names deploys make (and "jobs").
+        for account in found["accounts"]:
+            for function in self.made:
+                for kind, child in (("containers", container_name(function)),
+                                    ("queues", async_queue_name(function))):
+                    found[kind] += self._child(kind, account, child)
+            found["queues"] += self._child("queues", account, "jobs")
+        for kind, api in (("Microsoft.Insights/components/uc-insights-eastus", INSIGHTS_API),
+                          ("Microsoft.OperationalInsights/workspaces/uc-logs-eastus",
+                           WORKSPACE_API)):
+            rid = (f"/subscriptions/{self.fake.subscription_id}/resourceGroups/{self.name}"
+                   f"/providers/{kind}")
+            try:
+                self.resources.resources.get_by_id(rid, api_version=api)
+                found["insights"].append(kind.rsplit("/", 1)[1])
+            except ResourceNotFoundError:
+                pass
+        return {k: sorted(v) for k, v in found.items()}
+
+    def _child(self, kind: str, account: str, child: str) -> list[str]:
+        api: Any = self.storage.blob_containers if kind == "containers" else self.storage.queue
+        try:
+            api.get(self.name, account, child)
+        except ResourceNotFoundError:
+            return []
+        return [child]
+
+    def deploy(self, spec: uc.FunctionSpec) -> uc.Function:
+        self.made.append(spec.name)
+        return self.cloud.functions.deploy(spec)
+
+    def writes_since(self, start: int) -> list[str]:
+        """ARM writes since request ``start`` (``POST .../list*`` actions only read)."""
+        return [f"{r.method} {r.path}" for r in list(self.fake.app.requests)[start:]
+                if r.method in WRITES and not (
+                    r.method == "POST" and r.path.rsplit("/", 1)[-1].lower().startswith("list"))]
+
+
+@pytest.fixture
+def group(fake: Any) -> Iterator[Group]:
+    made = Group(fake, f"rg-fn-{uuid.uuid4().hex[:8]}")
+    yield made
+    made.drivers.close()
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    (tmp_path / "app.py").write_text(SOURCE)
+    return tmp_path
+
+
+def spec(source: Path, name: str, **changes: Any) -> uc.FunctionSpec:
+    fields: dict[str, Any] = {"name": name, "runtime": "python3.12", "handler": "app.handler",
+                              "source": source, "memory_mb": 256, "timeout_s": 30,
+                              "tags": {"suite": "azure-fn"}}
+    fields.update(changes)
+    return uc.FunctionSpec(**fields)
+
+
+def fn_name() -> str:
+    return f"fn-{uuid.uuid4().hex[:10]}"
+
+
+def test_deploy_makes_and_delete_removes_everything(group: Group, source: Path) -> None:
+    assert group.inventory()["sites"] == [] and list(group.cloud.functions.list()) == []
+    name = fn_name()
+    triggers = (uc.HttpTrigger(), uc.QueueTrigger("jobs", 2), uc.ScheduleTrigger("rate(1 hour)"))
+    group.deploy(spec(source, name, triggers=triggers))
+    made = group.inventory()
+    assert made["sites"] == [name] and made["plans"] == [f"{name}-plan"]
+    assert len(made["accounts"]) == 1 and len(made["containers"]) == 1
+    assert "jobs" in made["queues"] and any(q.startswith("uc-async-") for q in made["queues"])
+    assert made["insights"] == ["uc-insights-eastus", "uc-logs-eastus"]
+    site = group.web.web_apps.get(group.name, name)
+    assert site.kind == "functionapp,linux"
+    assert site.tags["unicompute:managed"] == "true" and site.tags["suite"] == "azure-fn"
+    group.cloud.functions.delete(name)
+    assert group.inventory() == {k: [] for k in made}
+
+
+def test_shared_resources_stay_while_another_app_uses_them(group: Group, source: Path) -> None:
+    first, second = fn_name(), fn_name()
+    group.deploy(spec(source, first))
+    group.deploy(spec(source, second))
+    group.cloud.functions.delete(first)
+    left = group.inventory()
+    assert left["sites"] == [second] and len(left["accounts"]) == 1
+    assert left["insights"] == ["uc-insights-eastus", "uc-logs-eastus"]
+    group.cloud.functions.delete(second)
+    assert group.inventory()["accounts"] == []
+
+
+def test_failure_half_way_undoes_the_deploy(group: Group, source: Path) -> None:
+    group.fake.faults.fail_next("site_put", status=400, code="InvalidParameter",
+                                message="injected")
+    with pytest.raises(uc.InvalidRequest):
+        group.deploy(spec(source, fn_name()))
+    assert group.inventory() == {"sites": [], "plans": [], "accounts": [], "containers": [],
+                                 "queues": [], "insights": []}
+
+
+def test_bad_schedule_is_refused_before_any_write(group: Group, source: Path) -> None:
+    start = len(group.fake.app.requests)
+    with pytest.raises(uc.InvalidRequest) as info:
+        group.deploy(spec(source, fn_name(),
+                                          triggers=(uc.ScheduleTrigger("rate(7 minutes)"),)))
+    assert info.value.field == "triggers"
+    assert group.writes_since(start) == []
+
+
+def test_identical_redeploy_writes_nothing_and_publishes_nothing(group: Group,
+                                                                  source: Path) -> None:
+    name = fn_name()
+    first = group.deploy(spec(source, name, triggers=(uc.HttpTrigger(),)))
+    deployments = first.raw["deployment"]["id"]
+    start = len(group.fake.app.requests)
+    again = group.deploy(spec(source, name, triggers=(uc.HttpTrigger(),)))
+    assert group.writes_since(start) == []
+    assert again.version == first.version and again.raw["deployment"]["id"] == deployments
+    (source / "app.py").write_text(SOURCE + "\n# changed\n")
+    start = len(group.fake.app.requests)
+    changed = group.deploy(spec(source, name, triggers=(uc.HttpTrigger(),)))
+    assert [w.split()[0] for w in group.writes_since(start)] == ["PATCH"]  # the code tag
+    assert changed.raw["deployment"]["id"] != deployments and changed.version != first.version
+
+
+def test_async_invoke_runs_and_logs_come_from_app_insights(group: Group, fake: Any,
+                                                            source: Path) -> None:
+    fn = group.deploy(spec(source, fn_name()))
+    assert fn.invoke({"n": 5}, mode="async").status_code == 202
+    assert fake.functions.drain(30)
+    messages = [line.message for line in fn.logs()]
+    assert any('event {"n": 5}' in m for m in messages), messages
+    assert fn.invoke({"n": 6}).result == {"n": 6}
+    assert fn.invoke({"n": 7}, mode="dry_run").status_code == 204
+
+
+def test_timer_and_queue_triggers_fire(group: Group, fake: Any, source: Path) -> None:
+    fn = group.deploy(spec(source, fn_name(), triggers=(
+        uc.ScheduleTrigger("rate(5 minutes)"), uc.QueueTrigger("work-items"))))
+    fake.clock.advance(301)
+    fake.functions.send("work-items", "hello queue")
+    assert fake.functions.poll() == 1
+    assert fake.functions.messages("work-items") == []
+    events = [json.loads(line.message.split("event ", 1)[1]) for line in fn.logs()
+              if line.message.startswith("event ")]
+    schedules = [e for e in events if e.get("source") == "unicompute.schedule"]
+    assert schedules and schedules[0]["schedule"] == "rate(5 minutes)"
+    records = [e["Records"][0] for e in events if "Records" in e]
+    assert records and records[0]["body"] == "hello queue"
+    assert (records[0]["eventSource"], records[0]["eventSourceARN"]) == (
+        "azure:queue", "work-items")
+
+
+class _NoToken:
+    """A credential that must never be asked: the served fake is plain HTTP."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        raise AssertionError("no token may be requested for an http:// endpoint")
+
+
+def test_served_fake_through_endpoint_url(fake: Any, source: Path) -> None:
+    url = fake.serve()
+    try:
+        group = Group(fake, f"rg-fn-{uuid.uuid4().hex[:8]}", endpoint_url=url,
+                      credential=_NoToken())
+        name = fn_name()
+        fn = group.deploy(spec(source, name, triggers=(uc.HttpTrigger(),)))
+        assert fn.invoke({"n": 3}).result == {"n": 3}
+        assert fn.url == f"https://{name.lower()}.azurewebsites.net/api/{name}"
+        host = fn.url.split("/")[2]
+        answer = requests.post(f"{url}/api/{name}", data='{"n": 1}', timeout=30,
+                               headers={"Host": host})
+        assert answer.status_code == 200 and answer.json() == {"n": None}
+        fn.delete()
+        group.drivers.close()
+    finally:
+        fake.shutdown_server()
