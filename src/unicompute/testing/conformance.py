@@ -196,6 +196,25 @@ class VMConformance:
         finally:
             vm.terminate()
 
+    def test_console_output_is_text(self, cloud: Cloud, spec: VMSpec) -> None:
+        """Console output is a str (possibly empty: clouds lag behind the console); after
+        terminate it is NotFound. A provider without the capability says Unsupported, naming
+        itself and the operation."""
+        vm = cloud.vms.launch(VMSpec(name="conf-console", size=spec.size, image=spec.image,
+                                     tags=spec.tags))
+        try:
+            if Capability.CONSOLE_OUTPUT.value not in cloud.capabilities:
+                with pytest.raises(errors.Unsupported) as refused:
+                    vm.console_output()
+                assert (refused.value.provider, refused.value.operation) == (
+                    cloud.provider, "vms.console_output")
+                return
+            assert isinstance(vm.console_output(), str)
+        finally:
+            vm.terminate()
+        with pytest.raises(errors.NotFound):
+            vm.console_output()
+
     def test_closed_cloud_fails_clearly(self, cloud: Cloud) -> None:
         cloud.close()
         with pytest.raises(errors.ClosedError, match="closed"):

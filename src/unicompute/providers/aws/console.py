@@ -2,13 +2,11 @@
 
 ``Latest=True`` asks for the most recent output (up to 64 KiB) rather than what EC2 buffered at
 boot; only instances built on Nitro support it, so on the others EC2 refuses it and the call is
-repeated without it.
+repeated without it. EC2 sends the output base64-encoded; botocore decodes it (UTF-8, undecodable
+bytes replaced) before the client returns.
 """
 
 from __future__ import annotations
-
-import base64
-import binascii
 
 from botocore.exceptions import ClientError
 
@@ -28,9 +26,4 @@ def console_output(ctx: Context, vm_id: str) -> str:
         if error_code(exc) not in LATEST_REFUSED:
             raise
         answer = ctx.client.get_console_output(InstanceId=vm_id)
-    encoded = answer.get("Output") or ""
-    try:
-        raw = base64.b64decode(encoded)
-    except (binascii.Error, ValueError):
-        raw = encoded.encode("utf-8")  # some EC2-compatible clouds send it undecoded
-    return raw.decode("utf-8", errors="replace")
+    return answer.get("Output") or ""
