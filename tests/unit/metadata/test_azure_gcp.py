@@ -1,0 +1,217 @@
+"""Azure IMDS and the GCE metadata server inside fake VMs launched through unicompute:
+identity as the control plane reports it, the services' refusals, the credentials the SDKs
+get, user data that runs once, console output parsed by the SDK models, interruptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+import unicompute as uc
+from unicompute.mocks import MockCloud, mock_cloud
+
+SCRIPT = "#!/bin/sh\necho hello-from-user-data\necho run >> \"$HOME/runs.txt\"\n"
+
+
+@pytest.fixture
+def mock() -> Iterator[MockCloud]:
+    with mock_cloud(["azure", "gcp"], run_user_data=True, user_data_timeout=20) as running:
+        yield running
+
+
+def launch(provider: str, **extra: object) -> uc.VM:
+    region = "eastus" if provider == "azure" else "us-central1"
+    cloud = uc.connect(provider, region=region)
+    size = "Standard_B1s" if provider == "azure" else "e2-small"
+    return cloud.vms.launch(uc.VMSpec(name="web-1", size=size, image="ubuntu-24.04",
+                                      tags={"app": "web"}, **extra))  # type: ignore[arg-type]
+
+
+# -- Azure -----------------------------------------------------------------------------------
+def imds(endpoint: str, path: str = "/metadata/instance", **params: str) -> requests.Response:
+    params.setdefault("api-version", "2021-02-01")
+    return requests.get(endpoint + path, params=params, headers={"Metadata": "true"}, timeout=2)
+
+
+def test_azure_identity_and_refusals(mock: MockCloud) -> None:
+    vm = launch("azure")
+    with mock.inside(vm) as box:
+        body = imds(box.endpoint).json()
+        compute = body["compute"]
+        assert compute["resourceId"].lower() == vm.id.lower()
+        assert compute["vmSize"] == vm.size and compute["name"] == vm.name
+        assert {"name": "app", "value": "web"} in compute["tagsList"]
+        address = body["network"]["interface"][0]["ipv4"]["ipAddress"][0]
+        assert address["privateIpAddress"] == vm.private_ip
+        assert imds(box.endpoint, "/metadata/instance/compute/vmSize",
+                    format="text").text == vm.size
+        assert imds(box.endpoint, "/metadata/instance/compute", format="text").status_code == 400
+        no_header = requests.get(box.endpoint + "/metadata/instance",
+                                 params={"api-version": "2021-02-01"}, timeout=2)
+        assert no_header.status_code == 400 and "metadata header" in no_header.json()["error"]
+        missing = requests.get(box.endpoint + "/metadata/instance",
+                               headers={"Metadata": "true"}, timeout=2)
+        assert missing.status_code == 400 and "newest-versions" in missing.json()
+        assert imds(box.endpoint, **{"api-version": "2099-01-01"}).status_code == 400
+        forwarded = requests.get(box.endpoint + "/metadata/instance", timeout=2,
+                                 params={"api-version": "2021-02-01"},
+                                 headers={"Metadata": "true", "X-Forwarded-For": "1.2.3.4"})
+        assert forwarded.status_code == 400
+
+
+def test_azure_managed_identity_credential(mock: MockCloud) -> None:
+    from azure.identity import ManagedIdentityCredential
+
+    vm = launch("azure")
+    with mock.inside(vm):
+        token = ManagedIdentityCredential().get_token("https://management.azure.com/.default")
+    assert token.token and token.expires_on > 0
+
+
+def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.compute.models import (
+        BootDiagnostics,
+        DiagnosticsProfile,
+        RetrieveBootDiagnosticsDataResult,
+    )
+
+    vm = launch("azure", user_data=SCRIPT)
+    [run] = mock.boots("azure")
+    assert "hello-from-user-data" in run.output
+    client = ComputeManagementClient(DefaultAzureCredential(), mock.azure.subscription_id)
+    group, name = vm.id.split("/")[4], vm.name
+    client.virtual_machines.begin_restart(group, name).result()
+    client.virtual_machines.begin_deallocate(group, name).result()
+    client.virtual_machines.begin_start(group, name).result()
+    with open(f"{run.root}/runs.txt", encoding="utf-8") as handle:
+        assert handle.read() == "run\n"
+    model = client.virtual_machines.get(group, name)
+    model.diagnostics_profile = DiagnosticsProfile(boot_diagnostics=BootDiagnostics(
+        enabled=False))
+    client.virtual_machines.begin_create_or_update(group, name, model).result()
+    with pytest.raises(Exception, match=r"OperationNotAllowed|not enabled"):
+        client.virtual_machines.retrieve_boot_diagnostics_data(group, name)
+    model.diagnostics_profile = DiagnosticsProfile(boot_diagnostics=BootDiagnostics(enabled=True))
+    client.virtual_machines.begin_create_or_update(group, name, model).result()
+    raw = client.virtual_machines.retrieve_boot_diagnostics_data(
+        group, name, sas_uri_expiration_time_in_minutes=5,
+        cls=lambda response, _, __: response.http_response.json())
+    fields = RetrieveBootDiagnosticsDataResult._attr_to_rest_field.values()  # type: ignore[attr-defined]
+    assert set(raw) == {field._rest_name for field in fields}  # strictly: none dropped/unknown
+    data = RetrieveBootDiagnosticsDataResult(raw)
+    log = requests.get(data.serial_console_log_blob_uri, timeout=2)
+    assert log.status_code == 200 and "hello-from-user-data" in log.text
+    mock.azure.clock.advance(301)
+    assert requests.get(data.serial_console_log_blob_uri, timeout=2).status_code == 403
+
+    interruption = mock.interrupt(vm)
+    with mock.inside(vm) as box:
+        events = imds(box.endpoint, "/metadata/scheduledevents",
+                      **{"api-version": "2020-07-01"}).json()
+        [event] = events["Events"]
+        assert event["EventType"] == "Preempt" and event["Resources"] == [name]
+    mock.azure.clock.advance(30)
+    assert interruption.done
+    view = client.virtual_machines.instance_view(group, name)
+    assert any(s.code == "PowerState/deallocated" for s in view.statuses)
+
+
+# -- GCP -------------------------------------------------------------------------------------
+def gce(endpoint: str, path: str, **params: str) -> requests.Response:
+    return requests.get(f"{endpoint}/computeMetadata/v1/{path}", params=params,
+                        headers={"Metadata-Flavor": "Google"}, timeout=5,
+                        allow_redirects=False)
+
+
+def test_gcp_identity_and_refusals(mock: MockCloud) -> None:
+    vm = launch("gcp")
+    zone, name = vm.id.split("/")
+    with mock.inside(vm) as box:
+        assert gce(box.endpoint, "instance/name").text == name
+        zone_text = gce(box.endpoint, "instance/zone").text
+        assert zone_text.startswith("projects/") and zone_text.endswith(f"/zones/{zone}")
+        assert gce(box.endpoint, "instance/machine-type").text.endswith("/e2-small")
+        answer = gce(box.endpoint, "instance/network-interfaces/0/ip")
+        assert answer.text == vm.private_ip and answer.headers["Metadata-Flavor"] == "Google"
+        whole = gce(box.endpoint, "instance/", recursive="true").json()
+        assert whole["name"] == name and "networkInterfaces" in whole
+        assert gce(box.endpoint, "instance").status_code == 301
+        assert gce(box.endpoint, "project/project-id").text == mock.gcp.project
+        assert gce(box.endpoint, "instance/preempted").text == "FALSE"
+        refused = requests.get(f"{box.endpoint}/computeMetadata/v1/instance/id", timeout=2)
+        assert refused.status_code == 403 and refused.headers["Metadata-Flavor"] == "Google"
+        etag = gce(box.endpoint, "instance/preempted").headers["ETag"]
+        changed = gce(box.endpoint, "instance/preempted", wait_for_change="true",
+                      last_etag="other", timeout_sec="1")
+        assert changed.headers["ETag"] == etag  # a different last_etag answers at once
+        mock.interrupt(vm)
+        after = gce(box.endpoint, "instance/preempted", wait_for_change="true",
+                    last_etag=etag, timeout_sec="1")
+        assert after.text == "TRUE" and after.headers["ETag"] != etag
+
+
+def test_gcp_compute_engine_credentials(mock: MockCloud) -> None:
+    from google.cloud import compute_v1
+
+    vm = launch("gcp")
+    zone, name = vm.id.split("/")
+    instances = compute_v1.InstancesClient()
+    from google.auth import compute_engine
+    from google.auth.transport.requests import Request
+
+    # no service account on the VM: GCE answers 404, google-auth raises
+    with mock.inside(vm), pytest.raises(Exception):  # noqa: B017
+        compute_engine.Credentials().refresh(Request())
+    body = compute_v1.Instance(name="sa-vm", machine_type=f"zones/{zone}/machineTypes/e2-small",
+                               disks=[compute_v1.AttachedDisk(boot=True, auto_delete=True,
+                                      initialize_params=compute_v1.AttachedDiskInitializeParams(
+                                          source_image="projects/debian-cloud/global/images/"
+                                          "family/debian-12"))],
+                               network_interfaces=[compute_v1.NetworkInterface(
+                                   network="global/networks/default")],
+                               service_accounts=[compute_v1.ServiceAccount(
+                                   email="default", scopes=[
+                                       "https://www.googleapis.com/auth/cloud-platform"])])
+    instances.insert(project=mock.gcp.project, zone=zone, instance_resource=body).result()
+    with mock.inside(f"{zone}/sa-vm"):
+        credentials = compute_engine.Credentials()
+        credentials.refresh(Request())
+        assert credentials.token and credentials.service_account_email.endswith(
+            "-compute@developer.gserviceaccount.com")
+        # the token works against the Compute fake
+        client = compute_v1.InstancesClient(credentials=credentials)
+        assert client.get(project=mock.gcp.project, zone=zone, instance=name).name == name
+
+
+def test_gcp_user_data_once_and_serial_port(mock: MockCloud) -> None:
+    from google.cloud import compute_v1
+
+    vm = launch("gcp", user_data=SCRIPT)
+    zone, name = vm.id.split("/")
+    [run] = mock.boots("gcp")
+    instances = compute_v1.InstancesClient()
+    project = mock.gcp.project
+    instances.reset(project=project, zone=zone, instance=name).result()
+    instances.stop(project=project, zone=zone, instance=name).result()
+    instances.start(project=project, zone=zone, instance=name).result()
+    with open(f"{run.root}/runs.txt", encoding="utf-8") as handle:
+        assert handle.read() == "run\n"
+    def serial(start: int) -> compute_v1.SerialPortOutput:
+        return instances.get_serial_port_output(
+            request=compute_v1.GetSerialPortOutputInstanceRequest(
+                project=project, zone=zone, instance=name, port=1, start=start))
+
+    output = serial(0)  # (tests/unit/mocks/gcp/test_fidelity.py parses it strictly)
+    assert "hello-from-user-data" in output.contents
+    assert output.contents.count("hello-from-user-data") == 1
+    rest = serial(output.next_)
+    assert rest.contents == "" and rest.next_ == output.next_
+
+    interruption = mock.interrupt(vm)
+    mock.gcp.clock.advance(30)
+    assert interruption.done
+    assert instances.get(project=project, zone=zone, instance=name).status == "TERMINATED"
