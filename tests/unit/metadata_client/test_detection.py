@@ -65,3 +65,16 @@ def test_bad_arguments_name_the_field(kwargs: dict[str, object], field: str) -> 
     with pytest.raises(InvalidRequest) as caught:
         metadata.current(**kwargs)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+def test_the_client_imports_no_cloud_sdk_nor_http_library() -> None:
+    """It runs on VMs: ``unicompute.metadata`` needs the standard library only."""
+    import subprocess
+    import sys
+
+    code = ("import sys, unicompute.metadata as m; m.current(timeout=0.2); "
+            "print(sorted({n.split('.')[0] for n in sys.modules} & "
+            "{'boto3', 'botocore', 'azure', 'google', 'libcloud', 'requests', 'urllib3'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=30)
+    assert out.stdout.strip() == "[]"
