@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
+from ..._errors import ProviderError, Timeout
 from ._context import Context
+from .convert import PROVIDER
 
 if TYPE_CHECKING:
     import requests
@@ -125,5 +127,21 @@ class FunctionClients:
             parts = urlsplit(url)
             sent["Host"] = parts.netloc
             target = self.endpoint_url + parts.path + (f"?{parts.query}" if parts.query else "")
-        return self.http.request(method, target, headers=sent, data=data, timeout=timeout,
-                                 allow_redirects=False)
+        import requests
+
+        try:
+            return self.http.request(method, target, headers=sent, data=data, timeout=timeout,
+                                     allow_redirects=False)
+        except requests.Timeout as exc:
+            raise Timeout(f"{parts_of(url)} did not answer within {timeout:g} s",
+                          provider=PROVIDER, transient=True) from exc
+        except requests.RequestException as exc:
+            # The exception's text holds the URL (never a key: keys travel in headers).
+            raise ProviderError(f"could not reach {parts_of(url)}: {type(exc).__name__}",
+                                provider=PROVIDER, transient=True) from exc
+
+
+def parts_of(url: str) -> str:
+    """``host/path`` of ``url`` (no query: it could hold a ``code=`` key)."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"

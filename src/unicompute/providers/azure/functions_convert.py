@@ -298,9 +298,19 @@ def function_info(site: Mapping[str, Any], settings: Mapping[str, str],
         code_sha256=bytes.fromhex(code) if code else None,
         concurrency=int(concurrency) if concurrency else None,
         triggers=triggers if with_triggers else None,
-        raw={"site": dict(site), "deployment": deployment},
+        raw={"site": _without_settings(site), "deployment": deployment},
     )
     return info
+
+
+def _without_settings(site: Mapping[str, Any]) -> dict[str, Any]:
+    """``site`` without ``siteConfig.appSettings`` (a create's answer may echo them, and they
+    hold the storage account key)."""
+    copy = json.loads(json.dumps(site, default=str))
+    config = (copy.get("properties") or {}).get("siteConfig")
+    if isinstance(config, dict):
+        config.pop("appSettings", None)
+    return dict(copy)
 
 
 def config_version(site: Mapping[str, Any], settings: Mapping[str, str]) -> str:

@@ -1,5 +1,6 @@
 """Azure's function limits and the app settings a spec becomes, checked without any call."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,11 @@ def test_function_info_shows_the_users_view() -> None:
     changed = function_info(site, {**settings, "MODE": "y"}, {"status": 4})
     assert changed.version != info.version
     assert function_info(site, dict(settings), {"status": 4}).version == info.version
+
+
+def test_raw_site_never_holds_app_settings() -> None:
+    site = {"name": "f", "properties": {"state": "Running", "siteConfig": {
+        "appSettings": [{"name": "AzureWebJobsStorage", "value": "AccountKey=secret"}]}}}
+    info = function_info(site, {}, None)
+    assert "secret" not in json.dumps(info.raw)
+    assert site["properties"]["siteConfig"]["appSettings"]  # the caller's copy is untouched
