@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +57,29 @@ class Catalog:
 
     def __init__(self, clouds: Mapping[str, Mapping[str, Any]],
                  origins: Mapping[str, str] | None = None) -> None:
-        self._clouds = {name: _parse(name, data, (origins or {}).get(name, "snapshot"))
-                        for name, data in clouds.items()}
+        self._data = dict(clouds)
+        self._origins = dict(origins or {})
+        self._clouds: dict[str, _Cloud] = {}  # parsed on first use, per cloud
+        self._lock = threading.Lock()
 
     def providers(self) -> tuple[str, ...]:
         """The clouds the catalog covers."""
-        return tuple(self._clouds)
+        return tuple(self._data)
 
     def _cloud(self, provider: str) -> _Cloud:
-        try:
-            return self._clouds[provider]
-        except KeyError:
+        found = self._clouds.get(provider)
+        if found is not None:
+            return found
+        if provider not in self._data:
             raise NotFound(f"the catalog has no cloud {provider!r} (it has "
-                           f"{', '.join(self._clouds)})", provider=provider,
-                           operation="catalog", resource=provider) from None
+                           f"{', '.join(self._data)})", provider=provider,
+                           operation="catalog", resource=provider)
+        with self._lock:
+            found = self._clouds.get(provider)
+            if found is None:
+                found = self._clouds[provider] = _parse(
+                    provider, self._data[provider], self._origins.get(provider, "snapshot"))
+            return found
 
     def date(self, provider: str) -> str:
         """When ``provider``'s main on-demand prices were current (ISO date)."""
@@ -170,7 +178,7 @@ def _price(value: Any) -> float | None:
 
 def shipped(provider: str) -> dict[str, Any]:
     """The snapshot of ``provider`` shipped in the package."""
-    text = resources.files(__package__).joinpath(f"{provider}.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / f"{provider}.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
