@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from .metadata._interrupt import Interruption
     from .metadata._plane import Box, MetadataPlane
 
-#: Where the Azure fake's managed boot-diagnostics blobs are served in-process.
-BOOT_BLOBS = "https://md-*.blob.storage.azure.net"
-
 #: Where each cloud's fake lives (``module:class``).
 FAKES: dict[str, str] = {
     "aws": "unicompute.mocks.aws:AwsFake",
@@ -113,7 +110,8 @@ class MockCloud(ContextDecorator):
                 fake = new_fake(name)
                 fake.start()
                 self._fakes[name] = fake
-            routes = self._start_metadata()
+            self._start_metadata()
+            routes: dict[str, Any] = {}
             for name, fake in self._fakes.items():
                 for prefix, app in fake.routes().items():
                     routes[prefix] = (self._plane.wrap(name, app)
@@ -127,15 +125,13 @@ class MockCloud(ContextDecorator):
         self.active = True
         return self
 
-    def _start_metadata(self) -> dict[str, Any]:
-        """The metadata plane, the AWS console/boot patches; the routes it adds (boot
-        diagnostics blobs, before the fakes' own so a wider blob route cannot hide them)."""
+    def _start_metadata(self) -> None:
+        """The metadata plane and the AWS console/boot patches."""
         from .metadata._plane import MetadataPlane
 
         plane = MetadataPlane(self._fakes, run_user_data=self.run_user_data,
                               user_data_timeout=self.user_data_timeout)
         self._plane = plane
-        routes: dict[str, Any] = {}
         if "aws" in self._fakes:
             from .aws._console import patches
 
@@ -143,11 +139,6 @@ class MockCloud(ContextDecorator):
             for patch in patches(plane.consoles["aws"], after):
                 patch.start()
                 self._patches.append(patch)
-        if "azure" in self._fakes:
-            from .azure._boot_diagnostics import BootBlobs
-
-            routes[BOOT_BLOBS] = BootBlobs(cast(Any, self._fakes["azure"]).app)
-        return routes
 
     @property
     def metadata(self) -> MetadataPlane:

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 from .._kernel import EnvOverride, FakeClock, Faults, IdFactory, Listener, Operations
 from ._aad import AadApp
 from ._app import ArmApp
+from ._boot_diagnostics import BOOT_BLOB_DOMAIN, BOOT_BLOB_HOSTS, BootBlobs
 from ._function_host import INSIGHTS_HOST, ROUTES, FunctionHost
 from ._function_host_apps import FunctionApps
 from ._function_host_triggers import FunctionsHandle
@@ -119,6 +120,8 @@ class AzureFake:
         #: The Azure Functions handle (queues, timers, logs); see ``_function_host_triggers``.
         self.functions = FunctionsHandle(self.app, self.function_apps, self.clock)
         self.function_host = FunctionHost(self.app, self.function_apps)
+        #: The boot-diagnostics blobs that ``retrieveBootDiagnosticsData`` links to.
+        self.boot_blobs = BootBlobs(self.app)
 
     @property
     def operations(self) -> Operations:
@@ -159,6 +162,7 @@ class AzureFake:
     def routes(self) -> dict[str, WSGIApplication]:
         routes: dict[str, WSGIApplication] = {ARM_HOST: self.app, AAD_HOST: self.aad}
         routes.update(dict.fromkeys(ROUTES, self.function_host))
+        routes[BOOT_BLOB_HOSTS] = self.boot_blobs
         return routes
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -172,6 +176,8 @@ class AzureFake:
         host = str(environ.get("HTTP_HOST", "")).split(":", 1)[0].lower()
         if host.endswith(".azurewebsites.net") or host == INSIGHTS_HOST:
             return self.function_host(environ, start_response)
+        if host.startswith("md-") and host.endswith(BOOT_BLOB_DOMAIN):
+            return self.boot_blobs(environ, start_response)
         return self.app(environ, start_response)
 
     def shutdown_server(self) -> None:

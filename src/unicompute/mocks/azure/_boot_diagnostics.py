@@ -6,7 +6,7 @@ otherwise). The URLs are managed boot-diagnostics blobs
 (``https://md-{id}.z{nn}.blob.storage.azure.net/{container}/{vm}.{vmId}.serialconsole.log?{sas}``);
 ``sasUriExpirationTimeInMinutes`` (1-1440, default 120) bounds them on the fake's clock, after
 which the blob answers 403 ``AuthenticationFailed``, as Storage does. :class:`BootBlobs` serves
-them (``mock_cloud()`` routes ``https://md-*.blob.storage.azure.net`` to it). The console text
+them (the Azure fake routes ``BOOT_BLOB_HOSTS`` to it, in-process and served). The console text
 comes from :attr:`BootDiagnosticsHandlers.consoles` (a plain boot log unless the metadata plane
 recorded the VM's boot and user-data output there).
 """
@@ -31,6 +31,11 @@ from ._disks import VM
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+#: The managed-storage blob hosts boot diagnostics link to.
+BOOT_BLOB_DOMAIN = ".blob.storage.azure.net"
+BOOT_BLOB_HOSTS = f"https://md-*{BOOT_BLOB_DOMAIN}"
+
 
 _VMS = ("/subscriptions/<subscription>/resourcegroups/<group>/providers/microsoft.compute/"
         "virtualmachines")
@@ -85,7 +90,7 @@ class BootDiagnosticsHandlers(ArmBase):
     def _blob_url(self, vm: Any, kind: str, expiry: float) -> str:
         vm_id = vm.state["vm_id"]
         digest = hashlib.sha256(vm.id.casefold().encode()).hexdigest()
-        host = f"md-{digest[:12]}.z{int(digest[12:14], 16) % 50 + 1:02d}.blob.storage.azure.net"
+        host = f"md-{digest[:12]}.z{int(digest[12:14], 16) % 50 + 1:02d}{BOOT_BLOB_DOMAIN}"
         container = f"bootdiagnostics-{vm.name.lower()[:9]}-{vm_id}"
         sig = secrets.token_urlsafe(32)
         self.boot_sas[sig] = (vm.id, kind, expiry)
