@@ -171,15 +171,17 @@ def _show_functions(catalog: Catalog, clouds: tuple[str, ...], as_json: bool) ->
 @click.option("--region", "regions", multiple=True,
               help="Only this catalog region (repeatable); all of the cloud's by default.")
 @click.option("--api-key", envvar="UNICOMPUTE_GCP_API_KEY", show_envvar=True,
-              help="API key for GCP's Cloud Billing Catalog API (GCP needs one).")
+              help="API key for GCP's Cloud Billing Catalog API (GCP needs this or --adc).")
+@click.option("--adc", is_flag=True,
+              help="For GCP, use an OAuth token from Application Default Credentials.")
 @click.pass_context
 def refresh_command(ctx: click.Context, clouds: tuple[str, ...], regions: tuple[str, ...],
-                    api_key: str | None) -> None:
+                    api_key: str | None, adc: bool) -> None:
     """Download newer prices from the clouds' public price lists into the cache directory.
 
     AWS: Price List bulk files (large: hundreds of MB per region) and spot.js; Azure: the Retail
-    Prices API; GCP: the Cloud Billing Catalog API (needs --api-key). Without a network this
-    fails clearly and the shipped snapshot stays in use.
+    Prices API; GCP: the Cloud Billing Catalog API (needs --api-key or --adc). Without a
+    network this fails clearly and the shipped snapshot stays in use.
     """
     from ..catalog.refresh import refresh
 
@@ -189,7 +191,8 @@ def refresh_command(ctx: click.Context, clouds: tuple[str, ...], regions: tuple[
         if regions and wanted is None:
             continue
         try:
-            path = refresh(cloud, regions=wanted, api_key=api_key)
+            token = _adc_token() if adc and cloud == "gcp" else None
+            path = refresh(cloud, regions=wanted, api_key=api_key, token=token)
         except uc.UnicomputeError as exc:
             failed.append(cloud)
             click.echo(f"error: {cloud}: {' '.join(str(exc).split())}", err=True)
@@ -201,3 +204,23 @@ def refresh_command(ctx: click.Context, clouds: tuple[str, ...], regions: tuple[
     note(f"Cache directory: {cache_dir()}")
     if failed:
         ctx.exit(1)
+
+
+def _adc_token() -> str:
+    """An OAuth access token from Application Default Credentials (google-auth, the ``gcp``
+    extra), for the Cloud Billing Catalog API."""
+    try:
+        import google.auth
+        import google.auth.exceptions
+        from google.auth.transport.requests import Request
+    except ImportError as exc:
+        raise uc.InvalidRequest("--adc needs google-auth (pip install 'unicompute[gcp]')",
+                                field="adc") from exc
+    try:
+        credentials, _ = google.auth.default(
+            scopes=["https://www.googleapis.com/auth/cloud-billing.readonly"])
+        credentials.refresh(Request())  # type: ignore[no-untyped-call]
+    except google.auth.exceptions.GoogleAuthError as exc:
+        raise uc.InvalidRequest(f"no usable Application Default Credentials: {exc}",
+                                field="adc") from exc
+    return str(credentials.token)

@@ -75,3 +75,13 @@ def test_refresh_without_network_fails_clearly_and_keeps_the_snapshot(
     assert "error: gcp: " in result.stderr and "API key" in result.stderr
     assert "azure: prices of 2024-10-01 (shipped snapshot)" in result.stderr
     assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_refresh_gcp_with_adc_but_no_credentials_is_a_clear_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: Path) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    result = CliRunner().invoke(catalog_group, ["refresh", "--cloud", "gcp", "--adc"])
+    assert result.exit_code == 1
+    assert "error: gcp: adc: no usable Application Default Credentials" in result.stderr
+    assert not cache.exists() or not any(cache.iterdir())
