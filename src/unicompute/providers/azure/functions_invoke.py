@@ -82,45 +82,8 @@ class Invoker:
                     "x-functions-key": function_key, "Content-Type": "application/json"})
             if answer.status_code in (401, 404) and attempt == 0:
                 continue  # keys rotated or the app re-created: read them again
-            return self._outcome(name, mode, answer)
+            return outcome(name, mode, answer)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _outcome(self, name: str, mode: InvokeMode, answer: Any) -> InvocationInfo:
-        status = int(answer.status_code)
-        if status == 401:
-            raise Unauthenticated(f"the function host of {name} refused its key",
-                                  provider=PROVIDER, resource=name)
-        if status == 404:
-            # Not indexed (yet): the host is still loading new code, or the app is gone.
-            raise Conflict(f"the function host of {name} does not serve it (yet)",
-                           provider=PROVIDER, resource=name)
-        if status == 429:
-            raise Throttled(f"the function host of {name} is throttling", provider=PROVIDER,
-                            resource=name, transient=True)
-        if mode == "async":
-            if status != 202:
-                raise ProviderError(f"the function host of {name} answered {status}",
-                                    provider=PROVIDER, resource=name, transient=status >= 500)
-            return InvocationInfo(status_code=202, payload=b"")
-        if status != 200:
-            return InvocationInfo(status_code=status, payload=answer.content,
-                                  error=host_failure(status, answer.text))
-        document = answer.json()
-        headers = answer.headers
-        duration = headers.get("x-unicompute-duration-ms")
-        cold = headers.get("x-unicompute-cold-start")
-        logs = str(document.get("logs", ""))
-        common: dict[str, Any] = {
-            "status_code": 200, "request_id": headers.get("x-unicompute-request-id"),
-            "logs": logs, "duration_ms": float(duration) if duration else None,
-            "cold_start": None if cold is None else cold == "true",
-        }
-        if document.get("ok"):
-            result = json.dumps(document.get("result"), separators=(",", ":")).encode()
-            return InvocationInfo(payload=result, **common)
-        error_body = {k: document.get(k) for k in ("errorType", "errorMessage", "stackTrace")}
-        return InvocationInfo(payload=json.dumps(error_body).encode(),
-                              error=failure(document), **common)
 
     def logs(self, name: str, *, since_ms: int | None, limit: int) -> list[LogLine]:
         # A missing app is NOT_FOUND, as on every other call.
@@ -151,6 +114,46 @@ class Invoker:
                 lines.append(LogLine(timestamp_ms=_epoch_ms(str(record.get("timestamp", ""))),
                                      message=str(record.get("message", "")).rstrip("\n")))
         return sorted(lines, key=lambda line: line.timestamp_ms)
+
+
+def outcome(name: str, mode: InvokeMode, answer: Any) -> InvocationInfo:
+    """The function host's ``answer`` to an invoke of ``name``: an :class:`InvocationInfo`
+    (handler failures in ``error``), or the platform's refusal raised."""
+    status = int(answer.status_code)
+    if status == 401:
+        raise Unauthenticated(f"the function host of {name} refused its key",
+                              provider=PROVIDER, resource=name)
+    if status == 404:
+        # Not indexed (yet): the host is still loading new code, or the app is gone.
+        raise Conflict(f"the function host of {name} does not serve it (yet)",
+                       provider=PROVIDER, resource=name)
+    if status == 429:
+        raise Throttled(f"the function host of {name} is throttling", provider=PROVIDER,
+                        resource=name, transient=True)
+    if mode == "async":
+        if status != 202:
+            raise ProviderError(f"the function host of {name} answered {status}",
+                                provider=PROVIDER, resource=name, transient=status >= 500)
+        return InvocationInfo(status_code=202, payload=b"")
+    if status != 200:
+        return InvocationInfo(status_code=status, payload=answer.content,
+                              error=host_failure(status, answer.text))
+    document = answer.json()
+    headers = answer.headers
+    duration = headers.get("x-unicompute-duration-ms")
+    cold = headers.get("x-unicompute-cold-start")
+    logs = str(document.get("logs", ""))
+    common: dict[str, Any] = {
+        "status_code": 200, "request_id": headers.get("x-unicompute-request-id"),
+        "logs": logs, "duration_ms": float(duration) if duration else None,
+        "cold_start": None if cold is None else cold == "true",
+    }
+    if document.get("ok"):
+        result = json.dumps(document.get("result"), separators=(",", ":")).encode()
+        return InvocationInfo(payload=result, **common)
+    error_body = {k: document.get(k) for k in ("errorType", "errorMessage", "stackTrace")}
+    return InvocationInfo(payload=json.dumps(error_body).encode(),
+                          error=failure(document), **common)
 
 
 def _epoch_ms(text: str) -> int:
