@@ -81,7 +81,8 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
 
     ``commitment`` (:attr:`Pricing.COMMIT_1Y` / ``COMMIT_3Y``) prices non-spot candidates at
     their committed rate where the catalog has one, else on-demand (the reason says so).
-    ``InvalidRequest`` names ``hours``, ``commitment``, ``clouds`` or ``regions`` when bad.
+    ``InvalidRequest`` names ``hours``, ``commitment``, ``clouds`` or ``regions`` when bad (a
+    region the catalog does not price is refused, never silently empty).
     """
     if hours < 0:
         raise InvalidRequest("hours must be 0 or more", field="hours")
@@ -94,6 +95,12 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
         if cloud not in known:
             raise InvalidRequest(f"unknown cloud {cloud!r} (known: {', '.join(known)})",
                                  field="regions" if cloud not in clouds else "clouds")
+    for cloud, listed in (regions or {}).items():
+        unpriced = [r for r in listed if r not in catalog.regions(cloud)]
+        if unpriced:
+            raise InvalidRequest(f"the {cloud} catalog has no prices for region(s) "
+                                 f"{', '.join(unpriced)} (it has "
+                                 f"{', '.join(catalog.regions(cloud))})", field="regions")
     found: list[Candidate] = []
     for cloud in clouds:
         wanted = (regions or {}).get(cloud) or catalog.regions(cloud)

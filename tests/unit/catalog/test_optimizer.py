@@ -130,6 +130,9 @@ def test_nothing_fits_and_bad_input() -> None:
     with pytest.raises(uc.InvalidRequest) as caught:
         rank(Need(), clouds=("ibm",), catalog=SMALL)
     assert caught.value.field == "clouds"
+    with pytest.raises(uc.InvalidRequest, match=r"no prices for region.*r9") as caught:
+        rank(Need(), regions={"aws": ["r1", "r9"]}, catalog=SMALL)
+    assert caught.value.field == "regions"
     with pytest.raises(uc.InvalidRequest) as caught:
         rank(Need(), hours=-1, catalog=SMALL)
     assert caught.value.field == "hours"
