@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -254,6 +254,9 @@ class FunctionLimits:
     reserved_tag_prefixes: tuple[str, ...] = ()
     #: Characters allowed in tag keys and values (``None``: any).
     tag_characters: TagCharacters | None = None
+    #: The cloud's own checks of a spec (what the fields above cannot say), run last by
+    #: :func:`check_spec`, so before any call; raises ``InvalidRequest`` naming the field.
+    check: Callable[[FunctionSpec], None] | None = None
 
 
 def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) -> FunctionSpec:
@@ -294,6 +297,8 @@ def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) 
     )
     check_tags(spec.tags, tag_rules)
     check_options(spec.options, options_type, "this provider's")
+    if limits.check is not None:
+        limits.check(spec)
     return spec
 
 

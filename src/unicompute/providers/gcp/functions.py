@@ -43,7 +43,6 @@ from . import functions_invoke, scheduler
 from .convert import PROVIDER
 from .functions_clients import FunctionClients
 from .functions_convert import function_info
-from .functions_limits import check_plan
 
 LOG = logging.getLogger("unicompute.providers.gcp")
 _PAGE_SIZE = 50
@@ -101,7 +100,6 @@ class GcfFunctions:
     # -- deploying --------------------------------------------------------------------------
     def create_function(self, plan: FunctionPlan) -> FunctionInfo:
         spec = plan.spec
-        check_plan(spec)
         source = deploy.upload(self._clients, plan.package)
         fn = deploy.new_function(self._clients, spec, source, plan.package)
         try:
@@ -115,8 +113,8 @@ class GcfFunctions:
         return function_info(fn, schedules=())
 
     def update_code(self, plan: FunctionPlan, current: FunctionInfo) -> bool:
-        # The first step of an update: what GCP refuses is found before any change.
-        check_plan(plan.spec)
+        # The first step of an update: a trigger change GCP refuses is found before any write
+        # (the spec's own checks ran in ``check_spec``: FUNCTION_LIMITS.check).
         now = self._raw(current)
         deploy.check_trigger_kind(self._clients, plan.spec, now)
         if current.code_sha256 == plan.package.sha256:

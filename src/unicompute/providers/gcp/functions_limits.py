@@ -1,10 +1,11 @@
 """Cloud Functions (2nd gen) limits and the checks of a function spec only GCP needs; no SDK
 imports, so ``providers/gcp/__init__.py`` can name them without loading Google's libraries.
 
-:data:`FUNCTION_LIMITS` is what the portable ``check_spec`` applies; :func:`check_plan` adds
-what its fields cannot say (labels, the 540 s cap of event-driven functions, reserved variable
-prefixes, one Pub/Sub trigger per function, schedules unix-cron can express). Both run before
-any API call and raise ``InvalidRequest`` naming the field.
+:data:`FUNCTION_LIMITS` is what the portable ``check_spec`` applies, including its ``check``
+hook :func:`check_plan`: what the fields cannot say (labels, the 540 s cap of event-driven
+functions, reserved variable prefixes, one Pub/Sub trigger per function, schedules unix-cron
+can express). Both run before any API call (the first read included) and raise
+``InvalidRequest`` naming the field.
 """
 
 from __future__ import annotations
@@ -34,38 +35,6 @@ MAX_HTTP_TIMEOUT_S = 3600
 MAX_EVENT_TIMEOUT_S = 540
 #: Variables of this prefix are Google's.
 RESERVED_ENV_PREFIX = "X_GOOGLE_"
-
-FUNCTION_LIMITS = FunctionLimits(
-    names=NamingRules(
-        pattern=re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"),
-        max_length=63,
-        description=("lower-case letters, digits and hyphens, starting with a letter and not "
-                     "ending with a hyphen, at most 63 characters"),
-    ),
-    runtimes=frozenset(GCF_RUNTIMES),
-    shim="gcp_functions",
-    # 2nd gen takes any amount from 128 MiB to 32 GiB (the CPU follows the memory).
-    min_memory_mb=128,
-    max_memory_mb=32768,
-    memory_step_mb=1,
-    max_timeout_s=MAX_HTTP_TIMEOUT_S,
-    # 32 MB HTTP requests; async invokes are the same request, not waited for.
-    max_sync_payload_bytes=32 * 1024 * 1024,
-    max_async_payload_bytes=32 * 1024 * 1024,
-    max_env_bytes=32 * 1024,
-    reserved_env_keys=frozenset({
-        "FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "K_SERVICE", "K_REVISION",
-        "K_CONFIGURATION", "PORT", "LOG_EXECUTION_ID",
-    }),
-    # Sources up to 100 MB compressed.
-    max_package_bytes=100 * 1024 * 1024,
-    # 64 labels; unicompute adds managed, http, concurrency and batch-size ones.
-    max_tags=60,
-    max_tag_key_length=63,
-    max_tag_value_length=63,
-    reserved_tag_prefixes=("goog-",),
-)
-
 
 def check_plan(spec: FunctionSpec) -> None:
     """What Cloud Functions refuses that :data:`FUNCTION_LIMITS` cannot express."""
@@ -106,3 +75,36 @@ def topic_of(queue: str, project: str | None = None) -> str:
     if path:
         return queue
     return f"projects/{project or '-'}/topics/{queue}"
+
+
+FUNCTION_LIMITS = FunctionLimits(
+    names=NamingRules(
+        pattern=re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"),
+        max_length=63,
+        description=("lower-case letters, digits and hyphens, starting with a letter and not "
+                     "ending with a hyphen, at most 63 characters"),
+    ),
+    runtimes=frozenset(GCF_RUNTIMES),
+    shim="gcp_functions",
+    # 2nd gen takes any amount from 128 MiB to 32 GiB (the CPU follows the memory).
+    min_memory_mb=128,
+    max_memory_mb=32768,
+    memory_step_mb=1,
+    max_timeout_s=MAX_HTTP_TIMEOUT_S,
+    # 32 MB HTTP requests; async invokes are the same request, not waited for.
+    max_sync_payload_bytes=32 * 1024 * 1024,
+    max_async_payload_bytes=32 * 1024 * 1024,
+    max_env_bytes=32 * 1024,
+    reserved_env_keys=frozenset({
+        "FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "K_SERVICE", "K_REVISION",
+        "K_CONFIGURATION", "PORT", "LOG_EXECUTION_ID",
+    }),
+    # Sources up to 100 MB compressed.
+    max_package_bytes=100 * 1024 * 1024,
+    # 64 labels; unicompute adds managed, http, concurrency and batch-size ones.
+    max_tags=60,
+    max_tag_key_length=63,
+    max_tag_value_length=63,
+    reserved_tag_prefixes=("goog-",),
+    check=check_plan,
+)
