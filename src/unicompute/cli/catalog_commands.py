@@ -98,20 +98,24 @@ def catalog_group() -> None:
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="Show the N cheapest on demand; 0 shows all.")
 @click.option("--functions", is_flag=True, help="Show function prices instead of VM sizes.")
+@click.option("--billing", "with_billing", is_flag=True,
+              help="Show each cloud's billing rules (increment, minimum, discounts) and sources.")
 @click.option("--sources", "with_sources", is_flag=True,
               help="List every source of each cloud's figures (date, estimate or not, how).")
 @json_option
 def show_command(clouds: tuple[str, ...], regions: tuple[str, ...], vcpus: float | None,
                  memory_gib: float | None, gpus: int | None, family: str | None,
-                 arch: str | None, limit: int, functions: bool, with_sources: bool,
-                 as_json: bool) -> None:
+                 arch: str | None, limit: int, functions: bool, with_billing: bool,
+                 with_sources: bool, as_json: bool) -> None:
     """List catalog sizes (cheapest on demand first), function prices or sources, with dates.
 
     Prices marked ~ are estimates (derived, not read from a price list): --sources says how.
     """
     catalog = load_catalog()
     chosen = clouds or CLOUDS
-    if with_sources:
+    if with_billing:
+        _show_billing(chosen, as_json)
+    elif with_sources:
         records = [{"cloud": cloud, "key": s.key, "date": s.date, "estimate": s.estimate,
                     "text": s.text}
                    for cloud in chosen for s in catalog.sources(cloud).values()]
@@ -142,6 +146,23 @@ def show_command(clouds: tuple[str, ...], regions: tuple[str, ...], vcpus: float
             note(_describe(catalog, cloud))
         note("~ = estimate (derived, not a listed price); - = unknown. List prices, not live "
              "ones: `unicompute catalog refresh` fetches newer ones.")
+
+
+def _show_billing(clouds: tuple[str, ...], as_json: bool) -> None:
+    from ..catalog.billing import RULES, SUSTAINED_USE
+
+    records = [{"provider": cloud, "increment_s": RULES[cloud].increment_s,
+                "minimum_s": RULES[cloud].minimum_s,
+                "sustained_use": dict(SUSTAINED_USE) if cloud == "gcp" else {},
+                "source": RULES[cloud].source} for cloud in clouds]
+    show(records, [Column("provider", "cloud"), Column("increment_s", "increment s", "right"),
+                   Column("minimum_s", "minimum s", "right"), Column("source", "source")],
+         as_json=as_json)
+    if not as_json and "gcp" in clouds:
+        note("GCE sustained-use discounts (on-demand, by family, for a whole month): "
+             + ", ".join(f"{f} {int(d * 100)}%" for f, d in SUSTAINED_USE.items())
+             + "; none for e2, t2a, c3, m3, a2, g2. Spot and commitments: per hour of their "
+               "own price, no sustained-use discount.")
 
 
 def _show_functions(catalog: Catalog, clouds: tuple[str, ...], as_json: bool) -> None:

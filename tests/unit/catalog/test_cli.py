@@ -85,3 +85,11 @@ def test_refresh_gcp_with_adc_but_no_credentials_is_a_clear_error(
     assert result.exit_code == 1
     assert "error: gcp: adc: no usable Application Default Credentials" in result.stderr
     assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_show_billing_rules_with_sources() -> None:
+    result = CliRunner().invoke(catalog_group, ["show", "--billing", "--json"])
+    rules = {r["provider"]: r for r in json.loads(result.stdout)}
+    assert (rules["aws"]["increment_s"], rules["aws"]["minimum_s"]) == (1, 60)
+    assert rules["azure"]["minimum_s"] == 300 and rules["gcp"]["sustained_use"]["n2"] == 0.2
+    assert all(r["source"] for r in rules.values())
