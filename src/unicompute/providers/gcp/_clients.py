@@ -191,8 +191,11 @@ def open_provider(
     *,
     limits: Limits,
     capabilities: frozenset[Capability],
+    connection: Connection | None = None,
 ) -> ProviderDrivers:
-    """The GCP drivers for ``region``; ``config`` as described in the package docstring."""
+    """The GCP drivers for ``region``; ``config`` as described in the package docstring.
+    ``connection`` (from :func:`connect` of the same ``config``) saves looking the credentials
+    up again when the caller has them already."""
     from .compute import GceCompute
     from .disks import GceVolumes
     from .keys import GceKeys
@@ -206,7 +209,10 @@ def open_provider(
     if zone is not None and not zone.startswith(f"{region}-"):
         raise InvalidRequest(f"zone {zone!r} is not in region {region}", field="zone",
                              provider=PROVIDER, operation="connect")
-    credentials, project = _credentials(settings.endpoint, settings.project)
+    if connection is None:
+        credentials, project = _credentials(settings.endpoint, settings.project)
+    else:
+        credentials, project = connection.credentials, connection.project
     clients = Clients(credentials, settings.endpoint)
     ctx = Context(clients=clients, project=project, region=region, zone=zone,
                   poll_interval=settings.poll_interval)
@@ -222,6 +228,26 @@ def open_provider(
         options_type=Options,
         close=clients.close,
     )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What every GCP driver of one ``config`` shares: the checked settings and the
+    credentials and project found for them (looked up once, by :func:`connect`)."""
+
+    credentials: Credentials = field(repr=False)
+    project: str
+    endpoint: str | None
+    poll_interval: float
+
+
+def connect(config: Mapping[str, object]) -> Connection:
+    """Check ``config`` and find its credentials and project (``InvalidRequest`` naming the
+    setting, ``Unauthenticated`` when there are none)."""
+    settings = _check_config(config)
+    credentials, project = _credentials(settings.endpoint, settings.project)
+    return Connection(credentials=credentials, project=project, endpoint=settings.endpoint,
+                      poll_interval=settings.poll_interval)
 
 
 def _credentials(endpoint: str | None, project: str | None) -> tuple[Credentials, str]:

@@ -40,6 +40,7 @@ from ..._models import Page
 from ...driver import ProviderDrivers
 from . import functions_deploy as deploy
 from . import functions_invoke, scheduler
+from ._clients import Connection, connect
 from .convert import PROVIDER
 from .functions_clients import FunctionClients
 from .functions_convert import function_info
@@ -50,16 +51,15 @@ _PAGE_SIZE = 50
 _INVOKE_GRACE_S = 30
 
 
-def open_functions(region: str, config: Mapping[str, object]) -> GcfFunctions:
+def open_functions(region: str, config: Mapping[str, object] | Connection) -> GcfFunctions:
     """The Cloud Functions driver of ``region`` for the provider ``config`` (the GCP
-    provider's settings: ``project``, ``endpoint_url``, ``poll_interval``); credentials are
-    found as the provider finds them."""
-    from ._clients import _check_config, _credentials
-
-    settings = _check_config(config)
-    credentials, project = _credentials(settings.endpoint, settings.project)
-    clients = FunctionClients(credentials=credentials, project=project, region=region,
-                              endpoint=settings.endpoint, poll_interval=settings.poll_interval)
+    provider's settings: ``project``, ``endpoint_url``, ``poll_interval``), or for the
+    :class:`~._clients.Connection` already made of them (credentials are not looked up
+    again)."""
+    connection = config if isinstance(config, Connection) else connect(config)
+    clients = FunctionClients(credentials=connection.credentials, project=connection.project,
+                              region=region, endpoint=connection.endpoint,
+                              poll_interval=connection.poll_interval)
     return GcfFunctions(clients)
 
 
@@ -216,9 +216,11 @@ class GcfFunctions:
         self._clients.close()
 
 
-def attach(drivers: ProviderDrivers, config: Mapping[str, object]) -> ProviderDrivers:
+def attach(drivers: ProviderDrivers,
+           config: Mapping[str, object] | Connection) -> ProviderDrivers:
     """``drivers`` (the GCP provider's, from ``_clients.open_provider``) with the Cloud
-    Functions driver of their region, closed with them."""
+    Functions driver of their region, closed with them. Given the ``Connection`` the drivers
+    were opened with, the credentials are not looked up a second time."""
     functions = open_functions(drivers.region, config)
     close_others = drivers.close
 
