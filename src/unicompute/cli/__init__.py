@@ -15,6 +15,7 @@ import unicompute as uc
 
 from .catalog import images, sizes
 from .mock_server import mock_server
+from .mock_state import mock_group
 from .session import connection_options, redact, settings
 from .vms import vms
 from .workload import destroy_command, launch_command, plan_command, status_command
@@ -48,7 +49,8 @@ def main(ctx: click.Context) -> None:
 
     \b
     Examples:
-      unicompute launch examples/web.yaml --mock     # launch a workload on the AWS fake
+      unicompute plan examples/shop.yaml --cloud all --mock   # cost on every cloud
+      unicompute launch examples/shop.yaml --mock    # on the cheapest cloud (fakes)
       unicompute sizes --vcpus 2 --memory 4          # the cheapest sizes with 2 vCPUs, 4 GiB
       unicompute vms list --state running --json
     """
@@ -64,6 +66,7 @@ for _command in (
     status_command,
     destroy_command,
     mock_server,
+    mock_group,
 ):
     main.add_command(_command)
 

@@ -25,9 +25,10 @@ _HIDDEN = "***"
 
 @dataclass
 class Settings:
-    """The connection options of one invocation."""
+    """The connection options of one invocation. ``cloud`` is ``None`` when ``--cloud`` was
+    not given (a workload's ``placement.cloud`` then decides; other commands use ``aws``)."""
 
-    cloud: str = "aws"
+    cloud: str | None = None
     region: str | None = None
     endpoint: str | None = None
     mock: bool = False
@@ -54,7 +55,7 @@ class Settings:
         if self.endpoint:
             extras.append(f"endpoint_url={_public_endpoint(self.endpoint)}")
         if self.mock:
-            extras.insert(0, "in-process fake")
+            extras.insert(0, "fake")
         suffix = f" ({', '.join(extras)})" if extras else ""
         return f"{cloud.provider} {cloud.region}{suffix}"
 
@@ -149,8 +150,9 @@ def connection_options(command: F) -> F:
             callback=_store("mock"),
             expose_value=False,
             is_flag=True,
-            help="Talk to in-process fakes instead of the cloud; nothing leaves the "
-            "machine and everything is forgotten when the command ends.",
+            help="Talk to the built-in fakes instead of the cloud; nothing leaves the "
+            "machine. A background mock server keeps their state between commands "
+            "(`unicompute mock status|reset|stop`).",
         ),
     ]
     for option in reversed(options):
@@ -158,15 +160,84 @@ def connection_options(command: F) -> F:
     return command
 
 
-def open_cloud(ctx: click.Context) -> uc.Cloud:
-    """Connect as the options say; the cloud (and the fakes, with ``--mock``) close when the
-    command ends."""
+def open_cloud(ctx: click.Context, provider: str | None = None, region: str | None = None
+               ) -> uc.Cloud:
+    """Connect as the options say (``provider`` and ``region`` override ``--cloud`` and
+    ``--region``); the cloud closes when the command ends. With ``--mock`` the cloud is the
+    background mock server's fake (started on demand, see :mod:`.mock_state`); a provider
+    without a served fake gets in-process fakes that end with the command."""
     current = settings(ctx)
+    name = provider or current.cloud or "aws"
+    where = region or current.region
     if current.mock:
         if current.endpoint:
             raise click.UsageError("--mock and --endpoint cannot be used together")
+        from .mock_state import FAKE_CONFIG
+
+        if name in FAKE_CONFIG:
+            return ctx.with_resource(_mock_cloud(ctx, name, where))
         from unicompute.mocks import mock_cloud
 
         ctx.with_resource(mock_cloud())
-    cloud = uc.connect(current.cloud, region=current.region, **current.connect_config())
+    cloud = uc.connect(name, region=where, **current.connect_config())
     return ctx.with_resource(cloud)
+
+
+def _mock_cloud(ctx: click.Context, provider: str, region: str | None) -> uc.Cloud:
+    """``provider`` on the background mock server, with the fake's own account settings."""
+    from . import mock_state
+
+    state = ctx.meta.get("unicompute.mock_state")
+    if state is None:
+        state = ctx.meta["unicompute.mock_state"] = mock_state.ensure_server()
+        _use_fake_aws_credentials(ctx)
+    config = {**settings(ctx).config, **mock_state.FAKE_CONFIG[provider],
+              "endpoint_url": state["endpoints"][provider]}
+    return uc.connect(provider, region=region, **config)
+
+
+def _use_fake_aws_credentials(ctx: click.Context) -> None:
+    """Sign AWS requests to the fake with its fake credentials (never the user's), for this
+    command only."""
+    import os
+
+    from .mock_state import AWS_FAKE_ENV
+
+    saved = {key: os.environ.get(key) for key in AWS_FAKE_ENV}
+    os.environ.update(AWS_FAKE_ENV)
+
+    def restore() -> None:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    ctx.call_on_close(restore)
+
+
+def cloud_opener(ctx: click.Context) -> Callable[[str, str], uc.Cloud]:
+    """A function opening ``(provider, region)`` as the options say, for work on several clouds
+    at once (each in its own thread): the caller closes what it opens. With ``--mock`` the
+    background mock server is started here, before any thread runs."""
+    current = settings(ctx)
+    if not current.mock:
+        return lambda provider, region: uc.connect(provider, region=region,
+                                                   **current.connect_config())
+    if current.endpoint:
+        raise click.UsageError("--mock and --endpoint cannot be used together")
+    from . import mock_state
+
+    state = ctx.meta.get("unicompute.mock_state")
+    if state is None:
+        state = ctx.meta["unicompute.mock_state"] = mock_state.ensure_server()
+        _use_fake_aws_credentials(ctx)
+    endpoints: dict[str, str] = state["endpoints"]
+
+    def open_fake(provider: str, region: str) -> uc.Cloud:
+        if provider not in endpoints:
+            raise click.UsageError(f"--mock has no fake for {provider!r} here")
+        return uc.connect(provider, region=region, **current.config,
+                          **mock_state.FAKE_CONFIG[provider], endpoint_url=endpoints[provider])
+
+    return open_fake

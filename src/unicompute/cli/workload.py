@@ -1,11 +1,16 @@
-"""``unicompute plan|launch|status|destroy WORKLOAD.yaml``: whole workloads.
+"""``unicompute plan|launch|status|destroy WORKLOAD.yaml``: whole workloads, on one cloud, the
+cheapest, or all of them.
 
-The file is read and checked before any cloud is opened, so a bad file changes nothing;
-``status`` and ``destroy`` read only the workload's name from it.
+The file is read and checked, and the workload placed by price (:mod:`unicompute.workloads.
+placement`), before any cloud is opened, so a bad file or a plan over ``max_hourly_cost``
+changes nothing. ``status`` and ``destroy`` read only the name and placement from the file and
+look on every cloud and region the placement allows. Providers without a price catalog
+(``libcloud:*``) take the single-cloud path of :mod:`unicompute.workloads.apply`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +23,14 @@ from rich.progress import Progress as ProgressBar
 import unicompute as uc
 
 from .. import workloads
-from ..workloads import Plan, Step
+from ..workloads import Plan, deploy
+from ..workloads.apply import STARTING_STEPS
+from ..workloads.deploy import Prepared, prepare
+from ..workloads.placement import DEFAULT_HOURS, Placement, place
+from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_placement
 from .output import LAUNCHED_COLUMNS, Column, console, money, note, price_column, show, vm_record
 from .params import json_option, timeout_option
-from .session import connection_options, open_cloud, settings
+from .session import cloud_opener, connection_options, open_cloud, settings
 
 #: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
@@ -123,19 +132,16 @@ def _progress(verb: str) -> Iterator[Callable[[workloads.Progress], None]]:
                 completed=event.done,
                 description=f"{event.step.value} {event.name}",
             )
-            if event.step not in (Step.LAUNCHING, Step.TERMINATING):
-                bar.console.print(f"{event.step.value}: {event.name} ({event.vm_id})", markup=False)
+            if event.step not in STARTING_STEPS:
+                where = f"[{event.cloud}] " if event.cloud else ""
+                bar.console.print(f"{where}{event.step.value}: {event.name} ({event.vm_id})",
+                                  markup=False)
 
         yield update
 
 
-@click.command("plan")
-@_workload_argument
-@json_option
-@connection_options
-@click.pass_context
-def plan_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
-    """Show what `launch` would do: each group's size, price and missing VMs. Changes nothing."""
+def legacy_plan(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
+    """``plan`` on a provider without a price catalog: one cloud, sizes from the cloud."""
     workload, cloud = _open(ctx, workload_file)
     plan = workloads.plan(workload, cloud)
     if as_json:
@@ -144,26 +150,10 @@ def plan_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None
         _show_plan(ctx, plan, cloud, stderr=False)
 
 
-@click.command("launch")
-@_workload_argument
-@click.option(
-    "--wait/--no-wait",
-    default=True,
-    show_default=True,
-    help="Wait until every launched VM is running.",
-)
-@timeout_option
-@json_option
-@connection_options
-@click.pass_context
-def launch_command(
+def legacy_launch(
     ctx: click.Context, workload_file: Path, wait: bool, timeout: float, as_json: bool
 ) -> None:
-    """Launch the VMs of WORKLOAD.yaml that do not run yet, then list all of them.
-
-    VMs are named <workload>-<group>-<n> and tagged unicompute:workload=<workload>; running
-    launch again creates only what is missing.
-    """
+    """``launch`` on a provider without a price catalog."""
     workload, cloud = _open(ctx, workload_file)
     plan = workloads.plan(workload, cloud)
     _show_plan(ctx, plan, cloud, stderr=as_json)
@@ -195,13 +185,8 @@ def _interrupted(workload_file: Path, launched: tuple[uc.VM, ...]) -> None:
     )
 
 
-@click.command("status")
-@_workload_argument
-@json_option
-@connection_options
-@click.pass_context
-def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
-    """List the VMs of WORKLOAD.yaml that exist, with their state, price and addresses."""
+def legacy_status(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
+    """``status`` on a provider without a price catalog."""
     name, cloud = _open_by_name(ctx, workload_file)
     deployment = workloads.status(name, cloud)
     _show_deployment(deployment, as_json=as_json, empty=f"No VMs of {name}.")
@@ -209,14 +194,9 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
         note(f"{len(deployment.vms)} VM(s), {_cost(deployment.hourly_cost)}.")
 
 
-@click.command("destroy")
-@_workload_argument
-@timeout_option
-@json_option
-@connection_options
-@click.pass_context
-def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_json: bool) -> None:
-    """Terminate every VM tagged with the workload of WORKLOAD.yaml and check none remains."""
+def legacy_destroy(ctx: click.Context, workload_file: Path, timeout: float, as_json: bool
+                   ) -> None:
+    """``destroy`` on a provider without a price catalog."""
     name, cloud = _open_by_name(ctx, workload_file)
     with _progress("terminating") as progress:
         gone = workloads.destroy(name, cloud, progress=progress, timeout=timeout)
@@ -227,3 +207,298 @@ def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_
         title=f"Terminated VMs of {name}",
         empty=f"No VMs of {name}.",
     )
+
+
+# -- on one cloud, the cheapest, or all: the price catalog's clouds -------------------------
+_hours_option = click.option(
+    "--hours", type=click.FloatRange(min=0), default=DEFAULT_HOURS, show_default=True,
+    help="Hours to project the cost over (billing rules applied; 730 = a month).")
+
+OPTION_COLUMNS = (
+    Column("cloud", "cloud"),
+    Column("region", "region"),
+    Column("sizes", "sizes"),
+    price_column("hourly", "$/h"),
+    price_column("total", "total"),
+    Column("chosen", "chosen"),
+)
+CHOSEN_COLUMNS = (
+    Column("cloud", "cloud"),
+    Column("region", "region"),
+    Column("group", "group"),
+    Column("size", "size"),
+    Column("pricing", "pricing"),
+    Column("count", "count", "right"),
+    Column("existing", "existing", "right"),
+    Column("to_launch", "to launch", "right"),
+    price_column("hourly", "group/h"),
+    Column("reason", "why"),
+)
+FUNCTION_COLUMNS = (
+    Column("cloud", "cloud"),
+    Column("region", "region"),
+    Column("name", "function"),
+    Column("state", "state"),
+    Column("url", "url"),
+)
+
+
+def _mode(ctx: click.Context, workload: workloads.Workload) -> str:
+    return settings(ctx).cloud or workload.placement.cloud or "aws"
+
+
+def _catalog_clouds() -> tuple[str, ...]:
+    from ..catalog import load_catalog
+
+    return load_catalog().providers()
+
+
+def _is_multi(mode: str) -> bool:
+    return mode in (CHEAPEST, ALL_CLOUDS) or mode in _catalog_clouds()
+
+
+def _place(ctx: click.Context, workload: workloads.Workload, hours: float) -> Placement:
+    return place(workload, cloud=settings(ctx).cloud, region=settings(ctx).region, hours=hours)
+
+
+def option_records(placement: Placement) -> list[dict[str, Any]]:
+    """The best region of every cloud considered, cheapest first, and which were chosen."""
+    return [
+        {"cloud": o.provider, "region": o.region,
+         "sizes": ", ".join(f"{g.group.name}={g.size}{' (spot)' if g.spot else ''}"
+                            for g in o.groups),
+         "hourly": o.hourly, "total": o.total, "chosen": o in placement.chosen}
+        for o in placement.options
+    ]
+
+
+def chosen_records(prepared: Prepared | None, placement: Placement) -> list[dict[str, Any]]:
+    """One record per group and chosen cloud: size, pricing, existing/missing VMs, why."""
+    plans = {c.provider: c.plan for c in prepared.clouds} if prepared else {}
+    records = []
+    for choice in placement.chosen:
+        plan = plans.get(choice.provider)
+        for index, group in enumerate(choice.groups):
+            candidate = group.candidate
+            existing = len(plan.groups[index].existing) if plan else None
+            records.append({
+                "cloud": choice.provider, "region": choice.region, "group": group.group.name,
+                "size": group.size, "vcpus": candidate.offer.vcpus,
+                "memory_gib": candidate.offer.memory_gib, "gpus": candidate.offer.gpus,
+                "pricing": candidate.pricing.value, "count": group.group.count,
+                "existing": existing,
+                "to_launch": len(plan.groups[index].missing) if plan else None,
+                "hourly": candidate.hourly, "total": candidate.total,
+                "estimated": candidate.estimated, "considered": group.considered,
+                "reason": candidate.reason,
+            })
+    return records
+
+
+def plan_document(placement: Placement, prepared: Prepared | None) -> dict[str, Any]:
+    """The ``plan --json`` object."""
+    catalog = placement.catalog
+    clouds = {p for p, _ in placement.candidates} | set(placement.providers)
+    return {
+        "workload": placement.workload.name,
+        "mode": placement.mode,
+        "hours": placement.hours,
+        "hourly": placement.hourly,
+        "total": placement.total,
+        "max_hourly_cost": placement.workload.placement.max_hourly_cost,
+        "chosen": chosen_records(prepared, placement),
+        "options": option_records(placement),
+        "functions": [
+            {"cloud": c.provider, "name": spec.name, "exists": spec.name in c.existing_functions}
+            for c in (prepared.clouds if prepared else ()) for spec in c.functions],
+        "catalog": {cloud: {"date": catalog.date(cloud), "source": catalog.source(cloud),
+                            "origin": catalog.origin(cloud)} for cloud in sorted(clouds)},
+    }
+
+
+def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: bool) -> None:
+    name = placement.workload.name
+    show(option_records(placement), OPTION_COLUMNS, as_json=False, stderr=stderr,
+         title=f"{name}: the whole workload per cloud (best region; {placement.hours:g} h)")
+    show(chosen_records(prepared, placement), CHOSEN_COLUMNS, as_json=False, stderr=stderr,
+         title=f"Plan for {name} ({placement.mode})", empty="No VM groups.")
+    out = console(stderr=stderr)
+    if prepared:
+        for cloud in prepared.clouds:
+            for spec in cloud.functions:
+                state = "exists" if spec.name in cloud.existing_functions else "to deploy"
+                out.print(f"function {spec.name} on {cloud.provider}: {state}", markup=False)
+            for vm in cloud.plan.extra:
+                out.print(f"Not in the workload any more, left running on {cloud.provider}: "
+                          f"{vm.name} ({vm.id})", markup=False)
+    missing = prepared.to_launch if prepared else None
+    cap = placement.workload.placement.max_hourly_cost
+    out.print(
+        (f"{missing} VM(s) to launch; " if missing is not None else "")
+        + f"{money(placement.hourly)}/h, {money(placement.total)} over {placement.hours:g} h"
+        + (f" (max {money(cap)}/h)" if cap else "") + ".", markup=False)
+    catalog = placement.catalog
+    for provider in sorted({c.provider for c in placement.options}):
+        out.print(f"Prices: {provider} catalog of {catalog.date(provider)} "
+                  f"({catalog.origin(provider)})", markup=False)
+
+
+@click.command("plan")
+@_workload_argument
+@_hours_option
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png",
+              help="Also write a PNG comparing the clouds' costs (needs matplotlib).")
+@json_option
+@connection_options
+@click.pass_context
+def plan_command(ctx: click.Context, workload_file: Path, hours: float, plot: Path | None,
+                 as_json: bool) -> None:
+    """Show where WORKLOAD.yaml would go and why: the candidates per cloud, the choice, the
+    hourly and projected cost, and what exists already. Creates nothing."""
+    workload = workloads.load(workload_file)
+    if not _is_multi(_mode(ctx, workload)):
+        legacy_plan(ctx, workload_file, as_json)
+        return
+    placement = _place(ctx, workload, hours)
+    with prepare(placement, cloud_opener(ctx)) as prepared:
+        if as_json:
+            click.echo(json.dumps(plan_document(placement, prepared), indent=2))
+        else:
+            _show_placement(placement, prepared, stderr=False)
+    if plot is not None:
+        from .plot import plot_costs
+
+        plot_costs(placement, plot)
+        note(f"Wrote {plot}.")
+
+
+@click.command("launch")
+@_workload_argument
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until every launched VM is running.",
+)
+@_hours_option
+@timeout_option
+@json_option
+@connection_options
+@click.pass_context
+def launch_command(
+    ctx: click.Context, workload_file: Path, wait: bool, hours: float, timeout: float,
+    as_json: bool
+) -> None:
+    """Place WORKLOAD.yaml, then launch what does not run yet (clouds in parallel) and list
+    everything.
+
+    VMs are named <workload>-<group>-<n> and tagged unicompute:workload=<workload>; functions
+    are named <workload>-<function>. Running launch again creates only what is missing.
+    """
+    workload = workloads.load(workload_file)
+    if not _is_multi(_mode(ctx, workload)):
+        legacy_launch(ctx, workload_file, wait, timeout, as_json)
+        return
+    placement = _place(ctx, workload, hours)
+    with prepare(placement, cloud_opener(ctx)) as prepared:
+        _show_placement(placement, prepared, stderr=as_json)
+        try:
+            with _progress("launching") as progress:
+                results = deploy.launch(prepared, progress=progress, wait=wait,
+                                        timeout=timeout)
+        except KeyboardInterrupt as exc:
+            launched = exc.launched if isinstance(exc, workloads.LaunchInterrupted) else ()
+            _interrupted(workload_file, launched)
+            ctx.exit(EXIT_INTERRUPTED)
+    records = [vm_record(vm, price=r.vms.price(vm)) | {"kind": "vm", "cloud": r.provider,
+                                                        "region": r.region}
+               for r in results.values() for vm in r.vms.vms]
+    functions = [{"kind": "function", "cloud": r.provider, "region": r.region, "name": name,
+                  "deployed": name in r.deployed} for r in results.values()
+                 for name in r.functions]
+    show(records + functions if as_json else records, LAUNCHED_WHERE_COLUMNS,
+         as_json=as_json, title=f"VMs of {workload.name}")
+    if functions and not as_json:
+        show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Functions")
+    launched = sum(len(r.vms.launched) for r in results.values())
+    deployed = sum(len(r.deployed) for r in results.values())
+    note(f"Launched {launched} VM(s) and deployed {deployed} function(s) on "
+         f"{', '.join(results)}; {len(records)} VM(s) in the workload, "
+         f"{_cost(placement.hourly)} by the catalog (spot where chosen).")
+
+
+LAUNCHED_WHERE_COLUMNS = (Column("cloud", "cloud"), *LAUNCHED_COLUMNS)
+STATUS_COLUMNS = (*LAUNCHED_WHERE_COLUMNS[:6], price_column("cost_so_far", "so far"),
+                  *LAUNCHED_WHERE_COLUMNS[6:])
+
+
+def _targets(ctx: click.Context, workload_file: Path) -> tuple[str, list[deploy.Target]] | None:
+    """The workload's name and every cloud/region it may be on; ``None`` for the legacy path."""
+    name, file_placement = read_placement(workload_file)
+    mode = settings(ctx).cloud or file_placement.cloud or "aws"
+    if not _is_multi(mode):
+        return None
+    return name, list(deploy.targets(file_placement, settings(ctx).cloud, settings(ctx).region))
+
+
+@click.command("status")
+@_workload_argument
+@json_option
+@connection_options
+@click.pass_context
+def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
+    """What of WORKLOAD.yaml runs where: VMs with state, price, cost so far (from each VM's
+    launch time, billing rules applied) and addresses, and its functions."""
+    found = _targets(ctx, workload_file)
+    if found is None:
+        legacy_status(ctx, workload_file, as_json)
+        return
+    name, where = found
+    seen = deploy.status(name, where, cloud_opener(ctx))
+    records = [vm_record(vm, price=s.vms.price(vm)) | {
+        "kind": "vm", "cloud": s.target.provider, "region": s.target.region,
+        "cost_so_far": s.cost_so_far.get(vm.id)} for s in seen.values() for vm in s.vms.vms]
+    functions = [{"kind": "function", "cloud": s.target.provider, "region": s.target.region,
+                  "name": function} for s in seen.values() for function in s.functions]
+    show(records + functions if as_json else records, STATUS_COLUMNS, as_json=as_json,
+         title=f"VMs of {name}", empty=f"No VMs of {name}.")
+    if functions and not as_json:
+        show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Functions")
+    if records:
+        costs = [r["cost_so_far"] for r in records]
+        so_far = None if None in costs else sum(costs)
+        hourly = [r["hourly_price"] for r in records]
+        per_hour = None if None in hourly else sum(hourly)
+        note(f"{len(records)} VM(s) on {', '.join(sorted({r['cloud'] for r in records}))}, "
+             f"{_cost(per_hour)}; cost so far {money(so_far)} (list prices, billing rules "
+             "applied, from each VM's launch time).")
+
+
+@click.command("destroy")
+@_workload_argument
+@timeout_option
+@json_option
+@connection_options
+@click.pass_context
+def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_json: bool) -> None:
+    """Remove every VM and function of WORKLOAD.yaml on every cloud and region it may be on,
+    then check that nothing tagged with it remains."""
+    found = _targets(ctx, workload_file)
+    if found is None:
+        legacy_destroy(ctx, workload_file, timeout, as_json)
+        return
+    name, where = found
+    with _progress("terminating") as progress:
+        gone = deploy.destroy(name, where, cloud_opener(ctx), progress=progress,
+                              timeout=timeout)
+    records = [vm_record(vm) | {"kind": "vm", "cloud": d.target.provider,
+                                "region": d.target.region}
+               for d in gone.values() for vm in d.vms]
+    functions = [{"kind": "function", "cloud": d.target.provider, "region": d.target.region,
+                  "name": function} for d in gone.values() for function in d.functions]
+    show(records + functions if as_json else records, LAUNCHED_WHERE_COLUMNS[:5],
+         as_json=as_json, title=f"Terminated VMs of {name}", empty=f"No VMs of {name}.")
+    if functions and not as_json:
+        show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Deleted functions")
+    note(f"Nothing tagged {workloads.WORKLOAD_TAG}={name} remains on "
+         f"{', '.join(t.key for t in where)}.")

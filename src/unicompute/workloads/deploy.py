@@ -173,8 +173,7 @@ def prepare(placement: Placement, opener: Opener) -> Iterator[Prepared]:
             if Capability.FUNCTIONS.value not in cloud.capabilities:
                 raise InvalidRequest(f"{choice.provider} has no serverless functions in "
                                      "unicompute; place the workload elsewhere", field="functions")
-            existing = frozenset(f.name for f in cloud.functions.list(
-                tags={FUNCTION_WORKLOAD_TAG: workload.name}))
+            existing = frozenset(tagged_functions(cloud, workload.name))
         return CloudPlan(choice=choice, cloud=cloud,
                          plan=apply.plan(choice.resolved(workload), cloud),
                          functions=functions, existing_functions=existing)
@@ -297,8 +296,7 @@ def status(name: str, where: Sequence[Target], opener: Opener, *, now: datetime 
             deployment = apply.status(name, cloud)
             functions: tuple[str, ...] = ()
             if Capability.FUNCTIONS.value in cloud.capabilities:
-                functions = tuple(sorted(f.name for f in cloud.functions.list(
-                    tags={FUNCTION_WORKLOAD_TAG: name})))
+                functions = tuple(tagged_functions(cloud, name))
         costs = {vm.id: cost_so_far(vm, target.provider, target.region, now=when,
                                     catalog=prices) for vm in deployment.vms}
         return CloudStatus(target=target, vms=deployment, functions=functions,
@@ -329,7 +327,7 @@ def destroy(name: str, where: Sequence[Target], opener: Opener, *,
             functions = _delete_functions(name, cloud, report)
             vms = apply.destroy(name, cloud, progress=report, timeout=timeout)
             if functions or Capability.FUNCTIONS.value in cloud.capabilities:
-                left = [f.name for f in cloud.functions.list(tags={FUNCTION_WORKLOAD_TAG: name})]
+                left = tagged_functions(cloud, name)
                 if left:
                     raise Conflict(f"functions tagged {FUNCTION_WORKLOAD_TAG}={name} remain after "
                                    f"destroy: {', '.join(left)}", provider=cloud.provider,
@@ -339,11 +337,20 @@ def destroy(name: str, where: Sequence[Target], opener: Opener, *,
     return in_parallel(list(where), on, lambda t: t.key)
 
 
+def tagged_functions(cloud: Cloud, name: str) -> list[str]:
+    """The names of the functions of workload ``name`` on ``cloud``, sorted. A container the
+    cloud reports missing (Azure's resource group before the first launch) holds none."""
+    try:
+        return sorted(f.name for f in cloud.functions.list(tags={FUNCTION_WORKLOAD_TAG: name}))
+    except NotFound:
+        return []
+
+
 def _delete_functions(name: str, cloud: Cloud, report: ProgressCallback | None
                       ) -> tuple[str, ...]:
     if Capability.FUNCTIONS.value not in cloud.capabilities:
         return ()
-    found = sorted(f.name for f in cloud.functions.list(tags={FUNCTION_WORKLOAD_TAG: name}))
+    found = tagged_functions(cloud, name)
     for done, function in enumerate(found, 1):
         if report:
             report(Progress(Step.DELETING, function, function, done - 1, len(found)))

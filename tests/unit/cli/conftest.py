@@ -59,3 +59,18 @@ def cli() -> Callable[..., Result]:
         return CliRunner().invoke(main, list(args), prog_name="unicompute")
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mock_server_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``--mock`` commands share a background mock server: in a directory of the tests' own,
+    and always stopped at the end."""
+    from unicompute.cli.mock_state import stop_server
+
+    directory = tmp_path_factory.mktemp("mock")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UNICOMPUTE_MOCK_DIR", str(directory))
+        try:
+            yield
+        finally:
+            stop_server(directory)

@@ -41,14 +41,17 @@ def json_of(result: Result) -> list[dict[str, Any]]:
 
 @pytest.mark.usefixtures("fake")
 def test_workload_lifecycle(cli: Cli) -> None:
-    plan = json_of(cli("plan", EXAMPLE, "--json", *REGION))
-    assert [(p["group"], p["size"], p["count"], p["existing"], p["to_launch"]) for p in plan] == [
-        ("web", "t3.medium", 2, 0, 2)
-    ]
+    # plan --json is one object (the placement); its "chosen" records are the groups.
+    result = cli("plan", EXAMPLE, "--json", *REGION)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["chosen"]
+    assert [(p["cloud"], p["group"], p["size"], p["count"], p["existing"], p["to_launch"])
+            for p in plan] == [("aws", "web", "t3.medium", 2, 0, 2)]
 
     launched = json_of(cli("launch", EXAMPLE, "--json", *REGION))
     assert [vm["name"] for vm in launched] == ["web-demo-web-1", "web-demo-web-2"]
-    assert all(set(vm) == VM_KEYS and vm["state"] == "running" for vm in launched)
+    assert all(set(vm) == VM_KEYS | {"kind", "cloud", "region"} and vm["state"] == "running"
+               for vm in launched)
     assert all(vm["tags"]["unicompute:workload"] == "web-demo" for vm in launched)
     assert all(vm["hourly_price"] > 0 for vm in launched)
 
@@ -206,7 +209,8 @@ def test_ctrl_c_during_launch_lists_what_was_launched(
 
     monkeypatch.undo()
     completed = cli("launch", EXAMPLE, *REGION)
-    assert "Launched 1 VM(s); 2 in the workload" in completed.stderr
+    assert "Launched 1 VM(s) and deployed 0 function(s) on aws; 2 VM(s) in the workload" \
+        in completed.stderr
 
 
 @pytest.mark.usefixtures("fake")

@@ -76,22 +76,27 @@ def test_readme_launch_on_the_mock_prints_the_vms(cli: Cli) -> None:
     result = cli("launch", EXAMPLE, "--cloud", "aws", "--mock")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Plan for web-demo on aws us-east-1 (in-process fake)" in out
-    for header in ("name", "id", "state", "size", "price/h", "private IP", "public IP"):
+    assert "Plan for web-demo (aws)" in out
+    for header in ("cloud", "name", "id", "state", "size", "price/h", "private IP", "public IP"):
         assert header in out
-    rows = [line.split() for line in out.splitlines() if line.lstrip().startswith("web-demo-web")]
-    assert [row[0] for row in rows] == ["web-demo-web-1", "web-demo-web-2"]
-    for _name, vm_id, state, size, price, private_ip, public_ip in rows:
+    rows = [line.split() for line in out.splitlines() if line.split()[:2] in (
+        ["aws", "web-demo-web-1"], ["aws", "web-demo-web-2"])]
+    assert [row[1] for row in rows] == ["web-demo-web-1", "web-demo-web-2"]
+    for _cloud, _name, vm_id, state, size, price, private_ip, public_ip in rows:
         assert vm_id.startswith("i-") and (state, size) == ("running", "t3.medium")
         assert re.fullmatch(r"\$\d+\.\d{4}", price)
         assert re.fullmatch(r"[\d.]+", private_ip) and re.fullmatch(r"[\d.]+", public_ip)
     assert "launched: web-demo-web-1 (i-" in result.stderr
 
 
-def test_mock_state_ends_with_the_command(cli: Cli) -> None:
+def test_mock_state_is_kept_between_commands_until_reset(cli: Cli) -> None:
     assert cli("launch", EXAMPLE, "--mock", "--no-wait").exit_code == 0
     result = cli("--mock", "status", EXAMPLE, "--json")  # options also go before the command
     assert result.exit_code == 0, result.output
+    assert [vm["name"] for vm in json.loads(result.stdout)] == ["web-demo-web-1",
+                                                                "web-demo-web-2"]
+    assert cli("mock", "reset").exit_code == 0
+    result = cli("--mock", "status", EXAMPLE, "--json")
     assert json.loads(result.stdout) == []
 
 
