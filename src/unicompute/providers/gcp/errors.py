@@ -191,9 +191,40 @@ def translate_error(exc: BaseException, operation: str) -> UnicomputeError | Non
     import requests
 
     if isinstance(exc, requests.Timeout):
-        return _make(Timeout, f"no answer from Compute Engine in time ({type(exc).__name__})",
-                     operation, exc, transient=True)
+        return _make(Timeout, f"no answer from {service_name(exc, operation)} in time "
+                     f"({type(exc).__name__})", operation, exc, transient=True)
     if isinstance(exc, requests.ConnectionError):
-        return _make(ProviderError, f"cannot reach Compute Engine ({type(exc).__name__})",
-                     operation, exc, transient=True)
+        return _make(ProviderError, f"cannot reach {service_name(exc, operation)} "
+                     f"({type(exc).__name__})", operation, exc, transient=True)
     return None
+
+
+#: Google API hosts → the service named in connection errors.
+SERVICES: dict[str, str] = {
+    "compute.googleapis.com": "Compute Engine",
+    "cloudfunctions.googleapis.com": "Cloud Functions",
+    "cloudscheduler.googleapis.com": "Cloud Scheduler",
+    "run.googleapis.com": "Cloud Run",
+    "logging.googleapis.com": "Cloud Logging",
+    "storage.googleapis.com": "Cloud Storage",
+    "oauth2.googleapis.com": "Google's token endpoint",
+}
+
+
+def service_name(exc: BaseException, operation: str) -> str:
+    """The service a failed ``requests`` call was for: from the request's host (its ``Host``
+    header when it was sent to an ``endpoint_url``), else from the ``operation``."""
+    from urllib.parse import urlsplit
+
+    request = getattr(exc, "request", None)
+    headers = getattr(request, "headers", None) or {}
+    host = str(headers.get("Host") or urlsplit(str(getattr(request, "url", "") or "")).netloc)
+    host = host.rsplit("@", 1)[-1]  # never any user:password of the URL
+    name = host.lower().split(":")[0]
+    if name in SERVICES:
+        return SERVICES[name]
+    if name.endswith((".a.run.app", ".cloudfunctions.net")):
+        return f"the function's URL ({name})"
+    if name:
+        return host
+    return "Cloud Functions" if operation.startswith("functions.") else "Compute Engine"

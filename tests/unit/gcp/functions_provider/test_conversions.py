@@ -278,3 +278,44 @@ def test_plain_http_goes_to_the_endpoint_with_the_real_host() -> None:
     assert routed == ("http://127.0.0.1:9999/bucket/obj?X-Goog-Signature=abc",
                       {"Host": "storage.googleapis.com"})
     assert clients().id_token("https://x") is None  # anonymous: no token is sent
+
+
+@pytest.mark.parametrize(("url", "headers", "operation", "named"), [
+    ("https://cloudfunctions.googleapis.com/v2/projects/p/locations/l/functions", {},
+     "functions.deploy", "Cloud Functions"),
+    ("https://cloudscheduler.googleapis.com/v1/projects/p/locations/l/jobs", {},
+     "functions.deploy", "Cloud Scheduler"),
+    ("http://127.0.0.1:8123/v2/entries:list", {"Host": "logging.googleapis.com"},
+     "functions.logs", "Cloud Logging"),
+    ("https://fn-abcdefghij-uc.a.run.app/_unicompute/invoke", {}, "functions.invoke",
+     "the function's URL (fn-abcdefghij-uc.a.run.app)"),
+    ("https://compute.googleapis.com/compute/v1/projects/p/zones/z/instances", {}, "launch",
+     "Compute Engine"),
+    ("https://user:secret@example.test:8443/x", {}, "functions.invoke", "example.test:8443"),
+])
+def test_connection_errors_name_the_api(url: str, headers: dict[str, str], operation: str,
+                                        named: str) -> None:
+    import requests
+
+    from unicompute.providers.gcp.errors import translate_error
+
+    request = requests.Request("POST", url, headers=headers).prepare()
+    for exc, said in ((requests.ConnectionError("refused", request=request),
+                       f"cannot reach {named} (ConnectionError)"),
+                      (requests.ReadTimeout("slow", request=request),
+                       f"no answer from {named} in time (ReadTimeout)")):
+        error = translate_error(exc, operation)
+        assert error is not None
+        assert said in str(error)
+        assert "secret" not in str(error)
+
+
+def test_connection_error_without_a_request_names_the_operation_s_api() -> None:
+    import requests
+
+    from unicompute.providers.gcp.errors import translate_error
+
+    assert "cannot reach Cloud Functions" in str(
+        translate_error(requests.ConnectionError("refused"), "functions.invoke"))
+    assert "cannot reach Compute Engine" in str(
+        translate_error(requests.ConnectionError("refused"), "launch"))
