@@ -420,9 +420,9 @@ def launch_command(
          as_json=as_json, title=f"VMs of {workload.name}")
     if functions and not as_json:
         show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Functions")
-    launched = sum(len(r.vms.launched) for r in results.values())
+    new_vms = sum(len(r.vms.launched) for r in results.values())
     deployed = sum(len(r.deployed) for r in results.values())
-    note(f"Launched {launched} VM(s) and deployed {deployed} function(s) on "
+    note(f"Launched {new_vms} VM(s) and deployed {deployed} function(s) on "
          f"{', '.join(results)}; {len(records)} VM(s) in the workload, "
          f"{_cost(placement.hourly)} by the catalog (spot where chosen).")
 

@@ -349,17 +349,25 @@ def _function(doc: Document, item: Value, workload: str, base_dir: Path,
         raise doc.error(entries["name"], f"duplicate function name {name!r} "
                         f"(first on line {seen[name]})")
     seen[name] = entries["name"].line
-    source = base_dir / doc.string(entries["source"])
-    if not (source.is_dir() or (source.is_file() and source.suffix == ".zip")):
-        raise doc.error(entries["source"], f"{str(source)!r} is not a directory or .zip file")
-    values: dict[str, Any] = {
-        "name": f"{workload}-{name}",
-        "runtime": doc.string(entries["runtime"]),
-        "handler": doc.string(entries["handler"]),
-        "source": source,
-        "tags": {**(_tags(doc, entries["tags"]) if "tags" in entries else {}),
-                 FUNCTION_WORKLOAD_TAG: workload},
-    }
+    values = _function_values(doc, entries, base_dir)
+    values["name"] = f"{workload}-{name}"
+    values["tags"] = {**values.get("tags", {}), FUNCTION_WORKLOAD_TAG: workload}
+    return WorkloadFunction(name=name, spec=_function_spec(doc, entries, item, values, set()))
+
+
+def _function_values(doc: Document, entries: Mapping[str, Value], base_dir: Path
+                     ) -> dict[str, Any]:
+    """The FunctionSpec arguments of the keys present in a function entry."""
+    values: dict[str, Any] = {}
+    for key in ("name", "runtime", "handler"):
+        if key in entries:
+            values[key] = doc.string(entries[key])
+    if "source" in entries:
+        source = base_dir / doc.string(entries["source"])
+        if not (source.is_dir() or (source.is_file() and source.suffix == ".zip")):
+            raise doc.error(entries["source"],
+                            f"{str(source)!r} is not a directory or .zip file")
+        values["source"] = source
     for key in ("memory_mb", "timeout_s"):
         if key in entries:
             values[key] = doc.integer(entries[key], minimum=1)
@@ -368,13 +376,45 @@ def _function(doc: Document, item: Value, workload: str, base_dir: Path,
                          for key, entry in doc.mapping(entries["env"]).items()}
     if "triggers" in entries:
         values["triggers"] = tuple(_trigger(doc, t) for t in doc.sequence(entries["triggers"]))
+    if "tags" in entries:
+        values["tags"] = dict(_tags(doc, entries["tags"]))
+    return values
+
+
+def _function_spec(doc: Document, entries: Mapping[str, Value], item: Value,
+                   values: Mapping[str, Any], not_from_file: set[str]) -> FunctionSpec:
+    """``FunctionSpec(**values)``; a refusal of a key read from the file names its line."""
     try:
-        spec = FunctionSpec(**values)
+        return FunctionSpec(**values)
     except InvalidRequest as exc:
-        key = (exc.field or "").split(".")[0]
-        key = _SPEC_FIELDS.get(exc.field or "", key)
+        key = _SPEC_FIELDS.get(exc.field or "", (exc.field or "").split(".")[0])
+        if key in not_from_file or (key not in entries and key in values):
+            raise
         raise doc.error(entries.get(key, item), exc.reason) from None
-    return WorkloadFunction(name=name, spec=spec)
+
+
+def read_function_file(path: str | Path, *, defaults: Mapping[str, Any] | None = None,
+                       overrides: Mapping[str, Any] | None = None) -> FunctionSpec:
+    """The function in the YAML file at ``path``: one mapping with the keys of a workload's
+    ``functions:`` entry, each optional (what the file lacks comes from ``defaults``).
+    ``source`` is relative to the file's directory (default: that directory); the name is used
+    as written (no workload prefix or tag). ``overrides`` win key by key over the file, except
+    ``env``, merged name by name (the override wins). A refusal of a value from the file is a
+    :class:`WorkloadError` naming the file, line and key; of a value from ``defaults`` or
+    ``overrides``, the :class:`~unicompute.InvalidRequest` as raised (naming the field)."""
+    path = Path(path)
+    doc = Document(_read(path), str(path))
+    entries = doc.mapping(doc.root, allowed=FUNCTION_KEYS)
+    from_file = _function_values(doc, entries, path.parent)
+    given = dict(overrides or {})
+    values: dict[str, Any] = {"source": path.parent, **(defaults or {}), **from_file}
+    env = given.pop("env", None)
+    values.update(given)
+    if env is not None:
+        values["env"] = {**dict(values.get("env", {})), **dict(env)}
+    not_from_file = set(given) | ({"env"} if env is not None else set())
+    not_from_file |= {key for key in values if key not in from_file}
+    return _function_spec(doc, entries, doc.root, values, not_from_file)
 
 
 def _trigger(doc: Document, value: Value) -> Trigger:

@@ -179,3 +179,25 @@ def test_shop_example_has_two_groups_and_one_function() -> None:
     assert [g.name for g in workload.groups] == ["web", "worker"]
     assert [f.name for f in workload.functions] == ["orders"]
     assert workload.functions[0].spec.source.is_dir()
+
+
+def test_read_function_file_merges_defaults_file_and_overrides(base: Path) -> None:
+    from unicompute.workloads.spec import read_function_file
+
+    path = base / "src" / "function.yaml"
+    path.write_text("name: api\nhandler: app.handler\nenv: {AA: file, BB: file}\n"
+                    "triggers:\n  - http: {auth: none}\n")
+    spec = read_function_file(path, defaults={"runtime": "python3.12", "memory_mb": 128},
+                              overrides={"memory_mb": 512, "env": {"BB": "cli"}})
+    assert (spec.name, spec.runtime, spec.memory_mb, spec.source) == (
+        "api", "python3.12", 512, base / "src")
+    assert dict(spec.env) == {"AA": "file", "BB": "cli"}
+    assert spec.triggers == (uc.HttpTrigger(),) and dict(spec.tags) == {}
+    path.write_text("name: api\nhandler: app.handler\nruntime: python2\n")
+    with pytest.raises(WorkloadError) as info:
+        read_function_file(path)
+    assert (info.value.field, info.value.line) == ("runtime", 3)
+    path.write_text("name: api\nhandler: app.handler\n")
+    with pytest.raises(uc.InvalidRequest) as refused:
+        read_function_file(path, overrides={"runtime": "python2"})
+    assert refused.value.field == "runtime" and not isinstance(refused.value, WorkloadError)
