@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set-up and checks for unicompute on any machine with Python 3.11+ and a package registry.
 
-    python3 dev.py demo    # launch examples/web.yaml on the built-in fakes (offline)
+    python3 dev.py demo    # examples/shop.yaml on all three clouds' fakes (offline): plan,
+                           # launch, status with the cost comparison, destroy
     python3 dev.py test    # ruff, mypy --strict on src/, and the whole pytest suite
 
 Both create ``.venv`` and install ``unicompute[all,dev]`` into it the first time, and again
@@ -25,9 +26,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".unicompute-installed"
 
 
-def run(*argv: str | Path) -> None:
+def run(*argv: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(a) for a in argv), flush=True)
-    done = subprocess.run([str(a) for a in argv], cwd=ROOT, check=False)
+    done = subprocess.run([str(a) for a in argv], cwd=ROOT, check=False, env=env)
     if done.returncode:
         sys.exit(done.returncode)
 
@@ -49,7 +50,21 @@ def ensure_venv() -> None:
 
 
 def demo(args: list[str]) -> None:
-    run(BIN / "unicompute", "launch", "examples/web.yaml", "--cloud", "aws", "--mock", *args)
+    """The same workload (two VM groups and a function) on AWS, Azure and GCP at once, on the
+    fakes of a background mock server of the demo's own, which is stopped at the end."""
+    import tempfile
+
+    unicompute = BIN / "unicompute"
+    workload = ["examples/shop.yaml", "--cloud", "all", "--mock", *args]
+    with tempfile.TemporaryDirectory(prefix="unicompute-demo-") as state:
+        env = {**os.environ, "UNICOMPUTE_MOCK_DIR": state, "COLUMNS": "160"}
+        try:
+            run(unicompute, "plan", *workload, env=env)
+            run(unicompute, "launch", *workload, env=env)
+            run(unicompute, "status", *workload, env=env)
+            run(unicompute, "destroy", *workload, env=env)
+        finally:
+            subprocess.run([str(unicompute), "mock", "stop"], cwd=ROOT, env=env, check=False)
 
 
 def test(args: list[str]) -> None:
