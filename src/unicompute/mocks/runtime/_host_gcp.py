@@ -5,8 +5,10 @@ the standard library, Flask/werkzeug and, for CloudEvent functions, ``cloudevent
 
 :func:`load` imports ``main`` (the Functions Framework's ``FUNCTION_SOURCE`` default,
 ``main.py`` at the source root) and looks up ``FUNCTION_TARGET``; a missing target is the
-framework's ``MissingTargetException``. It answers a callable taking the envelope the fake
-sends and returning the HTTP response as a JSON document:
+framework's ``MissingTargetException``. The signature is the one a
+``@functions_framework.http`` or ``@functions_framework.cloud_event`` decorator registered for
+the target, else ``FUNCTION_SIGNATURE_TYPE`` (the framework's order). It answers a callable
+taking the envelope the fake sends and returning the HTTP response as a JSON document:
 
 * envelope ``{"request": {"method", "path", "query", "headers": [[name, value]...],
   "body_b64"}}``: an HTTP request to the container. With ``FUNCTION_SIGNATURE_TYPE=http`` the
@@ -81,6 +83,7 @@ def load(entry: str) -> tuple[Callable[..., Any] | None, dict[str, Any] | None]:
         return None, {"errorType": "MissingSourceException",
                       "errorMessage": f"File {source} that is expected to define function "
                                       "doesn't exist", "stackTrace": []}
+    registry = _framework_registry()
     try:
         module = importlib.import_module(module_name)
     except MemoryError:
@@ -100,9 +103,38 @@ def load(entry: str) -> tuple[Callable[..., Any] | None, dict[str, Any] | None]:
                       "errorMessage": f"File {source} is expected to contain a function named "
                                       f"'{target}'. Found: {found or 'nothing'} instead",
                       "stackTrace": []}
-    signature = os.environ.get("FUNCTION_SIGNATURE_TYPE", "http")
+    # As the framework decides: its decorator first, then the variable the build set.
+    signature = registry.get(target) or os.environ.get("FUNCTION_SIGNATURE_TYPE", "http")
     app = _flask_app(target, function, signature)
     return _caller(app), None
+
+
+def _framework_registry() -> dict[str, str]:
+    """The Functions Framework's registry of decorated functions (name → signature type).
+    The Python runtime always has the framework; where it is not installed, a stand-in module
+    ``functions_framework`` with its ``http`` and ``cloud_event`` decorators takes its place,
+    so sources written for it import and register as they do on GCP."""
+    try:
+        from functions_framework import _function_registry  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        return _function_registry.REGISTRY_MAP  # type: ignore[no-any-return]
+    import types
+
+    registry: dict[str, str] = {}
+
+    def register(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+            registry[function.__name__] = kind
+            return function
+        return decorator
+
+    module = types.ModuleType("functions_framework")
+    module.http = register("http")  # type: ignore[attr-defined]
+    module.cloud_event = register("cloudevent")  # type: ignore[attr-defined]
+    sys.modules["functions_framework"] = module
+    return registry
 
 
 def _flask_app(target: str, function: Callable[..., Any], signature: str) -> Any:

@@ -227,3 +227,44 @@ def test_served_fake_dispatches_data_plane_hosts_by_host_header() -> None:
     finally:
         fake.shutdown_server()
         fake.reset()
+
+
+DECORATED = '''\
+import functions_framework
+
+
+@functions_framework.http
+def entry(request):
+    if request.headers.get("ce-type"):
+        print("event over http", request.headers["ce-type"])
+        return "", 204
+    return "plain " + request.path
+
+
+@functions_framework.cloud_event
+def on_event(cloud_event):
+    print("cloud event", cloud_event["type"])
+'''
+
+
+def test_functions_framework_decorators_choose_the_signature(
+        fake: GcpFake, deploy: Callable[..., Any]) -> None:
+    """As the framework decides: a target registered with ``@functions_framework.http``
+    takes requests even on an event-triggered function (whose build sets
+    ``FUNCTION_SIGNATURE_TYPE=cloudevent``), and ``import functions_framework`` works."""
+    trigger = {"event_type": "google.cloud.pubsub.topic.v1.messagePublished",
+               "pubsub_topic": TOPIC}
+    function = deploy("decorated", entry_point="entry", files={"main.py": DECORATED},
+                      event_trigger=trigger).result()
+    token = fake.functions.id_token(function.service_config.uri)
+    answer = requests.post(function.service_config.uri + "/direct", data=b"{}", timeout=10,
+                           headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.text) == (200, "plain /direct")
+    fake.functions.publish("jobs", b"one")
+    assert "event over http google.cloud.pubsub.topic.v1.messagePublished" in \
+        fake.functions.log_lines("decorated")
+    deploy("decorated-ce", entry_point="on_event", files={"main.py": DECORATED},
+           event_trigger=trigger).result()
+    fake.functions.publish("jobs", b"two")
+    assert "cloud event google.cloud.pubsub.topic.v1.messagePublished" in \
+        fake.functions.log_lines("decorated-ce")

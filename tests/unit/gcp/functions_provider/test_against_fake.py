@@ -127,6 +127,9 @@ def test_queue_trigger_gets_pubsub_messages(cloud: uc.Cloud, fake: GcpFake,
     assert record["body"] == "first order" and record["attributes"]["kind"] == "book"
     assert (record["eventSource"], record["eventSourceARN"]) == (
         "gcp:pubsub", f"projects/{fake.project}/topics/orders")
+    # An event-triggered function can still be invoked directly (the shim registers itself
+    # as an HTTP function with the Functions Framework).
+    assert fn.invoke({"n": 4}).result == {"n": 4}
     with pytest.raises(uc.InvalidRequest) as info:  # GCF cannot change a function's trigger
         cloud.functions.deploy(spec(source))
     assert info.value.field == "triggers"
