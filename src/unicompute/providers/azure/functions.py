@@ -44,7 +44,6 @@ from .functions_convert import (
 )
 from .functions_deploy import Deployer, Shared, Undo, settings_of, site_json
 from .functions_invoke import Invoker
-from .functions_limits import check_azure_spec
 
 
 def open_functions(region: str | None, config: Mapping[str, object]) -> AzureFunctions:
@@ -110,7 +109,6 @@ class AzureFunctions:
     # -- deploying ----------------------------------------------------------------------------
     def create_function(self, plan: FunctionPlan) -> FunctionInfo:
         spec = plan.spec
-        check_azure_spec(spec)
         undo = Undo()
         try:
             shared = self._deployer.ensure_shared(undo)
@@ -125,8 +123,6 @@ class AzureFunctions:
         return function_info(site, settings, self._deployer.latest_deployment(site))
 
     def update_code(self, plan: FunctionPlan, current: FunctionInfo) -> bool:
-        # The first step of an update: Azure-only checks before any change.
-        check_azure_spec(plan.spec)
         if current.code_sha256 == plan.package.sha256:
             return False
         site = self._site(plan.spec.name)

@@ -1,7 +1,8 @@
 """What Azure Functions (Flex Consumption, Linux, Python) accepts, checked before any call.
 
 Imports no Azure SDK: :data:`FUNCTION_LIMITS` is part of the provider's ``LIMITS``, and
-:func:`check_azure_spec` runs before the driver's first write (see its docstring).
+:func:`check_azure_spec` is its ``check`` hook, so both run in ``check_spec``, before any
+call (the first read included).
 
 Figures and their sources (learn.microsoft.com, 2025):
 
@@ -47,32 +48,6 @@ _QUEUE = re.compile(r"[a-z0-9](?:-?[a-z0-9]){2,62}")
 #: Flex ``maximumInstanceCount`` bounds.
 MAX_INSTANCES = 1000
 
-FUNCTION_LIMITS = FunctionLimits(
-    names=NamingRules(
-        pattern=re.compile(r"[A-Za-z](?:-?[A-Za-z0-9])+"),
-        max_length=60,
-        description=("2-60 letters, digits and single hyphens, starting with a letter and "
-                     "ending with a letter or digit (an Azure function app name)"),
-    ),
-    runtimes=frozenset({"python3.11", "python3.12", "python3.13"}),
-    shim="azure_functions",
-    min_memory_mb=128,
-    max_memory_mb=INSTANCE_MEMORY_MB[-1],
-    memory_step_mb=1,
-    max_timeout_s=HTTP_RESPONSE_CAP_S,
-    max_sync_payload_bytes=100 * 1024 * 1024,
-    max_async_payload_bytes=64 * 1024,
-    max_env_bytes=64 * 1024,
-    reserved_env_keys=RESERVED_SETTINGS,
-    max_package_bytes=100 * 1024 * 1024,
-    max_tags=47,  # ARM allows 50; unicompute adds unicompute:managed and unicompute:storage
-    max_tag_key_length=512,
-    max_tag_value_length=256,
-    # Characters ARM refuses in tag keys are checked by check_azure_spec (keys only).
-    tag_characters=None,
-)
-
-
 def instance_memory_mb(memory_mb: int) -> int:
     """The Flex instance size (MB) a function of ``memory_mb`` runs on."""
     return next(size for size in INSTANCE_MEMORY_MB if size >= memory_mb)
@@ -83,7 +58,8 @@ def check_azure_spec(spec: FunctionSpec) -> None:
     cannot express (``triggers``), app settings Azure owns (``env``), tag keys with characters
     ARM refuses (``tags``), queue names Storage refuses and differing queue batch sizes
     (``triggers``), and ``concurrency`` above Flex's instance cap. ``InvalidRequest`` naming the
-    field. Pure: the driver runs it before its first write, after only a read."""
+    field. Pure: ``check_spec`` runs it (the ``check`` of :data:`FUNCTION_LIMITS`), so bad
+    input makes no call at all."""
     for key in spec.env:
         if key.startswith(RESERVED_SETTING_PREFIXES):
             raise InvalidRequest(f"{key!r} is reserved by Azure Functions (prefixes "
@@ -110,3 +86,30 @@ def check_azure_spec(spec: FunctionSpec) -> None:
     if spec.concurrency is not None and spec.concurrency > MAX_INSTANCES:
         raise InvalidRequest(f"at most {MAX_INSTANCES} (Flex maximumInstanceCount)",
                              field="concurrency")
+
+
+FUNCTION_LIMITS = FunctionLimits(
+    names=NamingRules(
+        pattern=re.compile(r"[A-Za-z](?:-?[A-Za-z0-9])+"),
+        max_length=60,
+        description=("2-60 letters, digits and single hyphens, starting with a letter and "
+                     "ending with a letter or digit (an Azure function app name)"),
+    ),
+    runtimes=frozenset({"python3.11", "python3.12", "python3.13"}),
+    shim="azure_functions",
+    min_memory_mb=128,
+    max_memory_mb=INSTANCE_MEMORY_MB[-1],
+    memory_step_mb=1,
+    max_timeout_s=HTTP_RESPONSE_CAP_S,
+    max_sync_payload_bytes=100 * 1024 * 1024,
+    max_async_payload_bytes=64 * 1024,
+    max_env_bytes=64 * 1024,
+    reserved_env_keys=RESERVED_SETTINGS,
+    max_package_bytes=100 * 1024 * 1024,
+    max_tags=47,  # ARM allows 50; unicompute adds unicompute:managed and unicompute:storage
+    max_tag_key_length=512,
+    max_tag_value_length=256,
+    # Characters ARM refuses in tag keys are checked by check_azure_spec (keys only).
+    tag_characters=None,
+    check=check_azure_spec,
+)

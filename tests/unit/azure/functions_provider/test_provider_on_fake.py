@@ -167,13 +167,36 @@ def test_failure_half_way_undoes_the_deploy(group: Group, source: Path) -> None:
                                  "queues": [], "insights": []}
 
 
-def test_bad_schedule_is_refused_before_any_write(group: Group, source: Path) -> None:
+BAD_INPUT = [
+    ({"triggers": (uc.ScheduleTrigger("rate(7 minutes)"),)}, "triggers"),
+    ({"triggers": (uc.ScheduleTrigger("cron(0 12 ? * 2#1 *)"),)}, "triggers"),
+    ({"env": {"WEBSITE_TIME_ZONE": "UTC"}}, "env"),
+    ({"env": {"AzureFunctionsJobHost__functionTimeout": "00:10:00"}}, "env"),
+    ({"triggers": (uc.QueueTrigger("Not_A_Queue"),)}, "triggers"),
+    ({"triggers": (uc.QueueTrigger("jobs", 2), uc.QueueTrigger("more-jobs", 3))}, "triggers"),
+    ({"tags": {"a/b": "x"}}, "tags"),
+    ({"concurrency": 1001}, "concurrency"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), BAD_INPUT)
+def test_bad_input_makes_no_call_at_all(group: Group, source: Path, changes: dict[str, Any],
+                                        field: str) -> None:
     start = len(group.fake.app.requests)
     with pytest.raises(uc.InvalidRequest) as info:
-        group.deploy(spec(source, fn_name(),
-                                          triggers=(uc.ScheduleTrigger("rate(7 minutes)"),)))
+        group.deploy(spec(source, fn_name(), **changes))
+    assert info.value.field == field
+    assert [f"{r.method} {r.path}" for r in list(group.fake.app.requests)[start:]] == []
+
+
+def test_bad_update_of_a_deployed_function_makes_no_call(group: Group, source: Path) -> None:
+    name = fn_name()
+    group.deploy(spec(source, name))
+    start = len(group.fake.app.requests)
+    with pytest.raises(uc.InvalidRequest) as info:
+        group.deploy(spec(source, name, triggers=(uc.QueueTrigger("Bad_Queue"),)))
     assert info.value.field == "triggers"
-    assert group.writes_since(start) == []
+    assert list(group.fake.app.requests)[start:] == []
 
 
 def test_identical_redeploy_writes_nothing_and_publishes_nothing(group: Group,
