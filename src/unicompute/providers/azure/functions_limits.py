@@ -106,7 +106,8 @@ FUNCTION_LIMITS = FunctionLimits(
     max_env_bytes=64 * 1024,
     reserved_env_keys=RESERVED_SETTINGS,
     max_package_bytes=100 * 1024 * 1024,
-    max_tags=47,  # ARM allows 50; unicompute adds unicompute:managed and unicompute:storage
+    # ARM allows 50; the app also carries unicompute:managed, :storage, :code and :concurrency.
+    max_tags=46,
     max_tag_key_length=512,
     max_tag_value_length=256,
     # Characters ARM refuses in tag keys are checked by check_azure_spec (keys only).

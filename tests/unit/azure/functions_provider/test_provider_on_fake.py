@@ -24,7 +24,7 @@ import unicompute as uc
 from unicompute._cloud import Cloud
 from unicompute._context import CloudContext
 from unicompute._waiting import Poller
-from unicompute.providers.azure import open_provider
+from unicompute.providers.azure import LIMITS, open_provider
 from unicompute.providers.azure.functions_convert import async_queue_name, container_name
 from unicompute.providers.azure.functions_deploy import INSIGHTS_API, WORKSPACE_API
 
@@ -176,6 +176,7 @@ BAD_INPUT = [
     ({"triggers": (uc.QueueTrigger("jobs", 2), uc.QueueTrigger("more-jobs", 3))}, "triggers"),
     ({"tags": {"a/b": "x"}}, "tags"),
     ({"concurrency": 1001}, "concurrency"),
+    ({"tags": {f"t{i}": "v" for i in range(47)}, "concurrency": 5}, "tags"),
 ]
 
 
@@ -187,6 +188,15 @@ def test_bad_input_makes_no_call_at_all(group: Group, source: Path, changes: dic
         group.deploy(spec(source, fn_name(), **changes))
     assert info.value.field == field
     assert [f"{r.method} {r.path}" for r in list(group.fake.app.requests)[start:]] == []
+
+
+def test_as_many_tags_as_allowed_fit_beside_unicomputes_own(group: Group, source: Path) -> None:
+    assert LIMITS.functions is not None
+    tags = {f"t{i}": "v" for i in range(LIMITS.functions.max_tags)}
+    fn = group.deploy(spec(source, fn_name(), tags=tags, concurrency=5))
+    assert dict(fn.tags) == tags
+    site = group.web.web_apps.get(group.name, fn.name)
+    assert len(site.tags) == 50  # ARM's cap, reached with unicompute's four
 
 
 def test_bad_update_of_a_deployed_function_makes_no_call(group: Group, source: Path) -> None:
