@@ -1,4 +1,5 @@
-"""Microsoft.Storage storage accounts: create (PUT, long-running), get, list, delete, listKeys.
+"""Microsoft.Storage storage accounts: create (PUT, long-running), get, list, delete, listKeys;
+their blob containers and queues (put, get, list, delete).
 
 Enough of a storage account for a function app's ``AzureWebJobsStorage`` connection string:
 the account's endpoints and its two access keys (``key1``/``key2``, kept in ``secrets`` and
@@ -56,6 +57,8 @@ class StorageHandlers(GroupHandlers):
         Rule(f"{ACCOUNTS}/<name>", methods=["GET"], endpoint="storage_get"),
         Rule(f"{ACCOUNTS}/<name>", methods=["DELETE"], endpoint="storage_delete"),
         Rule(f"{ACCOUNTS}/<name>/listkeys", methods=["POST"], endpoint="storage_list_keys"),
+        Rule(f"{ACCOUNTS}/<name>/<service>/<default>/<collection>", methods=["GET"],
+             endpoint="storage_child_list"),
         Rule(f"{ACCOUNTS}/<name>/<service>/<default>/<collection>/<child>",
              methods=["PUT"], endpoint="storage_child_put"),
         Rule(f"{ACCOUNTS}/<name>/<service>/<default>/<collection>/<child>",
@@ -161,20 +164,33 @@ class StorageHandlers(GroupHandlers):
 
     # -- blob containers and queues (``blobServices/default/containers``,
     # ``queueServices/default/queues``), kept in the account's ``state`` -----------------------
-    def _child(self, subscription: str, group: str, name: str, service: str, default: str,
-               collection: str, child: str) -> tuple[Resource, str, dict[str, JSON]]:
+    def _children(self, subscription: str, group: str, name: str, service: str, default: str,
+                  collection: str) -> tuple[Resource, str, dict[str, JSON]]:
         kind = _CHILDREN.get((service.lower(), collection.lower()))
         if kind is None or default != "default":
             raise HttpError(404, "InvalidResourceType", "The resource type could not be found "
                             f"for '{service}/{default}/{collection}'.")
         account = self.find(STORAGE, subscription, group, name)
         items: dict[str, JSON] = account.state.setdefault(kind, {})
+        return account, kind, items
+
+    def _child(self, subscription: str, group: str, name: str, service: str, default: str,
+               collection: str, child: str) -> tuple[Resource, str, dict[str, JSON]]:
+        account, kind, items = self._children(subscription, group, name, service, default,
+                                              collection)
         if not _CHILD_NAME.fullmatch(child) or "--" in child:
             raise HttpError(400, "ContainerOperationFailure" if kind == "containers" else
                             "QueueOperationFailure",
                             f"The specified resource name '{child}' contains invalid "
                             "characters or is not 3-63 lower-case letters, digits and hyphens.")
         return account, kind, items
+
+    def storage_child_list(self, request: Request, subscription: str, group: str, name: str,
+                           service: str, default: str, collection: str) -> Response:
+        """``GET .../containers`` (``ListContainerItems``) or ``.../queues``
+        (``ListQueueResource``): every child, by name, in one page."""
+        _, _, items = self._children(subscription, group, name, service, default, collection)
+        return json_response({"value": [items[child] for child in sorted(items)]})
 
     def storage_child_put(self, request: Request, subscription: str, group: str, name: str,
                           service: str, default: str, collection: str, child: str) -> Response:

@@ -137,3 +137,23 @@ def test_storage_account_keys_containers_and_queues(azure: Azure) -> None:
 def test_models_are_the_sdk_ones(azure: Azure) -> None:
     site = flex_app(azure, "fn-models")
     assert isinstance(site, wm.Site)
+
+
+def test_storage_containers_and_queues_are_listed(azure: Azure) -> None:
+    check(azure.storage.storage_accounts.begin_create(azure.group, "ucfnlist1", {
+        "location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}).result())
+    assert list(azure.storage.queue.list(azure.group, "ucfnlist1")) == []
+    for container in ("app-package-b", "app-package-a"):
+        azure.storage.blob_containers.create(azure.group, "ucfnlist1", container, {})
+    azure.storage.queue.create(azure.group, "ucfnlist1", "jobs",
+                               {"properties": {"metadata": {"k": "v"}}})
+    containers = [check(c) for c in azure.storage.blob_containers.list(azure.group, "ucfnlist1")]
+    assert [c.name for c in containers] == ["app-package-a", "app-package-b"]
+    assert all(isinstance(c, sm.ListContainerItem) for c in containers)
+    queues = [check(q) for q in azure.storage.queue.list(azure.group, "ucfnlist1")]
+    assert [(q.name, q.metadata) for q in queues] == [("jobs", {"k": "v"})]
+    azure.storage.queue.delete(azure.group, "ucfnlist1", "jobs")
+    assert list(azure.storage.queue.list(azure.group, "ucfnlist1")) == []
+    with pytest.raises(ResourceNotFoundError):
+        list(azure.storage.queue.list(azure.group, "ucnosuchacct"))
+    azure.storage.storage_accounts.delete(azure.group, "ucfnlist1")

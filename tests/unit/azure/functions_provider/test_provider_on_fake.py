@@ -52,7 +52,6 @@ class Group:
         self.web: WebSiteManagementClient = clients.web
         self.storage: StorageManagementClient = clients.storage
         self.resources: ResourceManagementClient = clients.ctx.clients.resources
-        self.made: list[str] = []
 
     def inventory(self) -> dict[str, list[str]]:
         """Everything of the group a function deploy can make, by kind."""
@@ -66,13 +65,10 @@ class Group:
             "accounts": [a.name for a in self.storage.storage_accounts.list_by_resource_group(
                 self.name)],
             "containers": [], "queues": [], "insights": []}
-        # The fake lists no storage children: probe the names deploys make (and "jobs").
         for account in found["accounts"]:
-            for function in self.made:
-                for kind, child in (("containers", container_name(function)),
-                                    ("queues", async_queue_name(function))):
-                    found[kind] += self._child(kind, account, child)
-            found["queues"] += self._child("queues", account, "jobs")
+            found["containers"] += [c.name for c in self.storage.blob_containers.list(
+                self.name, account)]
+            found["queues"] += [q.name for q in self.storage.queue.list(self.name, account)]
         for kind, api in (("Microsoft.Insights/components/uc-insights-eastus", INSIGHTS_API),
                           ("Microsoft.OperationalInsights/workspaces/uc-logs-eastus",
                            WORKSPACE_API)):
@@ -85,16 +81,7 @@ class Group:
                 pass
         return {k: sorted(v) for k, v in found.items()}
 
-    def _child(self, kind: str, account: str, child: str) -> list[str]:
-        api: Any = self.storage.blob_containers if kind == "containers" else self.storage.queue
-        try:
-            api.get(self.name, account, child)
-        except ResourceNotFoundError:
-            return []
-        return [child]
-
     def deploy(self, spec: uc.FunctionSpec) -> uc.Function:
-        self.made.append(spec.name)
         return self.cloud.functions.deploy(spec)
 
     def writes_since(self, start: int) -> list[str]:
@@ -136,8 +123,12 @@ def test_deploy_makes_and_delete_removes_everything(group: Group, source: Path) 
     group.deploy(spec(source, name, triggers=triggers))
     made = group.inventory()
     assert made["sites"] == [name] and made["plans"] == [f"{name}-plan"]
-    assert len(made["accounts"]) == 1 and len(made["containers"]) == 1
-    assert "jobs" in made["queues"] and any(q.startswith("uc-async-") for q in made["queues"])
+    assert len(made["accounts"]) == 1
+    assert made["containers"] == [container_name(name)]
+    assert made["queues"] == sorted(["jobs", async_queue_name(name)])
+    account = made["accounts"][0]
+    async_queue = group.storage.queue.get(group.name, account, async_queue_name(name))
+    assert async_queue.metadata == {"unicompute_managed": "true"}
     assert made["insights"] == ["uc-insights-eastus", "uc-logs-eastus"]
     site = group.web.web_apps.get(group.name, name)
     assert site.kind == "functionapp,linux"
