@@ -3,8 +3,9 @@
 The script runs in a subprocess in its own session, with a private root directory as cwd,
 ``HOME`` and ``TMPDIR``, and an environment that holds only ``PATH``, ``LANG`` and what the
 caller passes (the variables pointing at the VM's metadata server). It is bounded by a
-timeout, after which its whole process group is killed; stdout and stderr, interleaved, are
-its console output.
+timeout, after which its whole process group is killed; what it started in the background is
+killed when the script ends (cloud-init would leave it running; a fake VM has nothing to run it
+for). stdout and stderr, interleaved, are its console output.
 """
 
 from __future__ import annotations
@@ -52,20 +53,24 @@ def run_script(script: bytes, root: str, env: Mapping[str, str], timeout: float,
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin",
                                  "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8", "HOME": root, "TMPDIR": root, **env}
-    process = subprocess.Popen([path], cwd=root, env=environment, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    code: int | None
-    try:
-        out, _ = process.communicate(timeout=timeout)
-        code = process.returncode
-    except subprocess.TimeoutExpired:
-        _kill_group(process.pid)
-        out, _ = process.communicate()
-        code = None
-        out += f"\nuser data timed out after {timeout:g} s and was killed\n".encode()
-    finally:
-        _kill_group(process.pid)  # anything it left running in the background
+    # A file, not a pipe: a background process the script starts keeps a pipe open, and
+    # reading it to its end would wait for that process instead of the script.
+    with open(root.rstrip("/") + ".console", "w+b") as console:
+        process = subprocess.Popen([path], cwd=root, env=environment,
+                                   stdin=subprocess.DEVNULL, stdout=console,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        code: int | None
+        try:
+            code = process.wait(timeout=timeout)
+            note = b""
+        except subprocess.TimeoutExpired:
+            code = None
+            note = f"\nuser data timed out after {timeout:g} s and was killed\n".encode()
+        finally:
+            _kill_group(process.pid)  # what it left running in the background, too
+            process.wait()
+        console.seek(max(0, console.seek(0, os.SEEK_END) - MAX_OUTPUT))
+        out = console.read() + note
     return code, out[-MAX_OUTPUT:].decode("utf-8", "replace")
 
 
