@@ -9,7 +9,10 @@
 * Unless the Cloud Run service's IAM policy grants ``roles/run.invoker`` to ``allUsers``
   (``_run_host_admin``), a request needs ``Authorization: Bearer <ID token>`` with a token the
   fake issued (``_run_host_tokens``): none is 403, an unknown one (an OAuth access token
-  included) 401, with Cloud Run's HTML pages.
+  included) 401, with Cloud Run's HTML pages. Over plain http (the loopback server of
+  ``fake.serve()``, whose clients use anonymous credentials so as never to send a token in
+  the clear) a request without ``Authorization`` is let in, as the Google APIs of the fake
+  let anonymous callers in there; a token that is sent is still checked.
 * Platform failures: past ``timeoutSeconds`` 504 ``upstream request timeout``; a crashed
   instance 503; out of memory 503 whose body and log say ``Memory limit of N MiB exceeded
   with M MiB used`` (Cloud Run says it in the log only; the body repeats it so clients can tell
@@ -98,8 +101,10 @@ class RunHost:
         if record is None or record.serving is None:
             return page(404, "Page not found", "The requested URL was not found on this "
                                                "server.")
-        if not record.public:
-            header = request.headers.get("Authorization", "")
+        header = request.headers.get("Authorization", "")
+        # The loopback server (``fake.serve()``) takes anonymous callers.
+        anonymous_ok = not header and request.scheme != "https"
+        if not record.public and not anonymous_ok:
             if not header.startswith("Bearer "):
                 return page(403, "Forbidden", "Your client does not have permission to get "
                                               f"URL <code>{path}</code> from this server.")

@@ -214,12 +214,18 @@ def test_served_fake_dispatches_data_plane_hosts_by_host_header() -> None:
             "Host": host, "Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.text
         assert answer.json()["body"] == "served" and answer.json()["path"] == "/p"
-        assert requests.get(endpoint + "/", headers={"Host": host},
-                            timeout=10).status_code == 403
         listed = requests.post(endpoint + "/v2/entries:list", timeout=10, json={
             "resourceNames": [f"projects/{FAKE_PROJECT}"],
             "filter": 'resource.labels.service_name="srv"'}).json()
         assert [e["textPayload"] for e in listed["entries"]] == ["hello called POST /p"]
+        # Over the loopback server anonymous callers get in (clients there hold anonymous
+        # credentials), as with the fake's Google APIs; a token that is sent is still checked.
+        assert requests.get(endpoint + "/", headers={"Host": host},
+                            timeout=10).status_code == 200
+        assert requests.get(endpoint + "/", timeout=10, headers={
+            "Host": host, "Authorization": "Bearer not-an-id-token"}).status_code == 401
+        assert requests.get(endpoint + "/", timeout=10, headers={
+            "Host": host, "Authorization": "Basic dTpw"}).status_code == 403
         # the Compute API is still served on the same port
         zones = requests.get(f"{endpoint}/compute/v1/projects/{FAKE_PROJECT}/zones",
                              timeout=10)

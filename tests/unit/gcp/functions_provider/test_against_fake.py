@@ -176,5 +176,9 @@ def test_served_fake_through_endpoint_url(served: tuple[uc.Cloud, GcpFake],
     # Only the Host header (the function's *.a.run.app name) routes a served request to the
     # function URIs' app: its path is not one the server dispatches by.
     assert "/_unicompute/invoke" in {r.path for r in fake.functions.host.requests}
+    # A private function (no HttpTrigger) answers the provider's anonymous credentials there.
+    private = cloud.functions.deploy(spec(source, name="unit-private"))
+    assert private.url is None and private.invoke({"n": 6}).result == {"n": 6}
+    cloud.functions.delete(private.name)
     cloud.functions.delete(fn.name)
     assert fake.functions.names() == [] and fake.functions.jobs() == []
