@@ -149,19 +149,30 @@ def show_command(clouds: tuple[str, ...], regions: tuple[str, ...], vcpus: float
 
 
 def _show_billing(clouds: tuple[str, ...], as_json: bool) -> None:
-    from ..catalog.billing import RULES, SUSTAINED_USE
+    from ..catalog.billing import RULES, SUSTAINED_USE, SUSTAINED_USE_TIERS
 
     records = [{"provider": cloud, "increment_s": RULES[cloud].increment_s,
-                "minimum_s": RULES[cloud].minimum_s,
+                "minimum_s": RULES[cloud].minimum_s, "confirmed": RULES[cloud].confirmed,
                 "sustained_use": dict(SUSTAINED_USE) if cloud == "gcp" else {},
+                "sustained_use_tiers": ({f: list(t) for f, t in SUSTAINED_USE_TIERS.items()}
+                                        if cloud == "gcp" else {}),
                 "source": RULES[cloud].source} for cloud in clouds]
     show(records, [Column("provider", "cloud"), Column("increment_s", "increment s", "right"),
-                   Column("minimum_s", "minimum s", "right"), Column("source", "source")],
+                   Column("minimum_s", "minimum s", "right"), Column("confirmed", "confirmed"),
+                   Column("source", "source")],
          as_json=as_json)
-    if not as_json and "gcp" in clouds:
-        note("GCE sustained-use discounts (on-demand, by family, for a whole month): "
-             + ", ".join(f"{f} {int(d * 100)}%" for f, d in SUSTAINED_USE.items())
-             + "; none for e2, t2a, c3, m3, a2, g2. Spot and commitments: per hour of their "
+    if as_json:
+        return
+    for cloud in clouds:
+        if not RULES[cloud].confirmed:
+            note(f"{cloud}: the billing rule is not confirmed by the cloud's own documentation "
+                 "(see its source).")
+    if "gcp" in clouds:
+        note("GCE sustained-use discounts (on-demand only), share of the base rate paid in each "
+             "quarter of a month: " + "; ".join(
+                 f"{f} " + "/".join(f"{share * 100:g}%" for share in t)
+                 for f, t in SUSTAINED_USE_TIERS.items())
+             + ". None for e2, t2a, c3, m3, a2, g2. Spot and commitments: per hour of their "
                "own price, no sustained-use discount.")
 
 

@@ -33,25 +33,39 @@ def test_spot_is_billed_like_on_demand_at_the_spot_price() -> None:
 
 def test_azure_has_a_five_minute_minimum_and_gce_one_minute() -> None:
     assert cost_of(offer("azure"), 90) == pytest.approx(300 * 0.0001)
+    assert cost_of(offer("azure"), 301) == pytest.approx(301 * 0.0001)
     assert cost_of(offer("gcp", "e2"), 30) == pytest.approx(60 * 0.0001)
     assert all(rule.source for rule in RULES.values())
 
 
+def test_the_azure_rule_is_marked_unconfirmed_and_says_what_is_known() -> None:
+    """No first-party statement of Azure's minimum was found: the rule says so, and names
+    Microsoft's own per-minute answer beside the 2025 notice it models."""
+    azure = RULES["azure"]
+    assert not azure.confirmed and azure.source.startswith("UNCONFIRMED")
+    assert "per full minute" in azure.source and "2259765" in azure.source
+    assert RULES["aws"].confirmed and RULES["gcp"].confirmed
+
+
 def test_gce_sustained_use_discounts_by_family() -> None:
     month = 730 * 3600
-    # n1 (30% family): quarters at 100/80/60/40% -> a full month pays 70%
+    quarter_cost = 0.1 * 182.5  # $0.1/h for a quarter of a 730-hour month
+    # n1 (30% family): quarters at 100/80/60/40% -> a full month pays 70%, half a month 90%
     assert sustained_use_factor("n1", 730) == pytest.approx(0.70)
-    # n2 (20% family): a full month pays 80%; half a month (100% + 86.67%)/2
+    assert sustained_use_factor("n1", 365) == pytest.approx(0.90)
+    # n2 (20% family): Google's incremental rates 100/86.78/73.56/60.34%
     n2 = offer("gcp", "n2", od=0.1)
-    assert cost_of(n2, month) == pytest.approx(73 * 0.80)
-    assert cost_of(n2, month / 2) == pytest.approx(36.5 * (1 + (1 - 0.2 / 1.5)) / 2)
+    assert cost_of(n2, month) == pytest.approx(quarter_cost * 3.2068)  # 58.5241
+    assert cost_of(n2, month / 2) == pytest.approx(quarter_cost * 1.8678)  # 34.08735
+    assert cost_of(n2, month * 3 / 4) == pytest.approx(quarter_cost * 2.6034)  # 47.51205
     # under a quarter of a month: no discount; e2 never
     assert cost_of(n2, 100 * 3600) == pytest.approx(10.0)
     assert cost_of(offer("gcp", "e2", od=0.1), month) == pytest.approx(73.0)
     # spot gets none
     assert cost_of(offer("gcp", "n2", spot=0.05), month, Pricing.SPOT) == pytest.approx(36.5)
-    # two months: both at the full discount
-    assert cost_of(n2, 2 * month) == pytest.approx(2 * 73 * 0.80)
+    # two months: both at the full-month rate; a month and 10 h: the 10 h start a new month
+    assert cost_of(n2, 2 * month) == pytest.approx(2 * 58.5241)
+    assert cost_of(n2, month + 10 * 3600) == pytest.approx(58.5241 + 1.0)
 
 
 def test_commitments_bill_every_hour_of_the_period() -> None:

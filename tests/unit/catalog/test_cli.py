@@ -92,4 +92,8 @@ def test_show_billing_rules_with_sources() -> None:
     rules = {r["provider"]: r for r in json.loads(result.stdout)}
     assert (rules["aws"]["increment_s"], rules["aws"]["minimum_s"]) == (1, 60)
     assert rules["azure"]["minimum_s"] == 300 and rules["gcp"]["sustained_use"]["n2"] == 0.2
+    assert rules["gcp"]["sustained_use_tiers"]["n2"] == [1.0, 0.8678, 0.7356, 0.6034]
+    assert [r["confirmed"] for r in rules.values()] == [True, False, True]
     assert all(r["source"] for r in rules.values())
+    table = CliRunner().invoke(catalog_group, ["show", "--billing"])
+    assert "azure: the billing rule is not confirmed" in table.stderr + table.stdout

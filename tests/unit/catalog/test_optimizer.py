@@ -48,9 +48,10 @@ def test_on_demand_for_a_month_picks_the_truly_cheapest_with_billing_rules() -> 
                                                                      Pricing.ON_DEMAND)
     assert best.hourly == pytest.approx(2 * 0.0335)
     assert best.total == pytest.approx(2 * 0.0335 * 730)
-    # n2-standard-2 for a whole month gets the 20% sustained-use discount: 0.097*730*0.8*2
+    # n2-standard-2 for a whole month gets the sustained-use discount: each quarter of the
+    # month at 100/86.78/73.56/60.34% of $0.097/h, for two VMs
     n2 = next(c for c in ranked if c.offer.size == "n2-standard-2")
-    assert n2.total == pytest.approx(2 * 0.097 * 730 * 0.8)
+    assert n2.total == pytest.approx(2 * 0.097 * 182.5 * (1 + 0.8678 + 0.7356 + 0.6034))
     assert n2.hourly == pytest.approx(2 * 0.097)
     # ordering by total; the arm64 P2 ($0.08) beats S2 ($0.09); GPU size qualifies too
     totals = [c.total for c in ranked]
