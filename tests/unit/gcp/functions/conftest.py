@@ -42,6 +42,18 @@ def on_event(cloud_event):
 '''
 
 
+def api_json(fake: GcpFake, method: str, url: str,
+             body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fake's raw JSON answer to ``method url`` (a Google API, called with a token the
+    fake issued), for parsing with the SDK's models strictly."""
+    token = next(iter(fake.tokens)) if fake.tokens else fake.token_app.ids.hex(4)
+    answer = requests.request(method, url, json=body, timeout=10,
+                              headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
 def make_zip(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

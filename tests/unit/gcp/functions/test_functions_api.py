@@ -16,19 +16,14 @@ from google.protobuf import json_format
 
 from unicompute.mocks.gcp import FAKE_PROJECT, GcpFake
 
-from .conftest import PARENT
+from .conftest import PARENT, api_json
 
 FUNCTIONS = "https://cloudfunctions.googleapis.com/v2"
 
 
 def raw(fake: GcpFake, path: str) -> dict[str, Any]:
     """GET ``path`` of the Functions API with a token the fake issued, as JSON."""
-    token = next(iter(fake.tokens)) if fake.tokens else fake.token_app.ids.hex(4)
-    answer = requests.get(f"{FUNCTIONS}/{path}", headers={"Authorization": f"Bearer {token}"},
-                          timeout=10)
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
+    return api_json(fake, "GET", f"{FUNCTIONS}/{path}")
 
 
 def strict_function(body: dict[str, Any]) -> functions_v2.Function:
@@ -247,10 +242,11 @@ def test_operations_list_and_stepped_mode(fake: GcpFake, client: Any,
         strict_operation(op)
 
 
-def test_upload_url_rules(client: Any) -> None:
+def test_upload_url_rules(fake: GcpFake, client: Any) -> None:
     answer = client.generate_upload_url(request={"parent": PARENT})
-    functions_v2.GenerateUploadUrlResponse.from_json(
-        functions_v2.GenerateUploadUrlResponse.to_json(answer), ignore_unknown_fields=False)
+    functions_v2.GenerateUploadUrlResponse.from_json(json.dumps(api_json(
+        fake, "POST", f"{FUNCTIONS}/{PARENT}/functions:generateUploadUrl", {})),
+        ignore_unknown_fields=False)
     assert answer.upload_url.startswith("https://storage.googleapis.com/gcf-v2-uploads-")
     assert requests.put(answer.upload_url, data=b"PK", timeout=10,
                         headers={"content-type": "application/octet-stream"}

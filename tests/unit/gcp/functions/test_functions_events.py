@@ -14,13 +14,16 @@ from google.api_core import exceptions
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import functions_v2, scheduler_v1
+from google.iam.v1 import policy_pb2
+from google.protobuf import json_format
 
 from unicompute import InvalidRequest
 from unicompute.mocks.gcp import FAKE_PROJECT, GcpFake
 
-from .conftest import MAIN, PARENT, make_zip
+from .conftest import MAIN, PARENT, api_json, make_zip
 
 TOPIC = f"projects/{FAKE_PROJECT}/topics/jobs"
+SCHEDULER = "https://cloudscheduler.googleapis.com/v1"
 #: The fields of google.logging.v2.LogEntry (no SDK model is installed to parse with).
 LOG_ENTRY_FIELDS = {"logName", "resource", "protoPayload", "textPayload", "jsonPayload",
                     "timestamp", "receiveTimestamp", "severity", "insertId", "httpRequest",
@@ -50,7 +53,10 @@ def test_scheduler_jobs_fire_as_the_clock_advances(fake: GcpFake,
                         "body": b'{"n": 1}', "headers": {"content-type": "application/json"},
                         "oidc_token": {"service_account_email": "a@b.iam.gserviceaccount.com",
                                        "audience": uri}}})
-    scheduler_v1.Job.from_json(scheduler_v1.Job.to_json(job), ignore_unknown_fields=False)
+    scheduler_v1.Job.from_json(json.dumps(api_json(fake, "GET", f"{SCHEDULER}/{job.name}")),
+                               ignore_unknown_fields=False)
+    scheduler_v1.ListJobsResponse.from_json(json.dumps(api_json(
+        fake, "GET", f"{SCHEDULER}/{PARENT}/jobs")), ignore_unknown_fields=False)
     assert job.state == scheduler_v1.Job.State.ENABLED
     assert job.schedule_time.isoformat().startswith("2026-01-01T00:05:00")
     fake.clock.advance(11 * 60)
@@ -182,6 +188,8 @@ def test_invoker_policy_makes_the_uri_public(fake: GcpFake, deploy: Callable[...
         "bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}],
         "etag": policy["etag"]}})
     assert answer.status_code == 200, answer.text
+    for document in (policy, answer.json()):  # google.iam.v1.Policy, strictly
+        json_format.Parse(json.dumps(document), policy_pb2.Policy())
     assert requests.get(uri, timeout=10).status_code == 200
     stale = requests.post(f"{run}:setIamPolicy", headers=access, timeout=10, json={"policy": {
         "bindings": [], "etag": policy["etag"]}})
