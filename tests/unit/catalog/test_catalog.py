@@ -89,6 +89,25 @@ def test_every_estimate_in_the_files_is_marked_and_every_price_has_a_source() ->
                     assert offer.hourly(pricing) > 0  # type: ignore[operator]
 
 
+def test_no_source_claims_prices_the_snapshot_does_not_have() -> None:
+    """A region's source for a kind of price must back at least one price of that kind there
+    (the GCP file once named Libcloud commitment rates that Libcloud does not have)."""
+    from unicompute.catalog._load import shipped
+
+    keys = {"od": ("od",), "spot": ("spot",), "commit": ("c1", "c3")}
+    for provider in ("aws", "azure", "gcp"):
+        data = shipped(provider)
+        for region, kinds in data["regions"].items():
+            for kind, source in kinds.items():
+                assert source in data["sources"], (provider, region, source)
+                if source.startswith("none-"):  # names the absence: "no offline source ..."
+                    assert data["sources"][source]["text"].startswith("no "), source
+                    continue
+                entries = data["prices"][region].values()
+                assert any(e.get(k) is not None for e in entries for k in keys[kind]), (
+                    f"{provider} {region}: source {source!r} for {kind} prices, but none there")
+
+
 def test_unknown_prices_are_none_not_zero() -> None:
     catalog = load_catalog()
     unpriced = [o for o in catalog.offers("gcp", "us-east1") if o.family == "a2"]
