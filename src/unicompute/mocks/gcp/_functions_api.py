@@ -17,7 +17,6 @@ import contextlib
 import copy
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from .._kernel import FakeClock, Faults, HttpError, IdFactory, Operation, Operat
 from .._kernel.faults import Fault
 from ..runtime import LocalRuntime, WorkerConfig
 from ._catalog import zone_regions
-from ._functions_common import RPC_CODES, GoogleApi, api_error, bad_request
+from ._functions_common import RPC_CODES, GoogleApi, api_error, bad_request, compile_filter
 from ._functions_rules import (
     DEFAULT_MAX_INSTANCES,
     DEFAULT_MEMORY,
@@ -214,7 +213,7 @@ class FunctionsApp(GoogleApi):
         if location != "-":
             self.check_location(project, location)
         size = self.page_size(request, 1000, 1000)
-        match = _compile_filter(request.args.get("filter", ""))
+        match = compile_filter(request.args.get("filter", ""))
         prefix = f"projects/{project}/locations/"
         chosen = sorted((r for r in self.functions.values()
                          if r.name.startswith(prefix) and location in ("-", r.location)
@@ -536,36 +535,6 @@ def _token_start(token: str, records: list[FunctionRecord]) -> int:
     if not after.startswith("projects/"):
         raise bad_request("Invalid page token", "page_token")
     return sum(1 for r in records if r.name <= after)
-
-
-_TERM = re.compile(r'\s*([A-Za-z_.]+)\s*(=|:)\s*"?([^"\s]*)"?\s*')
-
-
-def _compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
-    """``field=value`` / ``field:value`` terms joined by ``AND`` over top-level and dotted
-    fields (``state``, ``name``, ``labels.k``, ``buildConfig.runtime``...)."""
-    if not text.strip():
-        return lambda _: True
-    terms = []
-    for part in re.split(r"\s+AND\s+", text.strip()):
-        match = _TERM.fullmatch(part)
-        if match is None:
-            raise bad_request(f"Invalid filter: {text!r}", "filter")
-        terms.append((match[1].split("."), match[2], match[3]))
-
-    def test(body: dict[str, Any]) -> bool:
-        for path, op, value in terms:
-            node: Any = body
-            for part in path:
-                node = node.get(part) if isinstance(node, dict) else None
-            text_value = "" if node is None else str(node)
-            if op == "=" and text_value != value:
-                return False
-            if op == ":" and value not in text_value:
-                return False
-        return True
-
-    return test
 
 
 __all__ = ["EMPTY_TYPE", "FUNCTION_TYPE", "METADATA_TYPE", "PUBSUB_EVENT", "FunctionRecord",

@@ -1,11 +1,13 @@
 """What the Google APIs of the functions fake share (Cloud Functions v2, Cloud Scheduler v1,
 Cloud Logging v2, Pub/Sub v1): bearer-token auth as the Compute app does it, and AIP-193 error
-bodies ``{"error": {"code", "message", "status", "details"}}``."""
+bodies ``{"error": {"code", "message", "status", "details"}}``, and the ``filter`` of their list
+calls."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -121,3 +123,68 @@ class GoogleApi(EmulatorApp):
         if size < 0:
             raise bad_request("page_size must not be negative", "page_size")
         return min(size or default, maximum)
+
+
+_SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT",
+               "EMERGENCY")
+_TERM = re.compile(r'\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|:|>|<)\s*"((?:[^"\\]|\\.)*)"\s*'
+                   r'|\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|:|>|<)\s*([^\s"]+)\s*')
+
+
+def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
+    """The ``filter`` of a list call as a predicate: terms joined by ``AND``, each
+    ``field OP "value"`` or ``field OP value`` with ``=``, ``!=``, ``:`` (has), ``>=``, ``<=``,
+    ``>``, ``<`` over a dotted path into the resource (``state``, ``labels.k``,
+    ``resource.labels.service_name``); ``severity`` compares by rank and ``timestamp`` as a
+    time. 400 ``INVALID_ARGUMENT`` naming ``filter`` for what it does not understand."""
+    if not text.strip():
+        return lambda _: True
+    terms: list[tuple[list[str], str, str]] = []
+    for part in re.split(r"\s+AND\s+", text.strip()):
+        match = _TERM.fullmatch(part)
+        if match is None:
+            raise bad_request(f"Unparseable filter: {part.strip()!r}", "filter")
+        field, op, value = (match[1], match[2], match[3]) if match[1] else \
+            (match[4], match[5], match[6])
+        terms.append((field.split("."), op, value.replace('\\"', '"')))
+
+    def test(entry: dict[str, Any]) -> bool:
+        for path, op, value in terms:
+            node: Any = entry
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            have = "" if node is None else str(node)
+            if path == ["severity"] and value in _SEVERITIES and have in _SEVERITIES:
+                a, b = _SEVERITIES.index(have), _SEVERITIES.index(value)
+            elif path == ["timestamp"]:
+                a, b = _instant(have), _instant(value)  # type: ignore[assignment]
+            else:
+                a, b = have, value  # type: ignore[assignment]
+            if not _compare(a, op, b):
+                return False
+        return True
+
+    return test
+
+
+def _instant(text: str) -> str:
+    """An RFC 3339 UTC time as a sortable string (``Z`` and nanoseconds padded)."""
+    text = text.replace("+00:00", "Z")
+    head, _, frac = text.rstrip("Z").partition(".")
+    return f"{head}.{(frac + '000000000')[:9]}"
+
+
+def _compare(a: Any, op: str, b: Any) -> bool:
+    if op == "=":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    if op == ":":
+        return str(b) in str(a)
+    if op == ">=":
+        return bool(a >= b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    return bool(a < b)

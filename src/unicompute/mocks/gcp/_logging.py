@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,14 +28,10 @@ from werkzeug.wrappers import Request, Response
 from .._kernel import FakeClock, Faults, IdFactory, json_response
 from ..runtime import InvocationResult
 from ._functions_api import FunctionRecord
-from ._functions_common import GoogleApi, bad_request
+from ._functions_common import GoogleApi, bad_request, compile_filter
 
 LOGGING_URL = "https://logging.googleapis.com"
 KEEP = 100_000
-_SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT",
-               "EMERGENCY")
-_TERM = re.compile(r'\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|:|>|<)\s*"((?:[^"\\]|\\.)*)"\s*'
-                   r'|\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|:|>|<)\s*([^\s"]+)\s*')
 
 
 class LoggingApp(GoogleApi):
@@ -130,58 +125,3 @@ class LoggingApp(GoogleApi):
             answer["nextPageToken"] = base64.urlsafe_b64encode(
                 str(start + size).encode()).decode()
         return json_response(answer)
-
-
-def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
-    """The entry filter (see the module docstring); 400 for what it does not understand."""
-    if not text.strip():
-        return lambda _: True
-    terms: list[tuple[list[str], str, str]] = []
-    for part in re.split(r"\s+AND\s+", text.strip()):
-        match = _TERM.fullmatch(part)
-        if match is None:
-            raise bad_request(f"Unparseable filter: {part.strip()!r}", "filter")
-        field, op, value = (match[1], match[2], match[3]) if match[1] else \
-            (match[4], match[5], match[6])
-        terms.append((field.split("."), op, value.replace('\\"', '"')))
-
-    def test(entry: dict[str, Any]) -> bool:
-        for path, op, value in terms:
-            node: Any = entry
-            for key in path:
-                node = node.get(key) if isinstance(node, dict) else None
-            have = "" if node is None else str(node)
-            if path == ["severity"] and value in _SEVERITIES and have in _SEVERITIES:
-                a, b = _SEVERITIES.index(have), _SEVERITIES.index(value)
-            elif path == ["timestamp"]:
-                a, b = _instant(have), _instant(value)  # type: ignore[assignment]
-            else:
-                a, b = have, value  # type: ignore[assignment]
-            if not _compare(a, op, b):
-                return False
-        return True
-
-    return test
-
-
-def _instant(text: str) -> str:
-    """An RFC 3339 UTC time as a sortable string (``Z`` and nanoseconds padded)."""
-    text = text.replace("+00:00", "Z")
-    head, _, frac = text.rstrip("Z").partition(".")
-    return f"{head}.{(frac + '000000000')[:9]}"
-
-
-def _compare(a: Any, op: str, b: Any) -> bool:
-    if op == "=":
-        return bool(a == b)
-    if op == "!=":
-        return bool(a != b)
-    if op == ":":
-        return str(b) in str(a)
-    if op == ">=":
-        return bool(a >= b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    return bool(a < b)

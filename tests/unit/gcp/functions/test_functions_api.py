@@ -208,6 +208,9 @@ def test_list_pages_and_filters(client: Any, deploy: Callable[..., Any],
         [["a1", "a2"], ["a3"]]
     listed = client.list_functions(request={"parent": PARENT, "filter": 'labels.group="x"'})
     assert [f.name.rpartition("/")[2] for f in listed] == ["a1", "a3"]
+    # AIP-160 comparisons other than = and : (the same filter grammar as Cloud Logging's)
+    others = client.list_functions(request={"parent": PARENT, "filter": 'labels.group!="x"'})
+    assert [f.name.rpartition("/")[2] for f in others] == ["a2"]
     body = raw(fake, f"{PARENT}/functions?pageSize=2")
     functions_v2.ListFunctionsResponse.from_json(json.dumps(body), ignore_unknown_fields=False)
 
