@@ -1,5 +1,8 @@
 """AWS IMDS inside a fake EC2 instance: tokens, the tree, botocore's credential provider,
-user data that runs once, console output and spot interruptions."""
+user data that runs once, console output and spot interruptions.
+
+One mock and one EC2 client serve the module (each test launches its own instances and looks
+only at them): a fresh mock costs boto3 a reload of the EC2 model."""
 
 from __future__ import annotations
 
@@ -16,23 +19,37 @@ from botocore.credentials import create_credential_resolver
 from moto.ec2.models.amis import AMIS
 
 from unicompute.mocks import MockCloud, mock_cloud
+from unicompute.mocks.metadata._boot import BootRun
 
 SCRIPT = "#!/bin/sh\necho booted-$(cat /proc/sys/kernel/hostname >/dev/null; echo ok)\n" \
          "echo run >> \"$HOME/runs.txt\"\n"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def mock() -> Iterator[MockCloud]:
     with mock_cloud(["aws"], run_user_data=True, user_data_timeout=20) as running:
         yield running
 
 
-def launch(**extra: Any) -> Any:
-    ec2 = boto3.client("ec2", region_name="us-east-1")
+@pytest.fixture(scope="module")
+def ec2(mock: MockCloud) -> Any:
+    return boto3.client("ec2", region_name="us-east-1")
+
+
+def launch(ec2: Any, **extra: Any) -> str:
     image = AMIS[0]["ami_id"]
     out = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
                             **extra)
-    return ec2, out["Instances"][0]["InstanceId"]
+    return str(out["Instances"][0]["InstanceId"])
+
+
+def boots(mock: MockCloud, instance_id: str) -> list[BootRun]:
+    return [run for run in mock.boots("aws") if run.vm_id == instance_id]
+
+
+def state(ec2: Any, instance_id: str) -> str:
+    described = ec2.describe_instances(InstanceIds=[instance_id])
+    return str(described["Reservations"][0]["Instances"][0]["State"]["Name"])
 
 
 def token(base: str, ttl: str = "60") -> str:
@@ -48,8 +65,8 @@ def get(base: str, path: str, tok: str | None) -> requests.Response:
     return requests.get(f"{base}/latest/{path}", headers=headers, timeout=2)
 
 
-def test_identity_matches_the_control_plane(mock: MockCloud) -> None:
-    ec2, instance_id = launch(TagSpecifications=[{"ResourceType": "instance", "Tags": [
+def test_identity_matches_the_control_plane(mock: MockCloud, ec2: Any) -> None:
+    instance_id = launch(ec2, TagSpecifications=[{"ResourceType": "instance", "Tags": [
         {"Key": "app", "Value": "web"}]}], MetadataOptions={"InstanceMetadataTags": "enabled"})
     described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0][
         "Instances"][0]
@@ -74,16 +91,16 @@ def test_identity_matches_the_control_plane(mock: MockCloud) -> None:
         assert get(box.endpoint, "meta-data/no-such", tok).status_code == 404
 
 
-def test_tags_only_when_enabled(mock: MockCloud) -> None:
-    _, instance_id = launch()
+def test_tags_only_when_enabled(mock: MockCloud, ec2: Any) -> None:
+    instance_id = launch(ec2)
     with mock.inside(instance_id) as box:
         tok = token(box.endpoint)
         assert get(box.endpoint, "meta-data/tags/instance/", tok).status_code == 404
         assert "tags/" not in get(box.endpoint, "meta-data/", tok).text
 
 
-def test_tokens_ttl_and_expiry(mock: MockCloud) -> None:
-    _, instance_id = launch()
+def test_tokens_ttl_and_expiry(mock: MockCloud, ec2: Any) -> None:
+    instance_id = launch(ec2)
     with mock.inside(instance_id) as box:
         base = box.endpoint
         for ttl in (None, "0", "21601", "abc", "-5"):
@@ -105,12 +122,12 @@ def test_tokens_ttl_and_expiry(mock: MockCloud) -> None:
         assert get(box.endpoint, "meta-data/instance-id", None).text == instance_id
 
 
-def test_botocore_instance_metadata_credentials(mock: MockCloud) -> None:
+def test_botocore_instance_metadata_credentials(mock: MockCloud, ec2: Any) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")
     iam.create_instance_profile(InstanceProfileName="worker-profile")
     iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="worker")
-    _, instance_id = launch(IamInstanceProfile={"Name": "worker-profile"})
+    instance_id = launch(ec2, IamInstanceProfile={"Name": "worker-profile"})
     with mock.inside(instance_id):
         # botocore's own chain reads the endpoint variable through its session config
         provider = create_credential_resolver(botocore.session.Session()).get_provider(
@@ -121,8 +138,8 @@ def test_botocore_instance_metadata_credentials(mock: MockCloud) -> None:
     assert frozen.access_key.startswith("ASIA") and frozen.token
 
 
-def test_user_data_runs_once_and_is_the_console(mock: MockCloud) -> None:
-    ec2, instance_id = launch(UserData=SCRIPT)
+def test_user_data_runs_once_and_is_the_console(mock: MockCloud, ec2: Any) -> None:
+    instance_id = launch(ec2, UserData=SCRIPT)
     with mock.inside(instance_id) as box:
         assert box.root is not None
         root = box.root
@@ -132,20 +149,13 @@ def test_user_data_runs_once_and_is_the_console(mock: MockCloud) -> None:
     ec2.start_instances(InstanceIds=[instance_id])
     with open(f"{root}/runs.txt", encoding="utf-8") as handle:
         assert handle.read() == "run\n"
-    [run] = mock.boots("aws")
+    [run] = boots(mock, instance_id)
     assert run.exit_code == 0 and "booted-ok" in run.output
     output = ec2.get_console_output(InstanceId=instance_id)["Output"]
     assert "booted-ok" in output and "Cloud-init" in output
 
 
-def test_console_without_user_data_is_a_boot_log() -> None:
-    with mock_cloud(["aws"]):
-        ec2, instance_id = launch(UserData=SCRIPT)
-        output = ec2.get_console_output(InstanceId=instance_id)["Output"]
-        assert "Linux version" in output and "booted-ok" not in output
-
-
-def test_user_data_environment_holds_only_metadata(mock: MockCloud) -> None:
+def test_user_data_environment_holds_only_metadata(mock: MockCloud, ec2: Any) -> None:
     script = ("#!/bin/sh\nenv | sort\ncurl=$(command -v python3)\n"
               "python3 -c \"import os,urllib.request as u;"
               "r=u.Request(os.environ['AWS_EC2_METADATA_SERVICE_ENDPOINT']+'latest/api/token',"
@@ -154,8 +164,8 @@ def test_user_data_environment_holds_only_metadata(mock: MockCloud) -> None:
               "print('id='+u.urlopen(u.Request(os.environ['AWS_EC2_METADATA_SERVICE_ENDPOINT']"
               "+'latest/meta-data/instance-id',headers={'X-aws-ec2-metadata-token':t}))"
               ".read().decode())\"\n")
-    _, instance_id = launch(UserData=script)
-    [run] = mock.boots("aws")
+    instance_id = launch(ec2, UserData=script)
+    [run] = boots(mock, instance_id)
     names = {line.split("=", 1)[0] for line in run.output.splitlines() if "=" in line
              and not line.startswith("id=")}
     assert "AWS_ACCESS_KEY_ID" not in names and "AWS_SECRET_ACCESS_KEY" not in names
@@ -163,45 +173,41 @@ def test_user_data_environment_holds_only_metadata(mock: MockCloud) -> None:
     assert f"id={instance_id}" in run.output
 
 
-def test_user_data_is_bounded_in_time() -> None:
-    with mock_cloud(["aws"], run_user_data=True, user_data_timeout=0.3) as mock:
-        launch(UserData="#!/bin/sh\necho started\nsleep 30\n")
-        [run] = mock.boots("aws")
-        assert run.exit_code is None and "started" in run.output and "timed out" in run.output
-
-
-def test_spot_interruption_then_terminate(mock: MockCloud) -> None:
-    ec2, instance_id = launch()
+def test_spot_interruption_then_terminate(mock: MockCloud, ec2: Any) -> None:
+    instance_id = launch(ec2)
     interruption = mock.interrupt(instance_id)
     with mock.inside(instance_id) as box:
         tok = token(box.endpoint, "300")
         notice = json.loads(get(box.endpoint, "meta-data/spot/instance-action", tok).text)
         assert notice["action"] == "terminate"
         assert notice["time"] == interruption.not_before.strftime("%Y-%m-%dT%H:%M:%SZ")
-    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-    assert state["State"]["Name"] == "running"
+    assert state(ec2, instance_id) == "running"
     mock.aws.clock.advance(119)
     assert not interruption.done
     mock.aws.clock.advance(1)
-    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-    assert state["State"]["Name"] == "terminated"
+    assert state(ec2, instance_id) == "terminated"
 
 
-def test_interrupt_stop_and_bad_action(mock: MockCloud) -> None:
+def test_interrupt_stop_and_bad_action(mock: MockCloud, ec2: Any) -> None:
     from unicompute import InvalidRequest, NotFound
 
-    ec2, instance_id = launch()
+    instance_id = launch(ec2)
     with pytest.raises(InvalidRequest):
         mock.interrupt(instance_id, action="explode")
     with pytest.raises(NotFound):
         mock.interrupt("i-0123456789abcdef0")
     mock.interrupt(instance_id, action="stop").complete()
-    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-    assert state["State"]["Name"] == "stopped"
+    assert state(ec2, instance_id) == "stopped"
+    # started again, the instance is no longer being interrupted
+    ec2.start_instances(InstanceIds=[instance_id])
+    with mock.inside(instance_id) as box:
+        tok = token(box.endpoint)
+        assert get(box.endpoint, "meta-data/spot/instance-action", tok).status_code == 404
+        assert "spot/" not in get(box.endpoint, "meta-data/", tok).text
 
 
-def test_user_data_base64_roundtrip_is_raw(mock: MockCloud) -> None:
-    ec2, instance_id = launch(UserData="plain text, not a script")
-    assert mock.boots("aws") == []
+def test_user_data_base64_roundtrip_is_raw(mock: MockCloud, ec2: Any) -> None:
+    instance_id = launch(ec2, UserData="plain text, not a script")
+    assert boots(mock, instance_id) == []
     attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
     assert base64.b64decode(attribute["UserData"]["Value"]) == b"plain text, not a script"

@@ -1,32 +1,41 @@
 """Azure IMDS and the GCE metadata server inside fake VMs launched through unicompute:
 identity as the control plane reports it, the services' refusals, the credentials the SDKs
-get, user data that runs once, console output parsed by the SDK models, interruptions."""
+get, user data that runs once, console output parsed by the SDK models, interruptions.
+
+One mock serves the module (each test launches its own VMs, by a name of its own)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 import unicompute as uc
 from unicompute.mocks import MockCloud, mock_cloud
+from unicompute.mocks.metadata._boot import BootRun
 
 SCRIPT = "#!/bin/sh\necho hello-from-user-data\necho run >> \"$HOME/runs.txt\"\n"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def mock() -> Iterator[MockCloud]:
     with mock_cloud(["azure", "gcp"], run_user_data=True, user_data_timeout=20) as running:
         yield running
 
 
-def launch(provider: str, **extra: object) -> uc.VM:
+def launch(provider: str, name: str, **extra: object) -> uc.VM:
     region = "eastus" if provider == "azure" else "us-central1"
     cloud = uc.connect(provider, region=region)
     size = "Standard_B1s" if provider == "azure" else "e2-small"
-    return cloud.vms.launch(uc.VMSpec(name="web-1", size=size, image="ubuntu-24.04",
+    return cloud.vms.launch(uc.VMSpec(name=name, size=size, image="ubuntu-24.04",
                                       tags={"app": "web"}, **extra))  # type: ignore[arg-type]
+
+
+def boots(mock: MockCloud, vm: uc.VM) -> list[BootRun]:
+    return [run for run in mock.boots(vm.provider) if run.vm_id.lower() == vm.id.lower()]
 
 
 # -- Azure -----------------------------------------------------------------------------------
@@ -36,7 +45,7 @@ def imds(endpoint: str, path: str = "/metadata/instance", **params: str) -> requ
 
 
 def test_azure_identity_and_refusals(mock: MockCloud) -> None:
-    vm = launch("azure")
+    vm = launch("azure", "az-identity")
     with mock.inside(vm) as box:
         body = imds(box.endpoint).json()
         compute = body["compute"]
@@ -64,7 +73,7 @@ def test_azure_identity_and_refusals(mock: MockCloud) -> None:
 def test_azure_managed_identity_credential(mock: MockCloud) -> None:
     from azure.identity import ManagedIdentityCredential
 
-    vm = launch("azure")
+    vm = launch("azure", "az-msi")
     with mock.inside(vm):
         token = ManagedIdentityCredential().get_token("https://management.azure.com/.default")
     assert token.token and token.expires_on > 0
@@ -79,8 +88,8 @@ def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
         RetrieveBootDiagnosticsDataResult,
     )
 
-    vm = launch("azure", user_data=SCRIPT)
-    [run] = mock.boots("azure")
+    vm = launch("azure", "az-boot", user_data=SCRIPT)
+    [run] = boots(mock, vm)
     assert "hello-from-user-data" in run.output
     client = ComputeManagementClient(DefaultAzureCredential(), mock.azure.subscription_id)
     group, name = vm.id.split("/")[4], vm.name
@@ -110,14 +119,30 @@ def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
 
     interruption = mock.interrupt(vm)
     with mock.inside(vm) as box:
-        events = imds(box.endpoint, "/metadata/scheduledevents",
-                      **{"api-version": "2020-07-01"}).json()
-        [event] = events["Events"]
+        events_url = box.endpoint + "/metadata/scheduledevents?api-version=2020-07-01"
+        scheduled = imds(box.endpoint, "/metadata/scheduledevents",
+                         **{"api-version": "2020-07-01"}).json()
+        [event] = scheduled["Events"]
         assert event["EventType"] == "Preempt" and event["Resources"] == [name]
+        assert requests.post(events_url, data="not json", headers={"Metadata": "true"},
+                             timeout=2).status_code == 400
+        assert requests.post(events_url, json={"StartRequests": [{"EventId": event[
+            "EventId"]}]}, headers={"Metadata": "true"}, timeout=2).status_code == 200
+        started = imds(box.endpoint, "/metadata/scheduledevents",
+                       **{"api-version": "2020-07-01"}).json()
+        assert started["Events"][0]["EventStatus"] == "Started"
+        assert started["DocumentIncarnation"] > scheduled["DocumentIncarnation"]
     mock.azure.clock.advance(30)
     assert interruption.done
     view = client.virtual_machines.instance_view(group, name)
     assert any(s.code == "PowerState/deallocated" for s in view.statuses)
+    # started again, it is no longer being preempted; the incarnation only grows
+    client.virtual_machines.begin_start(group, name).result()
+    with mock.inside(vm) as box:
+        after = imds(box.endpoint, "/metadata/scheduledevents",
+                     **{"api-version": "2020-07-01"}).json()
+    assert after["Events"] == []
+    assert after["DocumentIncarnation"] > started["DocumentIncarnation"]
 
 
 # -- GCP -------------------------------------------------------------------------------------
@@ -128,7 +153,7 @@ def gce(endpoint: str, path: str, **params: str) -> requests.Response:
 
 
 def test_gcp_identity_and_refusals(mock: MockCloud) -> None:
-    vm = launch("gcp")
+    vm = launch("gcp", "gce-identity")
     zone, name = vm.id.split("/")
     with mock.inside(vm) as box:
         assert gce(box.endpoint, "instance/name").text == name
@@ -148,7 +173,16 @@ def test_gcp_identity_and_refusals(mock: MockCloud) -> None:
         changed = gce(box.endpoint, "instance/preempted", wait_for_change="true",
                       last_etag="other", timeout_sec="1")
         assert changed.headers["ETag"] == etag  # a different last_etag answers at once
-        mock.interrupt(vm)
+        assert gce(box.endpoint, "instance/preempted", wait_for_change="true",
+                   timeout_sec="soon").status_code == 400
+        # without last_etag it waits for a change from the value as it is now
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(gce, box.endpoint, "instance/preempted",
+                                  wait_for_change="true", timeout_sec="5")
+            time.sleep(0.3)
+            assert not waiting.done()
+            mock.interrupt(vm)
+            assert waiting.result().text == "TRUE"
         after = gce(box.endpoint, "instance/preempted", wait_for_change="true",
                     last_etag=etag, timeout_sec="1")
         assert after.text == "TRUE" and after.headers["ETag"] != etag
@@ -157,7 +191,7 @@ def test_gcp_identity_and_refusals(mock: MockCloud) -> None:
 def test_gcp_compute_engine_credentials(mock: MockCloud) -> None:
     from google.cloud import compute_v1
 
-    vm = launch("gcp")
+    vm = launch("gcp", "gce-creds")
     zone, name = vm.id.split("/")
     instances = compute_v1.InstancesClient()
     from google.auth import compute_engine
@@ -190,9 +224,9 @@ def test_gcp_compute_engine_credentials(mock: MockCloud) -> None:
 def test_gcp_user_data_once_and_serial_port(mock: MockCloud) -> None:
     from google.cloud import compute_v1
 
-    vm = launch("gcp", user_data=SCRIPT)
+    vm = launch("gcp", "gce-boot", user_data=SCRIPT)
     zone, name = vm.id.split("/")
-    [run] = mock.boots("gcp")
+    [run] = boots(mock, vm)
     instances = compute_v1.InstancesClient()
     project = mock.gcp.project
     instances.reset(project=project, zone=zone, instance=name).result()
@@ -215,3 +249,7 @@ def test_gcp_user_data_once_and_serial_port(mock: MockCloud) -> None:
     mock.gcp.clock.advance(30)
     assert interruption.done
     assert instances.get(project=project, zone=zone, instance=name).status == "TERMINATED"
+    # started again, it is no longer preempted
+    instances.start(project=project, zone=zone, instance=name).result()
+    with mock.inside(vm) as box:
+        assert gce(box.endpoint, "instance/preempted").text == "FALSE"

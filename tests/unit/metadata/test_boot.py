@@ -85,3 +85,14 @@ def test_nothing_outlives_the_mock() -> None:
     assert _gone(daemon)
     assert not roots.exists()
     assert _children() <= before
+
+
+def test_without_run_user_data_scripts_do_not_run_and_the_console_is_a_boot_log() -> None:
+    with mock_cloud(["aws"]) as mock:
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        out = ec2.run_instances(ImageId=AMIS[0]["ami_id"], MinCount=1, MaxCount=1,
+                                UserData="#!/bin/sh\necho booted-ok\n")
+        instance_id = out["Instances"][0]["InstanceId"]
+        output = ec2.get_console_output(InstanceId=instance_id)["Output"]
+        assert "Linux version" in output and "booted-ok" not in output
+        assert mock.boots("aws") == []

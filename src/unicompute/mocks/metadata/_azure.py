@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime
@@ -63,7 +64,9 @@ class AzureImds(MetadataApp):
         self.clock = clock
         self.interruption = interruption
         self.incarnation = 1
+        self._document: list[dict[str, Any]] = []
         self._acknowledged: set[str] = set()
+        self._lock = threading.Lock()
 
     # -- reading the store -----------------------------------------------------------------
     def vm(self) -> Any:
@@ -215,21 +218,30 @@ class AzureImds(MetadataApp):
         version = self._version(request, EVENT_VERSIONS)
         if isinstance(version, Response):
             return version
-        event = self.interruption()
         if request.method == "POST":
-            body = json.loads(request.get_data() or b"{}")
-            for item in body.get("StartRequests", []):
-                self._acknowledged.add(str(item.get("EventId")))
+            try:
+                body = json.loads(request.get_data() or b"{}")
+                starts = [str(item["EventId"]) for item in body.get("StartRequests", [])]
+            except (ValueError, TypeError, KeyError, AttributeError):
+                return _bad("The request body is not a valid StartRequests document.")
+            with self._lock:
+                self._acknowledged.update(starts)
             return Response(status=200)
         if request.method != "GET":
             return as_json({"error": "Method not allowed"}, 405)
         events = []
-        if event is not None:
-            event = dict(event)
-            if event["EventId"] in self._acknowledged:
-                event["EventStatus"] = "Started"
-            events.append(event)
-        return as_json({"DocumentIncarnation": self.incarnation + len(events), "Events": events})
+        event = self.interruption()
+        with self._lock:
+            if event is not None:
+                event = dict(event)
+                if event["EventId"] in self._acknowledged:
+                    event["EventStatus"] = "Started"
+                events.append(event)
+            # The incarnation counts changes of the document: it only grows.
+            if events != self._document:
+                self._document = events
+                self.incarnation += 1
+            return as_json({"DocumentIncarnation": self.incarnation, "Events": events})
 
     def _token(self, request: Request) -> Response:
         version = self._version(request, TOKEN_VERSIONS)

@@ -5,8 +5,9 @@ and every answer carries it, with an ``ETag``. Paths are kebab-case
 (``instance/machine-type``); ``?recursive=true`` answers a directory as JSON with camelCase keys
 (user attribute names kept); ``alt=json|text`` picks the format (text lists a directory, its
 sub-directories with ``/``); a directory asked without its ``/`` is a 301 to it.
-``wait_for_change=true`` with ``last_etag`` returns at once when the value changed, else waits
-(polling the store, up to ``timeout_sec`` seconds of real time) for a change.
+``wait_for_change=true`` waits (polling the store, up to ``timeout_sec`` seconds of real time)
+for the value to differ from ``last_etag`` (at once if it already does) or, without
+``last_etag``, from the value when the request came.
 ``instance/service-accounts/<account>/token`` issues an access token the Compute fake accepts
 (what google-auth's ``compute_engine.Credentials`` asks for); instances without service
 accounts have none (404), as on GCE. ``instance/preempted`` is ``TRUE`` once an interruption
@@ -161,17 +162,22 @@ class GcpMetadata(MetadataApp):
         if len(parts) == 4 and parts[:2] == ["instance", "service-accounts"] \
                 and parts[3] in ("token", "identity"):
             return self._token(request, parts[2], parts[3])
-        deadline = None
-        if request.args.get("wait_for_change", "").lower() == "true":
-            wait = min(float(request.args.get("timeout_sec", MAX_WAIT) or MAX_WAIT), MAX_WAIT)
-            deadline = time.monotonic() + wait
-        last = request.args.get("last_etag", "0")
-        while True:
-            response = self._read(request, path, parts)
-            if deadline is None or response.status_code != 200 \
-                    or response.headers.get("ETag") != last or time.monotonic() >= deadline:
-                return response
+        if request.args.get("wait_for_change", "").lower() != "true":
+            return self._read(request, path, parts)
+        raw = request.args.get("timeout_sec") or str(MAX_WAIT)
+        try:
+            wait = min(float(raw), MAX_WAIT)
+        except ValueError:
+            return _error(400, "Bad Request", f"Invalid value for timeout_sec: {raw}")
+        deadline = time.monotonic() + wait
+        response = self._read(request, path, parts)
+        # Without last_etag, wait for a change from the value as it is now.
+        last = request.args.get("last_etag") or response.headers.get("ETag")
+        while response.status_code == 200 and response.headers.get("ETag") == last \
+                and time.monotonic() < deadline:
             time.sleep(0.005)
+            response = self._read(request, path, parts)
+        return response
 
     def _read(self, request: Request, path: str, parts: list[str]) -> Response:
         with self.compute.lock:

@@ -229,9 +229,11 @@ class MetadataPlane:
         return due
 
     def _notice(self, ref: VmRef) -> dict[str, Any] | None:
+        """The notice of ``ref``'s pending interruption; none once it acted (a VM started
+        again afterwards is not being interrupted)."""
         with self._lock:
             found = self._interruptions.get(ref)
-        return None if found is None else found.notice
+        return None if found is None or found.done else found.notice
 
     # -- life ----------------------------------------------------------------------------------
     def wrap(self, provider: str, app: WSGIApplication) -> WSGIApplication:
@@ -259,8 +261,13 @@ class MetadataPlane:
             servers, self._servers = self._servers, {}
             self._apps.clear()
             self._roots.clear()
-        for served in servers.values():
-            served.shutdown()
+        # Each shutdown waits for its server's poll loop (up to half a second): all at once.
+        stopping = [threading.Thread(target=served.shutdown, daemon=True)
+                    for served in servers.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
 
     def stop(self) -> None:
         self._shutdown()
