@@ -5,13 +5,15 @@ deployed package defines.
 A site PUT is checked completely before anything is stored: a name of 2-60 letters, digits and
 hyphens (not at either end), unique in all of Azure (409 ``Conflict``, "Website with given name
 ... already exists."), an existing ``serverFarmId`` (404 "Cannot find ServerFarm"), and on a
-Flex Consumption plan a ``functionAppConfig`` with ``runtime`` and ``deployment.storage`` and
-none of the app settings Flex refuses (``FUNCTIONS_WORKER_RUNTIME``...). Secrets (app
-settings, keys, the publishing password) are in ``Resource.secrets`` and only returned by the
-``list`` POSTs, as ARM does. Deleting a site drops its empty plan unless
-``deleteEmptyServerFarm=false``. ``state["functions"]`` (name → trigger bindings) is set by the
-function host when a package is deployed (``_function_host``); :attr:`site_listeners` hear
-every change (deploy, settings, delete) so the host can restart.
+Flex Consumption plan a ``functionAppConfig`` with ``runtime`` and ``deployment.storage``,
+none of the app settings Flex refuses (``FUNCTIONS_WORKER_RUNTIME``...), and no other site on
+the plan (Flex allows one per plan). ``properties.sku`` is the plan's tier (``FlexConsumption``:
+what tools read to pick One Deploy). Secrets (app settings, keys, the publishing password)
+are in ``Resource.secrets`` and only returned by the ``list`` POSTs, as ARM does. Deleting a
+site drops its empty plan unless ``deleteEmptyServerFarm=false``. ``state["functions"]`` (name
+→ trigger bindings) is set by the function host when a package is deployed
+(``_function_host``); :attr:`site_listeners` hear every change (deploy, settings, delete) so
+the host can restart.
 """
 
 from __future__ import annotations
@@ -130,6 +132,12 @@ class SiteHandlers(PlanHandlers):
         if flex:
             fac = fac or (existing.props.get("functionAppConfig") if existing else None)
             _check_flex(fac, settings if settings is not None else {})
+            others = [s for s in self.sites_on(plan) if s.id.casefold() != rid.casefold()]
+            if others:
+                raise web.bad_request(
+                    "There is already a site linked to the specified Flex Consumption Plan "
+                    f"serverfarm {plan.name}. There can only be one site per Flex Consumption "
+                    "serverfarm.")
         res = existing or Resource(id=rid, name=name, group=rg.name, body={})
         if settings is not None or existing is None:
             res.secrets["settings"] = settings or {}
@@ -193,6 +201,7 @@ class SiteHandlers(PlanHandlers):
                     {"name": host, "sslState": "Disabled", "hostType": "Standard"},
                     {"name": scm, "sslState": "Disabled", "hostType": "Repository"}],
                 "serverFarmId": plan.id, "reserved": bool(plan.body["properties"]["reserved"]),
+                "sku": plan.body["sku"]["tier"],
                 "isXenon": False, "hyperV": False,
                 "lastModifiedTimeUtc": self.clock.iso(), "siteConfig": site_config,
                 "scmSiteAlsoStopped": False, "clientAffinityEnabled": False,

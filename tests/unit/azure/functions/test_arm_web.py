@@ -157,3 +157,22 @@ def test_storage_containers_and_queues_are_listed(azure: Azure) -> None:
     with pytest.raises(ResourceNotFoundError):
         list(azure.storage.queue.list(azure.group, "ucnosuchacct"))
     azure.storage.storage_accounts.delete(azure.group, "ucfnlist1")
+
+
+def test_a_flex_plan_takes_one_site_and_the_site_names_its_sku(azure: Azure) -> None:
+    site = check(flex_app(azure, "fn-only"))
+    assert site.sku == "FlexConsumption"
+    with pytest.raises(HttpResponseError) as second:
+        azure.web.web_apps.begin_create_or_update(azure.group, "fn-second", {
+            "location": azure.location, "kind": "functionapp,linux",
+            "properties": {"serverFarmId": site.server_farm_id,
+                           "functionAppConfig": site.function_app_config.as_dict()}})
+    assert second.value.status_code == 400
+    assert "one site per Flex Consumption serverfarm" in str(second.value)
+    with pytest.raises(ResourceNotFoundError):
+        azure.web.web_apps.get(azure.group, "fn-second")
+    again = check(azure.web.web_apps.begin_create_or_update(  # the same site: an update
+        azure.group, "fn-only", {"location": azure.location, "kind": "functionapp,linux",
+                                 "tags": {"k": "v"},
+                                 "properties": {"serverFarmId": site.server_farm_id}}).result())
+    assert again.tags == {"k": "v"}
