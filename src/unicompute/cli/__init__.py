@@ -14,6 +14,7 @@ import click
 import unicompute as uc
 
 from .catalog import images, sizes
+from .functions import functions
 from .mock_server import mock_server
 from .mock_state import mock_group
 from .session import connection_options, redact, settings
@@ -67,6 +68,7 @@ for _command in (
     destroy_command,
     mock_server,
     mock_group,
+    functions,
 ):
     main.add_command(_command)
 
