@@ -8,8 +8,9 @@
   ``Function-Execution-Id``); the answer is the container's.
 * Unless the Cloud Run service's IAM policy grants ``roles/run.invoker`` to ``allUsers``
   (``_run_host_admin``), a request needs ``Authorization: Bearer <ID token>`` with a token the
-  fake issued (``_run_host_tokens``): none is 403, an unknown one (an OAuth access token
-  included) 401, with Cloud Run's HTML pages. Over plain http (the loopback server of
+  fake issued (``_run_host_tokens``) for the function's URL: none is 403, an unknown one (an
+  OAuth access token included) or one for another audience 401, with Cloud Run's HTML
+  pages. Over plain http (the loopback server of
   ``fake.serve()``, whose clients use anonymous credentials so as never to send a token in
   the clear) a request without ``Authorization`` is let in, as the Google APIs of the fake
   let anonymous callers in there; a token that is sent is still checked.
@@ -108,7 +109,9 @@ class RunHost:
             if not header.startswith("Bearer "):
                 return page(403, "Forbidden", "Your client does not have permission to get "
                                               f"URL <code>{path}</code> from this server.")
-            if header[7:] not in self.id_tokens.issued:
+            urls = (record.body.get("serviceConfig", {}).get("uri", ""),
+                    record.body.get("url", ""))
+            if not self.id_tokens.accepts(header[7:], urls):
                 return page(401, "Unauthorized", "Your client does not have permission to the "
                                                  "requested URL <code>" + path + "</code>.")
         body = read_body(request)

@@ -2,7 +2,8 @@
 ``id_token`` to refresh-token answers (as Google does for user credentials with the ``openid``
 scope, which google-auth keeps as ``credentials.id_token``) and answers a service account's
 JWT-bearer grant that asks for a ``target_audience`` with an ``id_token`` only. Function URIs
-accept the ID tokens issued here (and Cloud Scheduler's OIDC tokens, minted by :meth:`mint`)."""
+accept the ID tokens issued here (and Cloud Scheduler's OIDC tokens, minted by :meth:`mint`)
+whose audience is the function's URL, as Cloud Run checks ``aud`` (:meth:`IdTokens.accepts`)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,13 @@ def _b64(data: dict[str, Any]) -> str:
 
 
 class IdTokens:
-    """The ID tokens the fake issued (a set shared by the token endpoint and function URIs)."""
+    """The ID tokens the fake issued and their audiences (shared by the token endpoint and
+    function URIs)."""
 
     def __init__(self, ids: IdFactory) -> None:
         self.ids = ids
-        self.issued: set[str] = set()
+        #: Token → its ``aud`` claim.
+        self.issued: dict[str, str] = {}
 
     def mint(self, audience: str, email: str = FAKE_EMAIL, now: float = 0.0) -> str:
         """A JWT-shaped token for ``audience`` (unsigned: the signature part is random)."""
@@ -39,8 +42,20 @@ class IdTokens:
                   "sub": self.ids.number(21), "email": email, "email_verified": True,
                   "iat": issued_at, "exp": issued_at + 3600}),
             self.ids.hex(43)))
-        self.issued.add(token)
+        self.issued[token] = audience
         return token
+
+    def accepts(self, token: str, urls: tuple[str, ...]) -> bool:
+        """Whether Cloud Run takes ``token`` for a service reached at ``urls``: one the fake
+        issued whose audience is one of them (a trailing ``/`` aside) or, for a user
+        account's token (``gcloud auth print-identity-token``), an OAuth client id."""
+        audience = self.issued.get(token)
+        if audience is None:
+            return False
+        if audience.endswith(".apps.googleusercontent.com"):
+            return True
+        return audience.rstrip("/") in {url.rstrip("/") for url in urls if url}
+
 
 
 class IdTokenApp(TokenApp):

@@ -95,6 +95,9 @@ def test_flask_return_rules_and_crash(fake: GcpFake, deploy: Callable[..., Any],
     assert (answer.status_code, answer.text, answer.headers["X-Pot"]) == \
         (418, "short and stout", "tea")
     uri = deploy("boom", entry_point="boom").result().service_config.uri
+    # Cloud Run checks the token's audience: pot's token does not open boom.
+    assert requests.get(uri, headers=token, timeout=30).status_code == 401
+    token = {"Authorization": f"Bearer {fake.functions.id_token(uri)}"}
     answer = requests.get(uri, headers=token, timeout=30)
     assert answer.status_code == 500 and answer.headers["X-Google-Status"] == "crash"
     assert any("ValueError: boom" in line for line in fake.functions.log_lines("boom"))
