@@ -139,9 +139,13 @@ def container_name(name: str) -> str:
     return _child("app-package-", name, 32)
 
 
+#: The start of every app's async queue (:func:`async_queue_name`).
+ASYNC_QUEUE_PREFIX = "uc-async-"
+
+
 def async_queue_name(name: str) -> str:
     """The Storage queue behind the app's ``uc-async-*`` function (3-63 characters)."""
-    return _child("uc-async-", name, 40)
+    return _child(ASYNC_QUEUE_PREFIX, name, 40)
 
 
 def plan_name(name: str) -> str:

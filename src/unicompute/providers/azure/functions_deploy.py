@@ -28,6 +28,7 @@ from ._context import ignore_missing
 from .convert import PROVIDER
 from .functions_clients import ARM_SCOPE, FunctionClients
 from .functions_convert import (
+    ASYNC_QUEUE_PREFIX,
     CODE_TAG,
     STORAGE_TAG,
     async_queue_name,
@@ -260,7 +261,9 @@ class Deployer:
     # -- deleting -----------------------------------------------------------------------------
     def delete_app(self, site: Mapping[str, Any]) -> None:
         """The app, its plan (when unicompute made it), container and async queue; then the
-        shared resources if no other unicompute function app of the group uses them."""
+        shared resources if no other unicompute function app of the group uses them (the
+        storage account only once it holds no ``QueueTrigger`` queue: never the user's
+        messages)."""
         group, name = self.c.resource_group, str(site["name"])
         tags: Mapping[str, str] = site.get("tags") or {}
         account = tags.get(STORAGE_TAG)
@@ -295,8 +298,15 @@ class Deployer:
         account_model = ignore_missing(
             lambda: storage.get_properties(self.c.resource_group, account))
         managed_tag = (account_model.tags or {}) if account_model is not None else {}
-        if managed_tag.get("unicompute:managed") == "true":
+        if managed_tag.get("unicompute:managed") == "true" and not self._user_queues(account):
             ignore_missing(lambda: storage.delete(self.c.resource_group, account))
+
+    def _user_queues(self, account: str) -> list[str]:
+        """The queues of ``account`` that are not an app's async queue: the queues of
+        ``QueueTrigger`` s, which hold the user's messages (so the account stays)."""
+        queues = ignore_missing(lambda: list(self.c.storage.queue.list(
+            self.c.resource_group, account))) or []
+        return [str(q.name) for q in queues if not str(q.name).startswith(ASYNC_QUEUE_PREFIX)]
 
 
 def _kudu_error(status: int, text: str, app: str) -> Exception:

@@ -26,7 +26,7 @@ import re
 from ..._errors import InvalidRequest
 from ..._function_models import FunctionLimits, FunctionSpec, QueueTrigger, ScheduleTrigger
 from ...driver import NamingRules
-from .functions_convert import ncrontab
+from .functions_convert import ASYNC_QUEUE_PREFIX, ncrontab
 
 #: Flex Consumption instance memory sizes, MB.
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
@@ -78,6 +78,10 @@ def check_azure_spec(spec: FunctionSpec) -> None:
                 raise InvalidRequest(
                     f"{trigger.queue!r} is not a Storage queue name (3-63 lower-case letters, "
                     "digits and single hyphens)", field="triggers")
+            if trigger.queue.startswith(ASYNC_QUEUE_PREFIX):
+                raise InvalidRequest(f"{trigger.queue!r}: queue names starting with "
+                                     f"{ASYNC_QUEUE_PREFIX} are unicompute's (async invokes)",
+                                     field="triggers")
             sizes.add(trigger.batch_size)
     if len(sizes) > 1:
         raise InvalidRequest(

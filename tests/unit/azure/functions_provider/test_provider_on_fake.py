@@ -134,7 +134,9 @@ def test_deploy_makes_and_delete_removes_everything(group: Group, source: Path) 
     assert site.kind == "functionapp,linux"
     assert site.tags["unicompute:managed"] == "true" and site.tags["suite"] == "azure-fn"
     group.cloud.functions.delete(name)
-    assert group.inventory() == {k: [] for k in made}
+    # All gone but the user's queue (its messages are the user's) and the account holding it.
+    assert group.inventory() == {**{k: [] for k in made}, "accounts": [account],
+                                 "queues": ["jobs"]}
 
 
 def test_shared_resources_stay_while_another_app_uses_them(group: Group, source: Path) -> None:
@@ -164,6 +166,7 @@ BAD_INPUT = [
     ({"env": {"WEBSITE_TIME_ZONE": "UTC"}}, "env"),
     ({"env": {"AzureFunctionsJobHost__functionTimeout": "00:10:00"}}, "env"),
     ({"triggers": (uc.QueueTrigger("Not_A_Queue"),)}, "triggers"),
+    ({"triggers": (uc.QueueTrigger("uc-async-theirs"),)}, "triggers"),
     ({"triggers": (uc.QueueTrigger("jobs", 2), uc.QueueTrigger("more-jobs", 3))}, "triggers"),
     ({"tags": {"a/b": "x"}}, "tags"),
     ({"concurrency": 1001}, "concurrency"),
