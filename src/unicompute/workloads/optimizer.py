@@ -7,6 +7,7 @@ without the needed price are left out (an unknown price is never taken as free).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -36,8 +37,8 @@ class Need:
 
     def __post_init__(self) -> None:
         for name in ("vcpus", "memory_gib", "gpus"):
-            if getattr(self, name) < 0:
-                raise InvalidRequest(f"{name} must be 0 or more", field=name)
+            if not _finite_and_not_negative(getattr(self, name)):
+                raise InvalidRequest(f"{name} must be a finite number, 0 or more", field=name)
         if self.count < 1:
             raise InvalidRequest("count must be 1 or more", field="count")
         if self.spot not in _SPOT_CHOICES:
@@ -81,11 +82,12 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
 
     ``commitment`` (:attr:`Pricing.COMMIT_1Y` / ``COMMIT_3Y``) prices non-spot candidates at
     their committed rate where the catalog has one, else on-demand (the reason says so).
-    ``InvalidRequest`` names ``hours``, ``commitment``, ``clouds`` or ``regions`` when bad (a
-    region the catalog does not price is refused, never silently empty).
+    ``InvalidRequest`` names ``hours``, ``commitment``, ``clouds``, ``regions`` or ``sizes`` when
+    bad (a region the catalog does not price, or a cloud in ``need.sizes`` it does not know, is
+    refused, never silently ignored).
     """
-    if hours < 0:
-        raise InvalidRequest("hours must be 0 or more", field="hours")
+    if not _finite_and_not_negative(hours):
+        raise InvalidRequest("hours must be a finite number, 0 or more", field="hours")
     if commitment is not None and commitment not in _COMMITMENTS:
         raise InvalidRequest("commitment must be Pricing.COMMIT_1Y or Pricing.COMMIT_3Y",
                              field="commitment")
@@ -95,6 +97,10 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
         if cloud not in known:
             raise InvalidRequest(f"unknown cloud {cloud!r} (known: {', '.join(known)})",
                                  field="regions" if cloud not in clouds else "clouds")
+    unknown_sized = sorted(set(need.sizes) - set(known))
+    if unknown_sized:
+        raise InvalidRequest(f"sizes names unknown cloud(s) {', '.join(unknown_sized)} (known: "
+                             f"{', '.join(known)})", field="sizes")
     for cloud, listed in (regions or {}).items():
         unpriced = [r for r in listed if r not in catalog.regions(cloud)]
         if unpriced:
@@ -170,6 +176,10 @@ def _priced(need: Need, offer: Offer, hours: float,
         priced += " (estimate)"
     return Candidate(offer=offer, pricing=pricing, hourly=hourly * need.count, total=total,
                      reason="; ".join([fit, priced, *notes]))
+
+
+def _finite_and_not_negative(value: float) -> bool:
+    return not math.isnan(value) and not math.isinf(value) and value >= 0
 
 
 def _where(candidate: Candidate) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -153,3 +154,64 @@ def test_on_the_shipped_catalog_the_choice_matches_a_hand_search() -> None:
     by_hand = min(fits, key=lambda o: o.on_demand_hourly or 0)
     assert best.offer == by_hand
     assert best.total == pytest.approx(3 * 100 * (by_hand.on_demand_hourly or 0))
+
+
+def test_bad_hours_resources_and_misspelt_clouds_in_sizes_are_refused() -> None:
+    for hours in (math.nan, math.inf):
+        with pytest.raises(uc.InvalidRequest) as caught:
+            rank(Need(), hours=hours, catalog=SMALL)
+        assert caught.value.field == "hours"
+    with pytest.raises(uc.InvalidRequest) as caught:
+        Need(vcpus=math.nan)
+    assert caught.value.field == "vcpus"
+    # a misspelt cloud would silently fall back to the vCPU/memory minimums
+    with pytest.raises(uc.InvalidRequest, match="amazon") as caught:
+        rank(Need(sizes={"amazon": "a.big"}, vcpus=2), hours=1, catalog=SMALL)
+    assert caught.value.field == "sizes"
+
+
+def test_an_unpriced_price_is_never_taken_as_free() -> None:
+    """od unknown, spot known: never -> left out; prefer/always -> at the spot price."""
+    spot_only = Catalog({"aws": cloud({"s.a": [2, 4.0, 0, None, "s", "x86_64"],
+                                       "s.b": [2, 4.0, 0, None, "s", "x86_64"]},
+                                      {"r1": {"s.a": {"od": None, "spot": 0.01},
+                                              "s.b": {"od": 0.2}}})})
+    never = rank(Need(vcpus=2), clouds=("aws",), hours=1, catalog=spot_only)
+    assert [(c.offer.size, c.total) for c in never] == [("s.b", pytest.approx(0.2))]
+    prefer = rank(Need(vcpus=2, spot="prefer"), clouds=("aws",), hours=1, catalog=spot_only)
+    assert [(c.offer.size, c.pricing) for c in prefer] == [("s.a", Pricing.SPOT),
+                                                           ("s.b", Pricing.ON_DEMAND)]
+    always = rank(Need(vcpus=2, spot="always"), clouds=("aws",), hours=1, catalog=spot_only)
+    assert [c.offer.size for c in always] == ["s.a"]
+
+
+def test_spot_on_a_short_run_pays_each_clouds_minimum() -> None:
+    """20 s of spot: AWS r2 bills 60 s at $0.02/h x 3 VMs; a GCE n2 spot 60 s at $0.025/h."""
+    ranked = rank(Need(vcpus=2, memory_gib=4, spot="always", count=3), hours=20 / 3600,
+                  catalog=SMALL)
+    by_size = {(c.offer.size, c.offer.region): c for c in ranked}
+    assert by_size[("a.small", "r2")].total == pytest.approx(3 * 0.02 * 60 / 3600)
+    assert by_size[("n2-standard-2", "us")].total == pytest.approx(3 * 0.025 * 60 / 3600)
+    assert ranked[0].offer.region == "r2" and ranked[0].hourly == pytest.approx(3 * 0.02)
+
+
+def test_a_named_size_on_one_cloud_and_minimums_on_the_others() -> None:
+    need = Need(sizes={"aws": "a.big"}, vcpus=2, memory_gib=8, gpus=0)
+    ranked = rank(need, clouds=("aws", "gcp"), hours=10, catalog=SMALL)
+    assert {(c.offer.provider, c.offer.size) for c in ranked} == {("aws", "a.big"),
+                                                                  ("gcp", "n2-standard-2")}
+    # n2-standard-2 for 10 h: no sustained use yet (under a quarter of a month)
+    assert ranked[0].offer.size == "n2-standard-2" and ranked[0].total == pytest.approx(0.97)
+    assert "named size for aws" in ranked[1].reason
+    gpu = rank(Need(gpus=1), hours=1, catalog=SMALL)
+    assert [c.offer.size for c in gpu] == ["g.gpu"]
+
+
+def test_equal_totals_on_different_clouds_are_ordered_by_cloud_then_region() -> None:
+    same = {"x": [2, 4.0, 0, None, "x", "x86_64"]}
+    tied = Catalog({"gcp": cloud(same, {"b": {"x": {"od": 0.1}}, "a": {"x": {"od": 0.1}}}),
+                    "aws": cloud(same, {"z": {"x": {"od": 0.1}}})})
+    for _ in range(3):
+        order = [(c.offer.provider, c.offer.region)
+                 for c in rank(Need(), clouds=("gcp", "aws"), catalog=tied)]
+        assert order == [("aws", "z"), ("gcp", "a"), ("gcp", "b")]
