@@ -149,9 +149,10 @@ def test_options_override_function_yaml(cli: Cli) -> None:
 def test_a_failing_handler_and_a_missing_function_fail_per_cloud(cli: Cli,
                                                                   tmp_path: Path) -> None:
     source = write_app(tmp_path / "orders", "raise ValueError('no such order')")
-    deployed = records(cli("functions", "deploy", str(source), "--cloud", "aws", "--json"))
-    assert [(r["name"], r["handler"], r["runtime"]) for r in deployed] == [
-        ("orders", "app.handler", "python3.12")]  # the defaults without function.yaml
+    deployed = records(cli("functions", "deploy", str(source), "--cloud", "aws", "--json",
+                           "--http", "key"))
+    assert [(r["name"], r["handler"], r["runtime"], r["triggers"]) for r in deployed] == [
+        ("orders", "app.handler", "python3.12", "http(auth=key)")]  # defaults: no function.yaml
 
     alone = cli("functions", "invoke", "orders", "--cloud", "aws")
     assert "ValueError: no such order" in one_line_error(alone, 1)
@@ -209,6 +210,15 @@ def test_usage_errors_exit_2_without_calling_a_cloud(cli: Cli, args: tuple[str, 
     result = cli("functions", *args)  # no fake runs here: a cloud call would fail otherwise
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert words in result.stderr
+
+
+def test_every_subcommand_takes_the_connection_options_and_json(cli: Cli) -> None:
+    listed = cli("functions", "--help")
+    assert all(name in listed.stdout for name in ("deploy", "invoke", "list", "logs", "delete"))
+    for command in ("deploy", "invoke", "list", "logs", "delete"):
+        text = cli("functions", command, "--help").stdout
+        for option in ("--json", "--cloud", "--region", "--endpoint", "--config", "--mock"):
+            assert option in text, (command, option)
 
 
 def test_mock_state_is_kept_between_separate_commands(tmp_path: Path) -> None:
