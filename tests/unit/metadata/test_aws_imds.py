@@ -211,3 +211,13 @@ def test_user_data_base64_roundtrip_is_raw(mock: MockCloud, ec2: Any) -> None:
     assert boots(mock, instance_id) == []
     attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
     assert base64.b64decode(attribute["UserData"]["Value"]) == b"plain text, not a script"
+
+
+def test_user_data_stays_out_of_reprs(mock: MockCloud, ec2: Any) -> None:
+    from unicompute.mocks.metadata._vms import running
+
+    instance_id = launch(ec2, UserData="#!/bin/sh\n# password=hunter2-s3cr3t\ntrue\n")
+    [booting] = [b for b in running(mock.aws, "aws") if b.key == instance_id]
+    assert booting.user_data is not None and b"hunter2" in booting.user_data
+    assert "hunter2" not in repr(booting)
+    assert "hunter2" not in repr(boots(mock, instance_id))

@@ -5,7 +5,7 @@ its hostname and its user data."""
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..._errors import InvalidRequest, NotFound
@@ -92,7 +92,7 @@ class Booting:
     ref: VmRef
     key: str
     hostname: str
-    user_data: bytes | None
+    user_data: bytes | None = field(repr=False)  # may hold secrets
 
 
 def running(fake: Any, provider: str) -> list[Booting]:
