@@ -19,7 +19,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.web.models import SitePatchResource
 
-from ..._errors import NotFound
+from ..._errors import Conflict, NotFound
 from ..._function_models import (
     FunctionInfo,
     FunctionPlan,
@@ -29,6 +29,7 @@ from ..._function_models import (
     QueueTrigger,
 )
 from ..._models import Page
+from ._context import ignore_missing
 from .convert import PROVIDER
 from .functions_clients import FunctionClients
 from .functions_convert import (
@@ -109,6 +110,14 @@ class AzureFunctions:
     # -- deploying ----------------------------------------------------------------------------
     def create_function(self, plan: FunctionPlan) -> FunctionInfo:
         spec = plan.spec
+        existing = ignore_missing(lambda: self._clients.web.web_apps.get(
+            self._clients.resource_group, spec.name))
+        if existing is not None:
+            # A web app of that name (get_function calls it NotFound): never overwrite it,
+            # nor delete it when this deploy fails half-way.
+            raise Conflict(f"{spec.name} is a web app of resource group "
+                           f"{self._clients.resource_group}, not a function app",
+                           provider=PROVIDER, resource=spec.name)
         undo = Undo()
         try:
             shared = self._deployer.ensure_shared(undo)

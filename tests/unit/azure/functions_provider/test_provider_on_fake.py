@@ -271,3 +271,18 @@ def test_served_fake_through_endpoint_url(fake: Any, source: Path) -> None:
         group.drivers.close()
     finally:
         fake.shutdown_server()
+
+
+def test_a_web_app_of_the_same_name_is_never_overwritten(group: Group, source: Path) -> None:
+    group.resources.resource_groups.create_or_update(group.name, {"location": "eastus"})
+    plan = group.web.app_service_plans.begin_create_or_update(group.name, "web-plan", {
+        "location": "eastus", "sku": {"name": "B1"}, "properties": {"reserved": True}}).result()
+    name = fn_name()
+    group.web.web_apps.begin_create_or_update(group.name, name, {
+        "location": "eastus", "kind": "app,linux",
+        "properties": {"serverFarmId": plan.id}}).result()
+    with pytest.raises(uc.Conflict):
+        group.deploy(spec(source, name))
+    assert group.web.web_apps.get(group.name, name).kind == "app,linux"
+    assert group.inventory() == {"sites": [name], "plans": ["web-plan"], "accounts": [],
+                                 "containers": [], "queues": [], "insights": []}
