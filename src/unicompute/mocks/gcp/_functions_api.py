@@ -8,19 +8,13 @@ source: the uploaded zip is unpacked, ``GOOGLE_FUNCTION_SOURCE`` (a build enviro
 default ``main.py``) must exist, and a first instance must start (the module imports and defines
 the entry point) — else the operation fails with code 3 and the function is ``FAILED`` with a
 ``stateMessages`` entry, as GCF leaves it (delete it to retry a create). A failed update keeps
-the previous revision serving.
+the previous revision serving. The build itself is in ``_functions_build``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.routing import Map, Rule
@@ -28,23 +22,18 @@ from werkzeug.wrappers import Request, Response
 
 from .._kernel import FakeClock, Faults, HttpError, IdFactory, Operation, Operations, json_response
 from .._kernel.faults import Fault
-from ..runtime import LocalRuntime, WorkerConfig
+from ..runtime import LocalRuntime
 from ._catalog import zone_regions
+from ._functions_build import Builds, FunctionRecord, fill_defaults, project_number, run_host
 from ._functions_common import RPC_CODES, GoogleApi, api_error, bad_request, compile_filter
 from ._functions_rules import (
-    DEFAULT_MAX_INSTANCES,
-    DEFAULT_MEMORY,
-    DEFAULT_TIMEOUT,
     PUBSUB_EVENT,
-    REGION_CODES,
     RUNTIMES,
     check_function,
     check_function_id,
-    default_cpu,
     enum_names,
-    memory_bytes,
 )
-from ._functions_source import BuildError, SourceStore, unpack
+from ._functions_source import BuildError, SourceStore
 
 TYPE_PREFIX = "type.googleapis.com/google.cloud.functions.v2."
 FUNCTION_TYPE = TYPE_PREFIX + "Function"
@@ -56,8 +45,6 @@ _OUTPUT_ONLY = ("name", "state", "updateTime", "createTime", "stateMessages", "u
                 "environment", "serviceConfig.uri", "serviceConfig.revision",
                 "serviceConfig.service", "buildConfig.build", "buildConfig.sourceProvenance",
                 "satisfiesPzs")
-_LOCAL_RUNTIMES = {"python311": "python3.11", "python312": "python3.12",
-                   "python313": "python3.13"}
 
 RULES = [
     Rule(f"{_P}/functions", methods=["POST"], endpoint="functions_create"),
@@ -73,44 +60,6 @@ RULES = [
 ]
 
 
-@dataclass
-class FunctionRecord:
-    """One function: its ``Function`` JSON (enum names) and what serves it."""
-
-    body: dict[str, Any]
-    project: str
-    location: str
-    function_id: str
-    revisions: int = 0
-    code_dir: str | None = None
-    #: The runtime key of the serving revision (``None``: nothing serves).
-    serving: WorkerConfig | None = None
-    #: The Cloud Run service's IAM policy (``roles/run.invoker`` ``allUsers`` = public).
-    policy: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return str(self.body["name"])
-
-    @property
-    def public(self) -> bool:
-        return any(b.get("role") == "roles/run.invoker" and "allUsers" in b.get("members", ())
-                   for b in self.policy.get("bindings", ()))
-
-
-def project_number(project: str) -> str:
-    """A stable 12-digit project number for ``project``."""
-    return str(int(hashlib.sha256(project.encode()).hexdigest()[:12], 16) % 10**12).zfill(12)
-
-
-def run_host(function_id: str, project: str, location: str) -> str:
-    """The ``*.a.run.app`` host of a function: ``{fn}-{hash}-{region code}.a.run.app``."""
-    digest = hashlib.sha256(f"{project}/{location}".encode()).hexdigest()
-    letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:10])
-    code = REGION_CODES.get(location, location[:2])
-    return f"{function_id}-{letters}-{code}.a.run.app"
-
-
 class FunctionsApp(GoogleApi):
     """The Functions v2 API. ``on_change(record, event)`` (``"active"``, ``"deleted"``) lets the
     handle create topics and forget schedules."""
@@ -122,17 +71,16 @@ class FunctionsApp(GoogleApi):
         super().__init__(clock=clock, ids=ids, faults=faults, tokens=tokens)
         self.operations = Operations(clock, ids)
         self.sources = sources
-        self._runtime = runtime
+        self.builds = Builds(sources=sources, ids=ids, runtime=runtime)
         self.functions: dict[str, FunctionRecord] = {}
         self.on_change: Callable[[FunctionRecord, str], None] | None = None
-        self._root = tempfile.mkdtemp(prefix="unicompute-gcf-")
         self._ops_by_location: dict[str, list[str]] = {}
         clock.on_advance(lambda _: self._settle())
 
     # -- helpers -----------------------------------------------------------------------------
     def reset_state(self) -> None:
         for record in list(self.functions.values()):
-            self._retire(record)
+            self.builds.retire(record)
         self.functions.clear()
         self.operations.clear()
         self._ops_by_location.clear()
@@ -140,7 +88,7 @@ class FunctionsApp(GoogleApi):
 
     def close(self) -> None:
         self.reset_state()
-        shutil.rmtree(self._root, ignore_errors=True)
+        self.builds.close()
 
     def now(self) -> str:
         return self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -199,7 +147,7 @@ class FunctionsApp(GoogleApi):
                      "createTime": now, "updateTime": now,
                      "url": f"https://{location}-{project}.cloudfunctions.net/{function_id}"})
         record = FunctionRecord(body, project, location, function_id)
-        self._fill_defaults(record)
+        fill_defaults(record, self.ids)
         self.functions[name] = record
         op = self._start(record, "create", "CREATE_FUNCTION", requested,
                          lambda: self._deploy(record, previous=None))
@@ -255,7 +203,7 @@ class FunctionsApp(GoogleApi):
         merged.update({"state": "DEPLOYING", "updateTime": self.now()})
         merged.pop("stateMessages", None)
         record.body = merged
-        self._fill_defaults(record)
+        fill_defaults(record, self.ids)
         op = self._start(record, "update", "UPDATE_FUNCTION", body,
                          lambda: self._deploy(record, previous=previous))
         return json_response(self._operation_json(op))
@@ -270,7 +218,7 @@ class FunctionsApp(GoogleApi):
 
         def finish() -> Fault | None:
             self.functions.pop(record.name, None)
-            self._retire(record)
+            self.builds.retire(record)
             if self.on_change is not None:
                 self.on_change(record, "deleted")
             return None
@@ -285,48 +233,12 @@ class FunctionsApp(GoogleApi):
         return json_response({"runtimes": runtimes})
 
     # -- deploying ---------------------------------------------------------------------------
-    def _fill_defaults(self, record: FunctionRecord) -> None:
-        body, project, location = record.body, record.project, record.location
-        number = project_number(project)
-        build = body["buildConfig"]
-        build.setdefault("entryPoint", record.function_id)
-        build.setdefault("dockerRegistry", "ARTIFACT_REGISTRY")
-        build.setdefault("dockerRepository",
-                         f"projects/{project}/locations/{location}/repositories/gcf-artifacts")
-        build.setdefault("serviceAccount", f"projects/{project}/serviceAccounts/"
-                                           f"{number}-compute@developer.gserviceaccount.com")
-        if "automaticUpdatePolicy" not in build and "onDeployUpdatePolicy" not in build:
-            build["automaticUpdatePolicy"] = {}
-        service = body["serviceConfig"]
-        service.setdefault("availableMemory", DEFAULT_MEMORY)
-        service.setdefault("availableCpu",
-                           default_cpu(memory_bytes(str(service["availableMemory"]))))
-        service.setdefault("timeoutSeconds", DEFAULT_TIMEOUT)
-        service.setdefault("maxInstanceCount", DEFAULT_MAX_INSTANCES)
-        service.setdefault("ingressSettings", "ALLOW_ALL")
-        service.setdefault("serviceAccountEmail",
-                           f"{number}-compute@developer.gserviceaccount.com")
-        service.setdefault("allTrafficOnLatestRevision", True)
-        service.setdefault("maxInstanceRequestConcurrency", 1)
-        service["service"] = f"projects/{project}/locations/{location}/services/" \
-                             f"{record.function_id}"
-        service.setdefault("securityLevel", "SECURE_ALWAYS")
-        trigger = body.get("eventTrigger")
-        if trigger:
-            trigger.setdefault("pubsubTopic", f"projects/{project}/topics/eventarc-{location}-"
-                                              f"{record.function_id}-{self.ids.number(3)}")
-            trigger.setdefault("retryPolicy", "RETRY_POLICY_DO_NOT_RETRY")
-            trigger.setdefault("triggerRegion", location)
-            trigger.setdefault("serviceAccountEmail", service["serviceAccountEmail"])
-            trigger["trigger"] = (f"projects/{project}/locations/{location}/triggers/"
-                                  f"{record.function_id}-{self.ids.number(6)}")
-
     def _deploy(self, record: FunctionRecord, previous: dict[str, Any] | None) -> Fault | None:
         """Build and start a new revision; on failure mark the function ``FAILED``."""
         if record.name not in self.functions:
             return None
         try:
-            config = self._build(record)
+            config = self.builds.build(record)
         except BuildError as exc:
             message = str(exc)
             record.body["state"] = "FAILED"
@@ -348,78 +260,6 @@ class FunctionsApp(GoogleApi):
         if self.on_change is not None:
             self.on_change(record, "active")
         return None
-
-    def _build(self, record: FunctionRecord) -> WorkerConfig:
-        body = record.body
-        build, service = body["buildConfig"], body["serviceConfig"]
-        runtime = _LOCAL_RUNTIMES.get(build["runtime"])
-        if runtime is None:
-            raise BuildError(f"Build failed: runtime {build['runtime']} cannot be built by the "
-                             "unicompute fake (it runs python311, python312 and python313).")
-        storage = build["source"].get("storageSource")
-        if storage is None:
-            raise BuildError("Build failed: only storage_source is served by this fake.")
-        found = self.sources.get(storage["bucket"], storage["object"])
-        if found is None:
-            raise BuildError(f"Build failed: could not fetch the function source from "
-                             f"gs://{storage['bucket']}/{storage['object']}: "
-                             "the object does not exist.")
-        data, generation = found
-        storage["generation"] = str(generation)
-        build["sourceProvenance"] = {"resolvedStorageSource": dict(storage)}
-        source_file = build.get("environmentVariables", {}).get("GOOGLE_FUNCTION_SOURCE",
-                                                                "main.py")
-        record.revisions += 1
-        revision = f"{record.function_id}-{record.revisions:05d}-{self.ids.hex(3)[:3]}"
-        target = os.path.join(self._root, record.function_id + "-" + self.ids.hex(8))
-        os.makedirs(target)
-        try:
-            unpack(data, target, source_file)
-        except BuildError:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        build["build"] = (f"projects/{project_number(record.project)}/locations/"
-                          f"{record.location}/builds/{self.ids.uuid()}")
-        module = os.path.splitext(source_file)[0].replace("/", ".")
-        trigger = body.get("eventTrigger")
-        config = WorkerConfig(
-            code_dir=target, entry=f"{module}.{build['entryPoint']}",
-            function_name=record.function_id, runtime=runtime,
-            memory_mb=max(1, memory_bytes(str(service["availableMemory"])) >> 20),
-            timeout_s=float(service["timeoutSeconds"]),
-            env={**service.get("environmentVariables", {}), "LOG_EXECUTION_ID": "true"},
-            concurrency=int(service.get("maxInstanceCount") or DEFAULT_MAX_INSTANCES),
-            context_kind="gcp", region=record.location, function_version=revision,
-            platform_env={"FUNCTION_SIGNATURE_TYPE": "cloudevent" if trigger else "http"})
-        runtime_ = self._runtime()
-        probe_key = f"{record.name}#probe"
-        runtime_.register(probe_key, config)
-        try:
-            result = runtime_.invoke(probe_key, b'{"probe": true}')
-        finally:
-            runtime_.unregister(probe_key)
-        if not result.ok:
-            shutil.rmtree(target, ignore_errors=True)
-            raise BuildError(
-                f"Could not create or update Cloud Run service {record.function_id}, Container "
-                f"Healthcheck failed. Revision '{revision}' is not ready and cannot serve "
-                "traffic. The user-provided container failed to start and listen on the port "
-                "defined provided by the PORT=8080 environment variable within the allocated "
-                f"timeout. {result.error_type}: {result.error_message}")
-        old = record.code_dir
-        record.code_dir = target
-        runtime_.register(record.name, config)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return config
-
-    def _retire(self, record: FunctionRecord) -> None:
-        record.serving = None
-        with contextlib.suppress(RuntimeError):
-            self._runtime().unregister(record.name)
-        if record.code_dir is not None:
-            shutil.rmtree(record.code_dir, ignore_errors=True)
-            record.code_dir = None
 
     # -- operations --------------------------------------------------------------------------
     def _start(self, record: FunctionRecord, verb: str, op_type: str,
