@@ -104,8 +104,8 @@ def fill_defaults(record: FunctionRecord, ids: IdFactory) -> None:
         trigger.setdefault("retryPolicy", "RETRY_POLICY_DO_NOT_RETRY")
         trigger.setdefault("triggerRegion", location)
         trigger.setdefault("serviceAccountEmail", service["serviceAccountEmail"])
-        trigger["trigger"] = (f"projects/{project}/locations/{location}/triggers/"
-                              f"{record.function_id}-{ids.number(6)}")
+        trigger.setdefault("trigger", f"projects/{project}/locations/{location}/triggers/"
+                                      f"{record.function_id}-{ids.number(6)}")
 
 
 class Builds:

@@ -156,9 +156,10 @@ def check_environment(variables: Any, field: str) -> None:
                               f"be one of {', '.join(sorted(_RESERVED_ENV))}.", field)
         if not isinstance(value, str):
             raise bad_request(f"Environment variable '{name}' must have a string value", field)
-        total += len(name) + len(value)
+        total += len(name.encode()) + len(value.encode())
     if total > 32 * 1024:
-        raise bad_request("Environment variables exceed the 32 KiB limit", field)
+        raise bad_request("Environment variables exceed the 32 KiB limit (bytes of names and "
+                          "values)", field)
 
 
 def check_labels(labels: Any) -> None:

@@ -282,3 +282,23 @@ def test_functions_framework_decorators_choose_the_signature(
     fake.functions.publish("jobs", b"two")
     assert "cloud event google.cloud.pubsub.topic.v1.messagePublished" in \
         fake.functions.log_lines("decorated-ce")
+
+
+def test_an_update_keeps_the_eventarc_trigger(fake: GcpFake, client: Any,
+                                              deploy: Callable[..., Any]) -> None:
+    function = deploy("keeper", entry_point="on_event", event_trigger={
+        "event_type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "pubsub_topic": TOPIC}).result()
+    patch = functions_v2.Function(name=function.name)
+    patch.service_config.available_memory = "512Mi"
+    updated = client.update_function(function=patch, update_mask={
+        "paths": ["service_config.available_memory"]}).result()
+    assert updated.service_config.available_memory == "512Mi"
+    assert updated.event_trigger.trigger == function.event_trigger.trigger != ""
+
+
+def test_environment_limit_counts_bytes(client: Any, deploy: Callable[..., Any]) -> None:
+    # 32 KiB of names and values in bytes: 11,000 three-byte characters are 33,000 bytes.
+    with pytest.raises(exceptions.BadRequest):
+        deploy("wide", service_config={"environment_variables": {"A": "\u20ac" * 11_000}})
+    assert list(client.list_functions(request={"parent": PARENT})) == []
