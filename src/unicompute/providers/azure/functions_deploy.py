@@ -71,11 +71,12 @@ class Undo:
 
 @dataclass(frozen=True)
 class Shared:
-    """The shared resources of a resource group and region."""
+    """The shared resources of a resource group and region. The connection strings hold the
+    account key and the App Insights key: never in the repr."""
 
     account: str
-    connection: str
-    insights_connection: str | None
+    connection: str = field(repr=False)
+    insights_connection: str | None = field(repr=False)
 
 
 class Deployer:

@@ -19,6 +19,7 @@ from unicompute.providers.azure.functions_convert import (
     storage_account_name,
     triggers_json,
 )
+from unicompute.providers.azure.functions_deploy import Shared
 from unicompute.providers.azure.functions_limits import (
     FUNCTION_LIMITS,
     check_azure_spec,
@@ -134,3 +135,10 @@ def test_raw_site_never_holds_app_settings() -> None:
     info = function_info(site, {}, None)
     assert "secret" not in json.dumps(info.raw)
     assert site["properties"]["siteConfig"]["appSettings"]  # the caller's copy is untouched
+
+
+def test_shared_resources_never_show_their_keys() -> None:
+    shared = Shared(account="ucabc", connection="AccountName=ucabc;AccountKey=s3cr3t==",
+                    insights_connection="InstrumentationKey=k3y;ApplicationId=x")
+    assert "ucabc" in repr(shared)
+    assert "s3cr3t" not in repr(shared) and "k3y" not in repr(shared)
