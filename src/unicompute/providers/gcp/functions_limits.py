@@ -35,6 +35,8 @@ MAX_HTTP_TIMEOUT_S = 3600
 MAX_EVENT_TIMEOUT_S = 540
 #: Variables of this prefix are Google's.
 RESERVED_ENV_PREFIX = "X_GOOGLE_"
+#: Bytes of the names and values of a function's runtime variables.
+MAX_ENV_BYTES = 32 * 1024
 
 def check_plan(spec: FunctionSpec) -> None:
     """What Cloud Functions refuses that :data:`FUNCTION_LIMITS` cannot express."""
@@ -43,6 +45,13 @@ def check_plan(spec: FunctionSpec) -> None:
         if key.startswith(RESERVED_ENV_PREFIX):
             raise InvalidRequest(f"{key!r}: variables starting with {RESERVED_ENV_PREFIX} are "
                                  "reserved by Cloud Functions", field="env")
+    from .functions_convert import service_env
+
+    # GCF's own measure: bytes of every runtime variable's name and value, the shim's included.
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in service_env(spec).items())
+    if size > MAX_ENV_BYTES:
+        raise InvalidRequest(f"{size} bytes of variable names and values (with unicompute's "
+                             f"own); Cloud Functions allows {MAX_ENV_BYTES}", field="env")
     queues = [t for t in spec.triggers if isinstance(t, QueueTrigger)]
     if len(queues) > 1:
         raise InvalidRequest("Cloud Functions takes at most one QueueTrigger (one Pub/Sub "
@@ -94,7 +103,7 @@ FUNCTION_LIMITS = FunctionLimits(
     # 32 MB HTTP requests; async invokes are the same request, not waited for.
     max_sync_payload_bytes=32 * 1024 * 1024,
     max_async_payload_bytes=32 * 1024 * 1024,
-    max_env_bytes=32 * 1024,
+    max_env_bytes=MAX_ENV_BYTES,
     reserved_env_keys=frozenset({
         "FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "K_SERVICE", "K_REVISION",
         "K_CONFIGURATION", "PORT", "LOG_EXECUTION_ID",

@@ -319,3 +319,20 @@ def test_connection_error_without_a_request_names_the_operation_s_api() -> None:
         translate_error(requests.ConnectionError("refused"), "functions.invoke"))
     assert "cannot reach Compute Engine" in str(
         translate_error(requests.ConnectionError("refused"), "launch"))
+
+
+def test_environment_size_is_gcf_s_measure(tmp_path: Path) -> None:
+    """GCF counts the bytes of every runtime variable's name and value (unicompute's own
+    included), which can exceed 32 KiB when the portable JSON measure does not."""
+    from unicompute._function_models import check_spec, env_json_bytes
+    from unicompute.shims import HANDLER_ENV
+
+    base = spec(tmp_path)
+    overhead = env_json_bytes({"BIG": "", HANDLER_ENV: base.handler})
+    fits_json = spec(tmp_path, env={"BIG": "x" * (32 * 1024 - overhead)})
+    assert env_json_bytes({**fits_json.env, HANDLER_ENV: base.handler}) == 32 * 1024
+    with pytest.raises(uc.InvalidRequest) as info:
+        check_spec(fits_json, FUNCTION_LIMITS, None)
+    assert info.value.field == "env"
+    check_spec(spec(tmp_path, env={"BIG": "x" * (32 * 1024 - overhead - 64)}),
+               FUNCTION_LIMITS, None)
