@@ -14,6 +14,7 @@ import click
 import unicompute as uc
 
 from .catalog import images, sizes
+from .catalog_commands import catalog_group
 from .functions import functions
 from .mock_server import mock_server
 from .mock_state import mock_group
@@ -62,6 +63,7 @@ for _command in (
     vms,
     sizes,
     images,
+    catalog_group,
     plan_command,
     launch_command,
     status_command,
