@@ -65,15 +65,12 @@ class MockCloud(ContextDecorator):
     def __init__(self, providers: Iterable[str] | None = None, *, run_user_data: bool = False,
                  user_data_timeout: float = 30.0) -> None:
         self.providers = _check_providers(providers)
-        if not isinstance(run_user_data, bool):
-            raise InvalidRequest("must be True or False", field="run_user_data")
-        if isinstance(user_data_timeout, bool) or not isinstance(user_data_timeout, (int, float)) \
-                or not 0 < user_data_timeout <= 3600:
-            raise InvalidRequest("must be a number of seconds in (0, 3600]",
-                                 field="user_data_timeout")
+        from .metadata._boot import check_options
+
+        #: Seconds a user-data run may take.
+        self.user_data_timeout = check_options(run_user_data, user_data_timeout)
         #: Whether a VM's first boot runs its user-data script (see ``mocks.metadata``).
         self.run_user_data = run_user_data
-        self.user_data_timeout = float(user_data_timeout)
         self._fakes: dict[str, Fake] = {}
         self._interceptor: Interceptor | None = None
         self._plane: MetadataPlane | None = None

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import boto3
+import pytest
 from moto.ec2.models.amis import AMIS
 
 from unicompute.mocks import mock_cloud
@@ -96,3 +97,15 @@ def test_without_run_user_data_scripts_do_not_run_and_the_console_is_a_boot_log(
         output = ec2.get_console_output(InstanceId=instance_id)["Output"]
         assert "Linux version" in output and "booted-ok" not in output
         assert mock.boots("aws") == []
+
+
+def test_boot_options_are_checked_before_anything_starts() -> None:
+    from unicompute import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as caught:
+        mock_cloud(["aws"], run_user_data="yes")  # type: ignore[arg-type]
+    assert caught.value.field == "run_user_data"
+    for timeout in (0, -1, 3601, True, "30"):
+        with pytest.raises(InvalidRequest) as caught:
+            mock_cloud(["aws"], user_data_timeout=timeout)  # type: ignore[arg-type]
+        assert caught.value.field == "user_data_timeout"

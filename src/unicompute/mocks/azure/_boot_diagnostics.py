@@ -24,7 +24,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .._kernel import json_response
-from ..metadata._console import ConsoleLog
+from ..metadata._console import ConsoleLog, console_of
 from . import _errors as errors
 from ._base import ArmBase
 from ._disks import VM
@@ -56,10 +56,7 @@ class BootDiagnosticsHandlers(ArmBase):
     @property
     def consoles(self) -> ConsoleLog:
         """Serial console text per ``vmId``."""
-        found = self.__dict__.get("_consoles")
-        if found is None:
-            found = self.__dict__["_consoles"] = ConsoleLog("azure")
-        return found
+        return console_of(self, "azure")
 
     @property
     def boot_sas(self) -> dict[str, tuple[str, str, float]]:

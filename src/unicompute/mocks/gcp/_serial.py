@@ -13,7 +13,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .._kernel import json_response
-from ..metadata._console import ConsoleLog
+from ..metadata._console import ConsoleLog, console_of
 from ._base import ComputeBase
 from ._errors import invalid_field, not_found
 from ._links import link
@@ -30,10 +30,7 @@ class SerialPortApi(ComputeBase):
     @property
     def consoles(self) -> ConsoleLog:
         """Serial port 1 text per instance id."""
-        found = self.__dict__.get("_consoles")
-        if found is None:
-            found = self.__dict__["_consoles"] = ConsoleLog("gcp")
-        return found
+        return console_of(self, "gcp")
 
     def instances_get_serial_port_output(self, request: Request, project: str, zone: str,
                                          instance: str) -> Response:

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..._errors import InvalidRequest
+
 #: What a run's output keeps (the tail), as consoles keep the latest output.
 MAX_OUTPUT = 1 << 20
 
@@ -34,6 +36,18 @@ class BootRun:
     exit_code: int | None
     output: str
     root: str
+
+
+def check_options(run_user_data: object, timeout: object) -> float:
+    """``InvalidRequest`` unless ``run_user_data`` is a bool and ``timeout`` a number of
+    seconds in (0, 3600]; the timeout as a float."""
+    if not isinstance(run_user_data, bool):
+        raise InvalidRequest("must be True or False", field="run_user_data")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not 0 < timeout <= 3600:
+        raise InvalidRequest("must be a number of seconds in (0, 3600]",
+                             field="user_data_timeout")
+    return float(timeout)
 
 
 def is_script(data: bytes | None) -> bool:

@@ -63,3 +63,11 @@ class ConsoleLog:
     def clear(self) -> None:
         with self._lock:
             self._texts.clear()
+
+
+def console_of(owner: object, provider: str) -> ConsoleLog:
+    """The :class:`ConsoleLog` a control-plane fake ``owner`` keeps (made on first use)."""
+    found = owner.__dict__.get("_consoles")
+    if found is None:
+        found = owner.__dict__["_consoles"] = ConsoleLog(provider)
+    return found

@@ -21,7 +21,7 @@ from .._kernel.env import EnvOverride
 from .._kernel.transport import Served, serve
 from ._aws import AwsImds
 from ._azure import AzureImds
-from ._boot import BootRun, is_script, run_script
+from ._boot import BootRun, check_options, is_script, run_script
 from ._console import ConsoleLog, boot_lines, finish_line
 from ._gcp import GcpMetadata
 from ._interrupt import Interruption, check_action, make
@@ -55,16 +55,9 @@ class MetadataPlane:
 
     def __init__(self, fakes: Mapping[str, Any], *, run_user_data: bool = False,
                  user_data_timeout: float = 30.0) -> None:
-        if not isinstance(run_user_data, bool):
-            raise InvalidRequest("must be True or False", field="run_user_data")
-        if isinstance(user_data_timeout, bool) or not isinstance(user_data_timeout,
-                                                                 (int, float)) \
-                or not 0 < user_data_timeout <= 3600:
-            raise InvalidRequest("must be a number of seconds in (0, 3600]",
-                                 field="user_data_timeout")
+        self.user_data_timeout = check_options(run_user_data, user_data_timeout)
         self.fakes = dict(fakes)
         self.run_user_data = run_user_data
-        self.user_data_timeout = float(user_data_timeout)
         self.consoles: dict[str, ConsoleLog] = {}
         for provider, fake in self.fakes.items():
             app = getattr(fake, "app", None)
