@@ -26,6 +26,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -254,13 +255,29 @@ class FunctionHost:
             return _json({"error": {"code": "BadArgumentError", "message":
                                     "The request had some invalid properties"}}, 400)
         app_id = str(component.props["AppId"]).lower()
-        since = found.group("since")
+        try:
+            since = _instant(found.group("since")) if found.group("since") else None
+        except ValueError:
+            return _json({"error": {"code": "BadArgumentError", "message":
+                                    "The request had some invalid properties"}}, 400)
         lines = [line for line in self.apps.logs(found.group("app"))
-                 if line.app_id == app_id and (since is None or line.time >= since.rstrip("Z"))]
-        rows = [[line.time, line.message] for line in reversed(lines)][:int(found["limit"])]
+                 if line.app_id == app_id and (since is None or _instant(line.time) >= since)]
+        rows = [[_kusto_time(line.time), line.message]
+                for line in reversed(lines)][:int(found["limit"])]
         return _json({"tables": [{"name": "PrimaryResult", "columns": [
             {"name": "timestamp", "type": "datetime"}, {"name": "message", "type": "string"}],
             "rows": rows}]})
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset; naive is UTC) as an aware datetime."""
+    when = datetime.fromisoformat(text.strip())
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _kusto_time(text: str) -> str:
+    """A time as the query API prints a ``datetime``: seven fraction digits and ``Z``."""
+    return _instant(text).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
 
 
 def _json(body: Any, status: int = 200) -> Response:

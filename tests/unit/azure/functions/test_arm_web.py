@@ -134,9 +134,19 @@ def test_storage_account_keys_containers_and_queues(azure: Azure) -> None:
         azure.storage.storage_accounts.get_properties(azure.group, "ucfnstore1")
 
 
-def test_models_are_the_sdk_ones(azure: Azure) -> None:
-    site = flex_app(azure, "fn-models")
-    assert isinstance(site, wm.Site)
+def test_updates_answer_strict_sdk_models(azure: Azure) -> None:
+    check(flex_app(azure, "fn-models"))
+    patched = check(azure.web.web_apps.update(azure.group, "fn-models", wm.SitePatchResource(
+        {"tags": {"k": "v"}, "properties": {"functionAppConfig": {
+            "scaleAndConcurrency": {"instanceMemoryMB": 4096}}}})))
+    assert patched.tags == {"k": "v"}
+    assert patched.function_app_config.scale_and_concurrency.instance_memory_mb == 4096
+    assert patched.function_app_config.runtime.version == "3.12"  # merged, not replaced
+    config = check(azure.web.web_apps.update_configuration(
+        azure.group, "fn-models", wm.SiteConfigResource({"properties": {"http20Enabled": True}})))
+    assert config.http20_enabled is True
+    for listed in azure.web.web_apps.list_by_resource_group(azure.group):
+        check(listed)
 
 
 def test_storage_containers_and_queues_are_listed(azure: Azure) -> None:

@@ -4,6 +4,7 @@ triggers, logs through the App Insights query API)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -225,3 +226,26 @@ def test_deleting_the_app_stops_serving_it(azure: Azure) -> None:
     registered: list[str] = azure.fake.functions.runtime.keys()
     assert not [k for k in registered if "fn-del" in k]
     assert "fn-del" not in [s.name for s in azure.web.web_apps.list()]
+
+
+def test_app_insights_since_compares_instants_not_text(deployed: Azure) -> None:
+    clock = deployed.fake.clock
+    clock.advance(math.floor(clock.time()) + 1 - clock.time())
+    whole = clock.now()
+    assert whole.microsecond == 0  # a whole second: the clock prints it with no fraction
+    requests.get(f"{HOST}/api/open")
+    app_id = deployed.app_id  # type: ignore[attr-defined]
+    url = f"https://api.applicationinsights.io/v1/apps/{app_id}/query"
+
+    def rows(since: str) -> list[list[str]]:
+        query = (f"traces | where cloud_RoleName == 'fn-host' and timestamp >= "
+                 f"datetime({since}) | top 500 by timestamp desc | project timestamp, message")
+        answer = requests.get(url, params={"query": query}, headers=BEARER)
+        assert answer.status_code == 200
+        found: list[list[str]] = answer.json()["tables"][0]["rows"]
+        return found
+
+    stamp = whole.strftime("%Y-%m-%dT%H:%M:%S")
+    at_whole = rows(f"{stamp}.000Z")
+    assert at_whole and all(row[0] == f"{stamp}.0000000Z" for row in at_whole)
+    assert rows(f"{stamp}.500Z") == []  # the lines are half a second before
