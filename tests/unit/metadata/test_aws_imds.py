@@ -122,6 +122,19 @@ def test_tokens_ttl_and_expiry(mock: MockCloud, ec2: Any) -> None:
         assert get(box.endpoint, "meta-data/instance-id", None).text == instance_id
 
 
+def test_the_instance_metadata_options_rule(mock: MockCloud, ec2: Any) -> None:
+    strict = launch(ec2, MetadataOptions={"HttpTokens": "required"})
+    with mock.inside(strict, aws_tokens="optional") as box:
+        assert get(box.endpoint, "meta-data/instance-id", None).status_code == 401
+        assert get(box.endpoint, "meta-data/instance-id", token(box.endpoint)).text == strict
+    off = launch(ec2, MetadataOptions={"HttpEndpoint": "disabled"})
+    with mock.inside(off) as box:
+        assert requests.put(f"{box.endpoint}/latest/api/token", timeout=2, headers={
+            "X-aws-ec2-metadata-token-ttl-seconds": "60"}).status_code == 403
+        ec2.modify_instance_metadata_options(InstanceId=off, HttpEndpoint="enabled")
+        assert get(box.endpoint, "meta-data/instance-id", token(box.endpoint)).text == off
+
+
 def test_botocore_instance_metadata_credentials(mock: MockCloud, ec2: Any) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")

@@ -5,7 +5,9 @@
   answers a token that expires on the fake's clock.
 * Every GET with ``X-aws-ec2-metadata-token`` needs a live token (401 otherwise); without the
   header it is an IMDSv1 request, refused with 401 while tokens are required (the default, as
-  ``HttpTokens=required``), answered when ``tokens="optional"``.
+  ``HttpTokens=required``), answered when ``tokens="optional"`` and the instance's own
+  ``HttpTokens`` is not ``required``. An instance with ``HttpEndpoint=disabled`` answers every
+  request 403, as EC2 does with IMDS turned off.
 * ``/latest/meta-data/`` (directories list their entries, sub-directories with a ``/``),
   ``/latest/user-data`` (404 without user data), ``/latest/dynamic/instance-identity/document``.
   ``tags/instance/*`` only when the instance has ``InstanceMetadataTags=enabled``;
@@ -113,10 +115,12 @@ class AwsImds(MetadataApp):
             self._tokens[token] = self.clock.time() + ttl
         return text(token, headers={_TTL: str(ttl)})
 
-    def _authorized(self, request: Request) -> bool:
+    def _authorized(self, request: Request, *, required: bool = False) -> bool:
+        """Whether a GET may be answered: it has a live token, or none while tokens are
+        optional both here (:attr:`tokens_required`) and on the instance (``required``)."""
         token = request.headers.get(_TOKEN)
         if token is None:
-            return not self.tokens_required
+            return not (self.tokens_required or required)
         with self._lock:
             expiry = self._tokens.get(token)
         return expiry is not None and self.clock.time() < expiry
@@ -186,13 +190,16 @@ class AwsImds(MetadataApp):
     # -- WSGI ------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         path = request.path
+        instance = find_instance(self.instance_id)
+        if instance is not None and instance.metadata_options.http_endpoint == "disabled":
+            return error(403)  # the instance's IMDS is turned off
         if path == "/latest/api/token":
             return self._issue(request) if request.method == "PUT" else error(405)
         if request.method not in ("GET", "HEAD"):
             return error(405)
-        if not self._authorized(request):
+        required = instance is not None and instance.metadata_options.http_tokens == "required"
+        if not self._authorized(request, required=required):
             return error(401)
-        instance = find_instance(self.instance_id)
         if instance is None or instance.state == "terminated":
             return error(404)
         if path in ("/", ""):
