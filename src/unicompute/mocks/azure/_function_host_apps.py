@@ -189,23 +189,14 @@ class FunctionApps:
 
     def _host_json(self, site: Resource) -> dict[str, Any]:
         code = self.code_dir(site)
-        if code is None:
-            return {}
-        try:
-            with open(f"{code}/host.json", encoding="utf-8-sig") as handle:
-                loaded = json.load(handle)
-        except (OSError, ValueError):
-            return {}
-        return loaded if isinstance(loaded, dict) else {}
+        return {} if code is None else _read_host_json(code)
 
-    def _route_prefix(self, code: str) -> str:
-        try:
-            with open(f"{code}/host.json", encoding="utf-8-sig") as handle:
-                host = json.load(handle)
-            prefix = host["extensions"]["http"]["routePrefix"]
-            return str(prefix).strip("/")
-        except (OSError, ValueError, KeyError, TypeError):
-            return "api"
+    @staticmethod
+    def _route_prefix(code: str) -> str:
+        extensions = _read_host_json(code).get("extensions")
+        http = extensions.get("http") if isinstance(extensions, dict) else None
+        prefix = http.get("routePrefix") if isinstance(http, dict) else None
+        return "api" if prefix is None else str(prefix).strip("/")
 
     def max_dequeue_count(self, site: Resource) -> int:
         queues = (self._host_json(site).get("extensions") or {}).get("queues") or {}
@@ -297,6 +288,16 @@ class FunctionApps:
             return [line for line in self._logs
                     if (app is None or line.app.lower() == app.lower())
                     and (function is None or line.function == function)]
+
+
+def _read_host_json(code: str) -> dict[str, Any]:
+    """The package's ``host.json`` (``{}`` when missing or not a JSON object)."""
+    try:
+        with open(f"{code}/host.json", encoding="utf-8-sig") as handle:
+            loaded = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _json(raw: bytes) -> Any:

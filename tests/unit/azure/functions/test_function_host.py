@@ -249,3 +249,21 @@ def test_app_insights_since_compares_instants_not_text(deployed: Azure) -> None:
     at_whole = rows(f"{stamp}.000Z")
     assert at_whole and all(row[0] == f"{stamp}.0000000Z" for row in at_whole)
     assert rows(f"{stamp}.500Z") == []  # the lines are half a second before
+
+
+@pytest.mark.parametrize(("host_json", "path"), [
+    ('{"version": "2.0", "extensions": {"http": {"routePrefix": ""}}}', "/x"),
+    ('{"version": "2.0", "extensions": {"http": {"routePrefix": "v1/fn"}}}', "/v1/fn/x"),
+    ('{"version": "2.0", "extensions": []}', "/api/x"),
+])
+def test_host_json_route_prefix(azure: Azure, host_json: str, path: str) -> None:
+    flex_app(azure, "fn-prefix")
+    source = ('import azure.functions as func\napp = func.FunctionApp()\n'
+              '@app.route(route="x", auth_level=func.AuthLevel.ANONYMOUS)\n'
+              'def x(req):\n    return "x"\n')
+    answer = _publish("https://fn-prefix.scm.azurewebsites.net", package(source, host_json))
+    assert answer.status_code == 202
+    assert requests.get(f"https://fn-prefix.azurewebsites.net{path}").text == "x"
+    if path != "/api/x":
+        assert requests.get("https://fn-prefix.azurewebsites.net/api/x").status_code == 404
+    azure.web.web_apps.delete(azure.group, "fn-prefix")
