@@ -87,8 +87,10 @@ def open_provider(region: str | None, config: Mapping[str, object]) -> ProviderD
     from . import _clients
     from .functions import attach
 
-    drivers = _clients.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES)
-    return attach(drivers, config)
+    connection = _clients.connect(config)
+    drivers = _clients.open_provider(region, config, limits=LIMITS, capabilities=CAPABILITIES,
+                                     connection=connection)
+    return attach(drivers, connection)
 
 
 __all__ = ["CAPABILITIES", "LIMITS", "Options", "open_provider"]
