@@ -186,8 +186,11 @@ def test_user_data_environment_holds_only_metadata(mock: MockCloud, ec2: Any) ->
     assert f"id={instance_id}" in run.output
 
 
+SPOT = {"InstanceMarketOptions": {"MarketType": "spot"}}
+
+
 def test_spot_interruption_then_terminate(mock: MockCloud, ec2: Any) -> None:
-    instance_id = launch(ec2)
+    instance_id = launch(ec2, **SPOT)
     interruption = mock.interrupt(instance_id)
     with mock.inside(instance_id) as box:
         tok = token(box.endpoint, "300")
@@ -204,13 +207,17 @@ def test_spot_interruption_then_terminate(mock: MockCloud, ec2: Any) -> None:
 def test_interrupt_stop_and_bad_action(mock: MockCloud, ec2: Any) -> None:
     from unicompute import InvalidRequest, NotFound
 
-    instance_id = launch(ec2)
+    instance_id = launch(ec2, **SPOT)
     with pytest.raises(InvalidRequest):
         mock.interrupt(instance_id, action="explode")
     with pytest.raises(NotFound):
         mock.interrupt("i-0123456789abcdef0")
+    with pytest.raises(InvalidRequest, match="not a spot VM"):
+        mock.interrupt(launch(ec2))  # EC2 interrupts Spot Instances only
     mock.interrupt(instance_id, action="stop").complete()
     assert state(ec2, instance_id) == "stopped"
+    with pytest.raises(InvalidRequest, match="not running"):
+        mock.interrupt(instance_id)
     # started again, the instance is no longer being interrupted
     ec2.start_instances(InstanceIds=[instance_id])
     with mock.inside(instance_id) as box:

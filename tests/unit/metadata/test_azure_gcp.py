@@ -77,6 +77,8 @@ def test_azure_managed_identity_credential(mock: MockCloud) -> None:
     with mock.inside(vm):
         token = ManagedIdentityCredential().get_token("https://management.azure.com/.default")
     assert token.token and token.expires_on > 0
+    with pytest.raises(uc.InvalidRequest, match="not a spot VM"):
+        mock.interrupt(vm)  # Azure evicts Spot VMs only
 
 
 def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
@@ -88,7 +90,7 @@ def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
         RetrieveBootDiagnosticsDataResult,
     )
 
-    vm = launch("azure", "az-boot", user_data=SCRIPT)
+    vm = launch("azure", "az-boot", user_data=SCRIPT, spot=True)
     [run] = boots(mock, vm)
     assert "hello-from-user-data" in run.output
     client = ComputeManagementClient(DefaultAzureCredential(), mock.azure.subscription_id)
@@ -153,7 +155,7 @@ def gce(endpoint: str, path: str, **params: str) -> requests.Response:
 
 
 def test_gcp_identity_and_refusals(mock: MockCloud) -> None:
-    vm = launch("gcp", "gce-identity")
+    vm = launch("gcp", "gce-identity", spot=True)
     zone, name = vm.id.split("/")
     with mock.inside(vm) as box:
         assert gce(box.endpoint, "instance/name").text == name
@@ -193,6 +195,8 @@ def test_gcp_compute_engine_credentials(mock: MockCloud) -> None:
 
     vm = launch("gcp", "gce-creds")
     zone, name = vm.id.split("/")
+    with pytest.raises(uc.InvalidRequest, match="not a spot VM"):
+        mock.interrupt(vm)  # GCE preempts Spot and preemptible VMs only
     instances = compute_v1.InstancesClient()
     from google.auth import compute_engine
     from google.auth.transport.requests import Request
@@ -224,7 +228,7 @@ def test_gcp_compute_engine_credentials(mock: MockCloud) -> None:
 def test_gcp_user_data_once_and_serial_port(mock: MockCloud) -> None:
     from google.cloud import compute_v1
 
-    vm = launch("gcp", "gce-boot", user_data=SCRIPT)
+    vm = launch("gcp", "gce-boot", user_data=SCRIPT, spot=True)
     zone, name = vm.id.split("/")
     [run] = boots(mock, vm)
     instances = compute_v1.InstancesClient()

@@ -25,7 +25,8 @@ Public API (stable; MD-CLIENT and the README rely on it)::
   closed 127.0.0.1 port (so their probes fail at once): ``AWS_EC2_METADATA_SERVICE_ENDPOINT``
   (botocore), ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` (azure-identity, MSAL), ``GCE_METADATA_HOST``
   / ``GCE_METADATA_IP`` (google-auth; its module constants read at import are patched too).
-  Everything is restored on exit. ``aws_tokens="optional"`` also accepts IMDSv1 GETs.
+  Everything is restored on exit. ``aws_tokens="optional"`` also accepts IMDSv1 GETs (unless
+  the instance has ``HttpTokens=required``; ``HttpEndpoint=disabled`` answers 403).
 * Metadata answers are read live from the fake's store at each request: the same id, IPs, size,
   tags, image and power state the control plane reports, following later changes.
 * ``mock_cloud(run_user_data=True)``: at a VM's first boot its user data (EC2 ``UserData``,
@@ -39,13 +40,16 @@ Public API (stable; MD-CLIENT and the README rely on it)::
   a few cloud-init style boot lines. Without it, console output is a short boot log.
   ``mock.boots(provider)`` lists the finished runs (:class:`BootRun`: vm key, exit code,
   output, root).
-* ``mock.interrupt(vm_or_id, provider=None, *, action=None) -> Interruption``: AWS
+* ``mock.interrupt(vm_or_id, provider=None, *, action=None) -> Interruption`` (a running
+  spot VM only: EC2 Spot, Azure ``Spot`` priority, GCE ``SPOT``/preemptible; else
+  ``InvalidRequest``): AWS
   ``meta-data/spot/instance-action`` ``{"action": "terminate"|"stop", "time": ...}`` two
   minutes ahead (action defaults to ``terminate``); Azure a ``Preempt`` scheduled event with
   ``NotBefore`` 30 s ahead (then deallocated; ``action="delete"`` deletes); GCE
   ``instance/preempted`` ``TRUE`` at once and the instance goes to ``TERMINATED`` (stopped)
   30 s later (``action="delete"`` deletes). When the fake's clock passes ``not_before`` (or on
-  ``Interruption.complete()``) the VM is stopped/terminated in the control plane.
+  ``Interruption.complete()``) the VM is stopped/terminated in the control plane, and the notice
+  is gone (a VM started again is not being interrupted).
 
 Servers bind 127.0.0.1 only and stop when the mock ends. This package never imports
 ``unicompute.providers``.

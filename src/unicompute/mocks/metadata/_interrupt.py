@@ -63,6 +63,32 @@ def check_action(provider: str, action: str | None) -> str:
     return action
 
 
+def check_interruptible(fake: Any, ref: VmRef) -> None:
+    """``InvalidRequest`` unless ``ref`` is a running spot VM (EC2 Spot, Azure ``Spot``
+    priority, GCE ``SPOT`` or preemptible): the clouds interrupt no other."""
+    if ref.provider == "aws":
+        from ._aws import find_instance
+
+        instance = find_instance(ref.vm_id)
+        spot, running = instance.lifecycle == "spot", instance.state == "running"
+    elif ref.provider == "azure":
+        vm = azure_vm(fake, ref.vm_id)
+        spot = vm.props.get("priority") in ("Spot", "Low")
+        running = vm.state.get("power") == "running"
+    else:
+        with fake.app.lock:
+            instance = gcp_instance(fake, ref)
+            scheduling = instance.get("scheduling", {})
+            spot = bool(scheduling.get("preemptible")) \
+                or scheduling.get("provisioningModel") == "SPOT"
+            running = instance["status"] == "RUNNING"
+    if not spot:
+        raise InvalidRequest(f"{ref.vm_id} is not a spot VM; only spot (preemptible) VMs are "
+                             "interrupted", field="vm")
+    if not running:
+        raise InvalidRequest(f"{ref.vm_id} is not running", field="vm")
+
+
 def make(fake: Any, ref: VmRef, action: str, clock: FakeClock) -> Interruption:
     """The interruption of ``ref`` in ``fake`` (nothing acts before :meth:`complete`)."""
     when = clock.now() + timedelta(seconds=LEAD[ref.provider])

@@ -24,17 +24,11 @@ from ._azure import AzureImds
 from ._boot import BootRun, check_options, is_script, run_script
 from ._console import ConsoleLog, boot_lines, finish_line
 from ._gcp import GcpMetadata
-from ._interrupt import Interruption, check_action, make
+from ._interrupt import Interruption, check_action, check_interruptible, make
 from ._vms import VmRef, guess_provider, resolve, running
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
-
-#: The variables the SDKs read for each cloud's metadata endpoint.
-ENV_NAMES = ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
-             "AZURE_POD_IDENTITY_AUTHORITY_HOST", "GCE_METADATA_HOST", "GCE_METADATA_IP",
-             "GCE_METADATA_ROOT")
-
 
 @dataclass(frozen=True)
 class Box:
@@ -196,6 +190,7 @@ class MetadataPlane:
         ref = self.ref(vm, provider)
         chosen = check_action(ref.provider, action)
         fake = self.fakes[ref.provider]
+        check_interruptible(fake, ref)
         with self._lock:
             pending = self._interruptions.get(ref)
             if pending is not None and not pending.done:
