@@ -26,7 +26,8 @@ import re
 from ..._errors import InvalidRequest
 from ..._function_models import FunctionLimits, FunctionSpec, QueueTrigger, ScheduleTrigger
 from ...driver import NamingRules
-from .functions_convert import ASYNC_QUEUE_PREFIX, ncrontab
+from .functions_convert import ASYNC_QUEUE_PREFIX
+from .functions_schedules import ncrontab
 
 #: Flex Consumption instance memory sizes, MB.
 INSTANCE_MEMORY_MB = (512, 2048, 4096)

@@ -3,7 +3,7 @@
 import pytest
 
 from unicompute import InvalidRequest
-from unicompute.providers.azure.functions_convert import ncrontab
+from unicompute.providers.azure.functions_schedules import ncrontab
 
 
 @pytest.mark.parametrize(("expression", "expected"), [
