@@ -135,10 +135,14 @@ def outcome(name: str, mode: InvokeMode, answer: Any) -> InvocationInfo:
             raise ProviderError(f"the function host of {name} answered {status}",
                                 provider=PROVIDER, resource=name, transient=status >= 500)
         return InvocationInfo(status_code=202, payload=b"")
-    if status != 200:
+    try:
+        document = answer.json() if status == 200 else None
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or "ok" not in document:
+        # Not the shim's answer (a worker that died, a front end's page): the host failed.
         return InvocationInfo(status_code=status, payload=answer.content,
                               error=host_failure(status, answer.text))
-    document = answer.json()
     headers = answer.headers
     duration = headers.get("x-unicompute-duration-ms")
     cold = headers.get("x-unicompute-cold-start")

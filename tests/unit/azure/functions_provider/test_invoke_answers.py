@@ -52,6 +52,16 @@ def test_host_failure_without_the_shims_document_is_a_crash() -> None:
     assert info.error is not None and info.error.error_type == "Crashed"
 
 
+@pytest.mark.parametrize("body", [["not", "the", "shim"], {"status": "up"}, "text"])
+def test_a_200_that_is_not_the_shims_document_is_a_crash(body: Any) -> None:
+    answer = Answer(200, body)
+    if body == "text":
+        answer.content, answer.text = b"<html>ok</html>", "<html>ok</html>"
+    info = outcome(answer)
+    assert info.error is not None and info.error.error_type == "Crashed"
+    assert "200" in info.error.message
+
+
 @pytest.mark.parametrize(("status", "error"), [
     (401, Unauthenticated), (404, Conflict), (429, Throttled)])
 def test_platform_refusals_raise(status: int, error: type[Exception]) -> None:
