@@ -77,6 +77,8 @@ def test_identity_matches_the_control_plane(mock: MockCloud, ec2: Any) -> None:
         assert get(box.endpoint, "meta-data/ami-id", tok).text == described["ImageId"]
         assert get(box.endpoint, "meta-data/local-ipv4", tok).text == \
             described["PrivateIpAddress"]
+        assert get(box.endpoint, "meta-data/mac", tok).text == \
+            described["NetworkInterfaces"][0]["MacAddress"]
         assert get(box.endpoint, "meta-data/placement/availability-zone", tok).text == \
             described["Placement"]["AvailabilityZone"]
         assert get(box.endpoint, "meta-data/placement/region", tok).text == "us-east-1"

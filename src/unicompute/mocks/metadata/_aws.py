@@ -141,7 +141,7 @@ class AwsImds(MetadataApp):
             "instance-type": instance.instance_type,
             "local-hostname": instance.private_dns_name,
             "local-ipv4": instance.private_ip or "",
-            "mac": _mac(instance.id),
+            "mac": _mac(instance),
             "placement": {"availability-zone": placement, "region": instance.region_name},
             "reservation-id": _reservation(instance),
             "security-groups": "\n".join(g.name for g in instance.security_groups) or "default",
@@ -232,8 +232,12 @@ def _walk(tree: Tree, rest: str) -> Response:
     return text(str(node))
 
 
-def _mac(instance_id: str) -> str:
-    digest = hashlib.sha256(instance_id.encode()).hexdigest()
+def _mac(instance: Any) -> str:
+    """The primary network interface's MAC, as ``DescribeNetworkInterfaces`` reports it."""
+    primary = instance.nics.get(0)
+    if primary is not None:
+        return str(primary.mac_address)
+    digest = hashlib.sha256(instance.id.encode()).hexdigest()
     return "0e:" + ":".join(digest[i:i + 2] for i in range(0, 10, 2))
 
 
