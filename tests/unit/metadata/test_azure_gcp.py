@@ -82,6 +82,7 @@ def test_azure_managed_identity_credential(mock: MockCloud) -> None:
 
 
 def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
+    from azure.core.exceptions import HttpResponseError
     from azure.identity import DefaultAzureCredential
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.compute.models import (
@@ -104,8 +105,9 @@ def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:
     model.diagnostics_profile = DiagnosticsProfile(boot_diagnostics=BootDiagnostics(
         enabled=False))
     client.virtual_machines.begin_create_or_update(group, name, model).result()
-    with pytest.raises(Exception, match=r"OperationNotAllowed|not enabled"):
+    with pytest.raises(HttpResponseError, match="OperationNotAllowed") as refused:
         client.virtual_machines.retrieve_boot_diagnostics_data(group, name)
+    assert refused.value.status_code == 409
     model.diagnostics_profile = DiagnosticsProfile(boot_diagnostics=BootDiagnostics(enabled=True))
     client.virtual_machines.begin_create_or_update(group, name, model).result()
     raw = client.virtual_machines.retrieve_boot_diagnostics_data(
@@ -199,10 +201,11 @@ def test_gcp_compute_engine_credentials(mock: MockCloud) -> None:
         mock.interrupt(vm)  # GCE preempts Spot and preemptible VMs only
     instances = compute_v1.InstancesClient()
     from google.auth import compute_engine
+    from google.auth.exceptions import RefreshError
     from google.auth.transport.requests import Request
 
     # no service account on the VM: GCE answers 404, google-auth raises
-    with mock.inside(vm), pytest.raises(Exception):  # noqa: B017
+    with mock.inside(vm), pytest.raises(RefreshError, match="404"):
         compute_engine.Credentials().refresh(Request())
     body = compute_v1.Instance(name="sa-vm", machine_type=f"zones/{zone}/machineTypes/e2-small",
                                disks=[compute_v1.AttachedDisk(boot=True, auto_delete=True,
