@@ -238,7 +238,8 @@ class FunctionHost:
     # -- Application Insights query API ----------------------------------------------------------
     def _insights(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
-        if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
             return _json({"error": {"code": "AuthorizationRequiredError", "message":
                                     "Valid authentication was not provided"}}, 401)
         if len(parts) != 4 or parts[:2] != ["v1", "apps"] or parts[3] != "query":

@@ -245,7 +245,7 @@ class Deployer:
             "Authorization": f"Bearer {self.c.token(ARM_SCOPE)}",
             "Content-Type": "application/zip"})
         if answer.status_code not in (200, 202):
-            raise _kudu_error(answer.status_code, answer.text, str(site["name"]))
+            raise data_plane_error("Kudu", answer.status_code, answer.text, str(site["name"]))
 
     def latest_deployment(self, site: Mapping[str, Any]) -> dict[str, Any] | None:
         """Kudu's latest deployment record of the app; ``None`` when it has none."""
@@ -255,7 +255,7 @@ class Deployer:
         if answer.status_code == 404:
             return None
         if answer.status_code != 200:
-            raise _kudu_error(answer.status_code, answer.text, str(site["name"]))
+            raise data_plane_error("Kudu", answer.status_code, answer.text, str(site["name"]))
         record = answer.json()
         return dict(record) if isinstance(record, dict) else None
 
@@ -310,8 +310,11 @@ class Deployer:
         return [str(q.name) for q in queues if not str(q.name).startswith(ASYNC_QUEUE_PREFIX)]
 
 
-def _kudu_error(status: int, text: str, app: str) -> Exception:
-    message = f"Kudu of {app} answered {status}: {text[:300]}"
+def data_plane_error(service: str, status: int, text: str, app: str) -> Exception:
+    """The error for ``service`` (Kudu, App Insights) answering ``status`` about ``app``:
+    401 ``Unauthenticated``, 403 ``PermissionDenied``, else ``ProviderError`` (5xx
+    transient). The answer's text (no request data: keys travel in headers) is quoted."""
+    message = f"{service} of {app} answered {status}: {text[:300]}"
     if status == 401:
         return Unauthenticated(message, provider=PROVIDER, resource=app)
     if status == 403:

@@ -30,7 +30,7 @@ from .functions_convert import (
     invoke_function,
     invoke_route,
 )
-from .functions_deploy import Deployer, site_json
+from .functions_deploy import Deployer, data_plane_error, site_json
 
 INSIGHTS_HOST = "api.applicationinsights.io"
 
@@ -103,9 +103,7 @@ class Invoker:
         if answer.status_code == 404:
             return []
         if answer.status_code != 200:
-            raise ProviderError(f"App Insights answered {answer.status_code}",
-                                provider=PROVIDER, resource=name,
-                                transient=answer.status_code >= 500)
+            raise data_plane_error("App Insights", answer.status_code, answer.text, name)
         lines: list[LogLine] = []
         for table in answer.json().get("tables", []):
             columns = [c.get("name") for c in table.get("columns", [])]

@@ -286,3 +286,15 @@ def test_a_web_app_of_the_same_name_is_never_overwritten(group: Group, source: P
     assert group.web.web_apps.get(group.name, name).kind == "app,linux"
     assert group.inventory() == {"sites": [name], "plans": ["web-plan"], "accounts": [],
                                  "containers": [], "queues": [], "insights": []}
+
+
+def test_logs_without_a_valid_token_are_unauthenticated(group: Group, source: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    fn = group.deploy(spec(source, fn_name()))
+    clients: Any = group.drivers.functions.clients  # type: ignore[union-attr]
+    real = clients.token
+    monkeypatch.setattr(clients, "token",
+                        lambda scope: "" if "applicationinsights" in scope else real(scope))
+    with pytest.raises(uc.Unauthenticated) as info:
+        fn.logs()
+    assert "App Insights" in str(info.value) and "401" in str(info.value)
