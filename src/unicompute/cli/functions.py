@@ -134,12 +134,13 @@ def _targets(ctx: click.Context) -> list[str]:
 def on_clouds(ctx: click.Context, work: Callable[[uc.Cloud], list[Record]],
               columns: Sequence[Column], *, as_json: bool, empty: str,
               check: Callable[[uc.Cloud], None] | None = None,
-              announce: str | None = None) -> list[Record]:
+              announce: str | None = None, name: str | None = None) -> list[Record]:
     """Run ``work`` on each cloud ``--cloud`` names (in parallel for several), show the records
     it returns, each with ``cloud`` and ``region``, and return them. ``check`` runs first on
     every cloud (no API calls: the cloud's own rules), so that input one cloud refuses changes
     nothing anywhere; then ``announce`` is shown. A failure of ``work`` on one cloud of several
-    is shown as a row with ``error``, after which the failures are raised."""
+    is shown as a row with ``error`` (and ``name``, the function worked on, if given), after
+    which the failures are raised."""
     targets = _targets(ctx)
     if len(targets) == 1:
         cloud = open_cloud(ctx, targets[0])
@@ -163,7 +164,7 @@ def on_clouds(ctx: click.Context, work: Callable[[uc.Cloud], list[Record]],
         secrets = settings(ctx).secrets()
         records = [record for provider in targets for record in (
             _done(exc.done[provider]) if provider in exc.done
-            else _failed(provider, exc, secrets))]
+            else _failed(provider, name, exc, secrets))]
         show(records, [*columns, ERROR_COLUMN], as_json=as_json, empty=empty)
         raise
     records = [record for provider in targets for record in done[provider]]
@@ -216,9 +217,10 @@ def _done(result: object) -> list[Record]:
     return list(result) if isinstance(result, list) else []
 
 
-def _failed(provider: str, exc: CloudsIncomplete, secrets: list[str]) -> list[Record]:
+def _failed(provider: str, name: str | None, exc: CloudsIncomplete, secrets: list[str]
+            ) -> list[Record]:
     error = exc.errors[provider]
-    return [{"cloud": provider, "region": DEFAULT_REGIONS.get(provider),
+    return [{"cloud": provider, "region": DEFAULT_REGIONS.get(provider), "name": name,
              "error": redact(" ".join(str(error).split()), secrets),
              "error_type": getattr(error, "error_type", type(error).__name__)}]
 
@@ -300,7 +302,8 @@ def deploy_command(ctx: click.Context, directory: Path, name: str | None, handle
         return [function_record(cloud.functions.deploy(spec))]
 
     on_clouds(ctx, deploy, FUNCTION_COLUMNS, as_json=as_json, empty="Nothing deployed.",
-              check=check, announce=f"Deploying {spec.name} to {', '.join(_targets(ctx))}...")
+              check=check, announce=f"Deploying {spec.name} to {', '.join(_targets(ctx))}...",
+              name=spec.name)
 
 
 def _payload(text: str | None, file: BinaryIO | None) -> Any:
@@ -341,7 +344,8 @@ def invoke_command(ctx: click.Context, name: str, payload: str | None,
         fn = cloud.functions.get(name)
         return [invocation_record(name, mode, fn.invoke(event, mode=_MODES[mode]))]
 
-    on_clouds(ctx, invoke, INVOKE_COLUMNS, as_json=as_json, empty="Nothing invoked.")
+    on_clouds(ctx, invoke, INVOKE_COLUMNS, as_json=as_json, empty="Nothing invoked.",
+              name=name)
 
 
 @functions.command("list")
@@ -380,7 +384,7 @@ def logs_command(ctx: click.Context, name: str, limit: int, as_json: bool) -> No
                      timespec="milliseconds"),
                  "message": line.message.rstrip("\n")} for line in lines]
 
-    on_clouds(ctx, logs, LOG_COLUMNS, as_json=as_json, empty="No log lines.")
+    on_clouds(ctx, logs, LOG_COLUMNS, as_json=as_json, empty="No log lines.", name=name)
 
 
 @functions.command("delete")
@@ -402,7 +406,8 @@ def delete_command(ctx: click.Context, name: str, as_json: bool) -> None:
             return [{"name": name, "deleted": False}]
         return [{"name": name, "deleted": True}]
 
-    records = on_clouds(ctx, delete, DELETE_COLUMNS, as_json=as_json, empty="Nothing deleted.")
+    records = on_clouds(ctx, delete, DELETE_COLUMNS, as_json=as_json, empty="Nothing deleted.",
+                        name=name)
     if not any(record["deleted"] for record in records):
         raise uc.NotFound(f"function {name!r} exists on none of "
                           f"{', '.join(record['cloud'] for record in records)}",

@@ -160,8 +160,9 @@ def test_a_failing_handler_and_a_missing_function_fail_per_cloud(cli: Cli,
     everywhere = cli("functions", "invoke", "orders", "--cloud", "all", "--json")
     assert "failed on 3 of 3 cloud(s)" in one_line_error(everywhere, 1)
     rows = records(everywhere, 1)
-    assert [(r["cloud"], r["error_type"]) for r in rows] == [
-        ("aws", "Unhandled"), ("azure", "NotFound"), ("gcp", "NotFound")]
+    assert [(r["cloud"], r["name"], r["error_type"]) for r in rows] == [
+        ("aws", "orders", "Unhandled"), ("azure", "orders", "NotFound"),
+        ("gcp", "orders", "NotFound")]
     assert "ValueError: no such order" in rows[0]["error"]
 
     fine = write_app(tmp_path / "ok", "return {'ok': True}")
