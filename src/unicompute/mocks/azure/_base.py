@@ -53,7 +53,7 @@ class Resource:
     name: str
     group: str  # the resource group's name, as created
     body: JSON
-    secrets: JSON = field(default_factory=dict)
+    secrets: JSON = field(default_factory=dict, repr=False)
     state: JSON = field(default_factory=dict)
 
     @property
