@@ -15,7 +15,7 @@ import requests
 import requests.adapters
 from urllib3 import HTTPHeaderDict
 from urllib3.response import HTTPResponse
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 if TYPE_CHECKING:
@@ -138,11 +138,24 @@ class Served:
         self.thread.join(timeout=5)
 
 
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its access log: request lines carry secrets (SAS signatures,
+    function keys in ``?code=``) and no cloud writes them to the caller's terminal."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+#: How often a served fake's loop looks for a shutdown request (werkzeug's default is 0.5 s).
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
 def serve(app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> Served:
-    """Serve ``app`` over HTTP on ``host:port`` (0: any free port) in a daemon thread."""
-    server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"unicompute-fake-{port}",
-                              daemon=True)
+    """Serve ``app`` over HTTP on ``host:port`` (0: any free port) in a daemon thread; no
+    access log is written."""
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,),
+                              name=f"unicompute-fake-{port}", daemon=True)
     thread.start()
     return Served(server=server, thread=thread, url=f"http://{host}:{server.server_port}")
 
