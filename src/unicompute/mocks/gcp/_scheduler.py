@@ -11,6 +11,10 @@ function through the run host, as Cloud Scheduler sends it: the job's method, he
 (``{}`` on 2xx, else ``{"code": <google.rpc.Code>}``) and ``lastAttemptTime`` its time. A
 target outside the fake (another host, ``pubsubTarget``, App Engine) is not called: its
 attempt is recorded as ``UNAVAILABLE``. Failed attempts are not retried.
+
+``enabled = False`` is a project where the Cloud Scheduler API is disabled: every call answers
+403 ``PERMISSION_DENIED`` with Google's ``ErrorInfo`` reason ``SERVICE_DISABLED`` (and the
+``Help`` link to enable it), as the real API does; no job fires.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from .._kernel import FakeClock, Faults, IdFactory, json_response
+from .._kernel import FakeClock, Faults, HttpError, IdFactory, json_response
 from ._catalog import zone_regions
+from ._functions_build import project_number
 from ._functions_common import RPC_CODES, GoogleApi, api_error, bad_request
 from ._scheduler_cron import CronError, parse
 
@@ -70,16 +75,26 @@ class SchedulerApp(GoogleApi):
                  tokens: set[str], deliver: Deliver, mint: Callable[[str, str], str]) -> None:
         super().__init__(clock=clock, ids=ids, faults=faults, tokens=tokens)
         self.jobs: dict[str, _Job] = {}
+        #: ``False``: the API is disabled in the project (see the module docstring).
+        self.enabled = True
         self._deliver = deliver
         self._mint = mint
         clock.on_advance(self._on_advance)
 
     def _on_advance(self, _: float) -> None:
-        self.fire_due()
+        if self.enabled:
+            self.fire_due()
 
     def reset_state(self) -> None:
         self.jobs.clear()
         self.requests.clear()
+        self.enabled = True
+
+    def authenticate(self, request: Request) -> None:
+        super().authenticate(request)
+        if not self.enabled:
+            match = re.match(r"/v1/projects/([^/]+)/", request.path)
+            raise service_disabled(project_number(match[1] if match else ""))
 
     def _stamp(self, moment: datetime | None = None) -> str:
         return (moment or self.clock.now()).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -278,6 +293,29 @@ class SchedulerApp(GoogleApi):
             body["status"] = {}
         else:
             body["status"] = {"code": _HTTP_STATUS_CODES.get(status, RPC_CODES["UNKNOWN"])}
+
+
+def service_disabled(number: str) -> HttpError:
+    """Google's answer to a call of the Cloud Scheduler API in project ``number`` where the API
+    is disabled."""
+    service = SCHEDULER_URL.removeprefix("https://")
+    activation = (f"https://console.developers.google.com/apis/api/{service}/overview"
+                  f"?project={number}")
+    message = (f"Cloud Scheduler API has not been used in project {number} before or it is "
+               f"disabled. Enable it by visiting {activation} then retry. If you enabled this "
+               "API recently, wait a few minutes for the action to propagate to our systems and "
+               "retry.")
+    return api_error(403, message, status_name="PERMISSION_DENIED", details=[
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+         "domain": "googleapis.com",
+         "metadata": {"service": service, "consumer": f"projects/{number}",
+                      "serviceTitle": "Cloud Scheduler API", "containerInfo": number,
+                      "activationUrl": activation}},
+        {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+         "message": message},
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [
+            {"description": "Google developers console API activation", "url": activation}]},
+    ])
 
 
 def request_for(uri: str, method: str, headers: dict[str, str], body: bytes) -> Request:

@@ -88,6 +88,59 @@ def test_a_job_without_a_token_is_refused_by_a_private_function(
     assert jobs.get_job(name=job.name).status.code == 7  # PERMISSION_DENIED (403)
 
 
+def test_update_job_changes_the_target_and_deadline(fake: GcpFake) -> None:
+    from datetime import timedelta
+
+    jobs = scheduler_v1.CloudSchedulerClient(transport="rest")
+    job = jobs.create_job(parent=PARENT, job={
+        "name": f"{PARENT}/jobs/moving", "schedule": "0 * * * *",
+        "http_target": {"uri": "https://a.example.com/x", "headers": {"x-key": "one"}},
+        "attempt_deadline": timedelta(seconds=30)})
+    changed = jobs.update_job(job=scheduler_v1.Job(
+        name=job.name, attempt_deadline=timedelta(seconds=600),
+        http_target={"uri": "https://b.example.com/x", "headers": {"x-key": "two"}}),
+        update_mask={"paths": ["http_target", "attempt_deadline"]})
+    again = jobs.get_job(name=job.name)
+    for seen in (changed, again):
+        assert seen.attempt_deadline == timedelta(seconds=600)
+        assert (seen.http_target.uri, seen.http_target.headers["x-key"]) == (
+            "https://b.example.com/x", "two")
+        assert seen.schedule == "0 * * * *"  # outside the mask: kept
+    scheduler_v1.Job.from_json(json.dumps(api_json(fake, "GET", f"{SCHEDULER}/{job.name}")),
+                               ignore_unknown_fields=False)
+
+
+def test_a_disabled_scheduler_api_answers_service_disabled(fake: GcpFake) -> None:
+    from google.rpc import error_details_pb2, status_pb2
+
+    jobs = scheduler_v1.CloudSchedulerClient(transport="rest")
+    fake.functions.scheduler.enabled = False
+    for call in (lambda: list(jobs.list_jobs(parent=PARENT)),
+                 lambda: jobs.get_job(name=f"{PARENT}/jobs/x"),
+                 lambda: jobs.create_job(parent=PARENT, job={
+                     "name": f"{PARENT}/jobs/x", "schedule": "* * * * *",
+                     "http_target": {"uri": "https://example.com"}})):
+        with pytest.raises(exceptions.Forbidden) as info:  # 403 over REST
+            call()
+        error = info.value
+        assert (error.reason, error.domain) == ("SERVICE_DISABLED", "googleapis.com")
+        assert error.metadata["service"] == "cloudscheduler.googleapis.com"
+        assert "Cloud Scheduler API has not been used in project" in error.message
+    # The body is a google.rpc.Status whose details are the standard error models.
+    body = requests.get(f"{SCHEDULER}/{PARENT}/jobs", timeout=10,
+                        headers={"Authorization": f"Bearer {next(iter(fake.tokens))}"}).json()
+    status = json_format.ParseDict(
+        {k: v for k, v in body["error"].items() if k != "status"}, status_pb2.Status())
+    kinds = {detail.TypeName() for detail in status.details}
+    assert kinds == {"google.rpc.ErrorInfo", "google.rpc.LocalizedMessage", "google.rpc.Help"}
+    info_detail = error_details_pb2.ErrorInfo()
+    next(d for d in status.details if d.Is(info_detail.DESCRIPTOR)).Unpack(info_detail)
+    assert info_detail.reason == "SERVICE_DISABLED"
+    assert fake.functions.jobs() == []
+    fake.functions.scheduler.enabled = True
+    assert list(jobs.list_jobs(parent=PARENT)) == []
+
+
 @pytest.mark.parametrize("schedule", ["rate(5 minutes)", "61 * * * *", "* * * *", ""])
 def test_bad_schedules_are_rejected(fake: GcpFake, schedule: str) -> None:
     jobs = scheduler_v1.CloudSchedulerClient(transport="rest")
