@@ -5,16 +5,34 @@ as the function's source by the build variable ``GOOGLE_FUNCTION_SOURCE``; entry
 It works under the Functions Framework with either signature: called with a Flask/werkzeug
 ``Request`` (``http``; when ``functions_framework`` is importable the entry registers itself as
 ``http``, so every path below reaches it) or with a ``cloudevents`` ``CloudEvent``
-(``cloudevent``). Requests are dispatched so:
+(``cloudevent``).
 
-* ``POST /_unicompute/invoke``: a direct invoke. The body is the payload (JSON), the handler's
-  event; the answer is always 200 with the JSON document ``{"ok": true, "result": ...}`` or
-  ``{"ok": false, "errorType", "errorMessage", "stackTrace": [...]}``, both with
+Who may call what. Cloud Run lets a request in when it carries an ID token of an invoker, or
+when the function is public (``HttpTrigger(auth="none")``: then it checks nothing). So the
+shim checks, itself, everything that is not the public HTTP trigger:
+
+* paths under ``/_unicompute/`` are unicompute's own and require the function's invoke key,
+  ``x-unicompute-key: <UNICOMPUTE_INVOKE_KEY>`` (compared in constant time; missing → 401,
+  wrong → 403, in both cases without running anything). The key is taken out of
+  ``os.environ`` when this module loads, so the handler's code and its logs never see it;
+* CloudEvents are Pub/Sub deliveries only when the function has a queue trigger
+  (``UNICOMPUTE_TRIGGERS`` names ``queue``; unicompute never makes such a function public, so
+  Cloud Run has checked the pusher's token); on any other function a request with ``ce-*``
+  headers is an ordinary HTTP request;
+* every other request is the HTTP trigger's, and only when the function has one
+  (``http``); otherwise 404. The HTTP trigger's handler only ever gets Lambda's URL event.
+
+Requests are dispatched so:
+
+* ``POST /_unicompute/invoke`` (key): a direct invoke. The body is the payload (JSON), the
+  handler's event; the answer is always 200 with the JSON document ``{"ok": true, "result": ...}``
+  or ``{"ok": false, "errorType", "errorMessage", "stackTrace": [...]}``, both with
   ``requestId``, ``durationMs``, ``coldStart`` and ``logs`` (what the call printed, last 4 KB).
-* ``POST /_unicompute/schedule``: Cloud Scheduler's call; the event is
-  ``{"source": "unicompute.schedule", "time", "schedule", "detail": {"jobName"}}``.
+* ``POST /_unicompute/schedule`` (key, and a ``schedule`` trigger): Cloud Scheduler's call; the
+  event is ``{"source": "unicompute.schedule", "time", "schedule", "detail": {"jobName"}}``.
 * a CloudEvent (a ``CloudEvent`` object, or a request with ``ce-*`` headers or a
-  ``application/cloudevents+json`` body) of a Pub/Sub message: the event is SQS-shaped,
+  ``application/cloudevents+json`` body) of a Pub/Sub message, on a function with a ``queue``
+  trigger: the event is SQS-shaped,
   ``{"Records": [{"messageId", "body", "attributes", "eventSource": "gcp:pubsub",
   "eventSourceARN": "projects/p/topics/t"}]}``; a handler failure answers 500 (the message is
   delivered again).
@@ -32,6 +50,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import importlib
 import io
 import json
@@ -46,6 +65,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 HANDLER_ENV = "UNICOMPUTE_HANDLER"
+INVOKE_KEY_ENV = "UNICOMPUTE_INVOKE_KEY"
+INVOKE_KEY_HEADER = "x-unicompute-key"
+TRIGGERS_ENV = "UNICOMPUTE_TRIGGERS"
+PRIVATE_PREFIX = "/_unicompute/"
 INVOKE_PATH = "/_unicompute/invoke"
 SCHEDULE_PATH = "/_unicompute/schedule"
 #: How much of what a direct invoke printed comes back with its answer.
@@ -146,6 +169,8 @@ def _import_user_handler() -> tuple[Any, dict[str, Any] | None]:
         }
 
 
+_invoke_key = os.environ.pop(INVOKE_KEY_ENV, "").encode()
+_triggers = frozenset(filter(None, os.environ.get(TRIGGERS_ENV, "").split(",")))
 _user_handler, _init_error = _import_user_handler()
 _cold_lock = threading.Lock()
 _cold = True
@@ -181,20 +206,44 @@ def _run(event: Any, raw: Any, request_id: str) -> Any:
 def unicompute_entry(request: Any) -> Any:
     """The Functions Framework entry point (see the module docstring)."""
     if hasattr(request, "get_attributes"):  # a CloudEvent (cloudevents' v1 or core API)
+        if "queue" not in _triggers:
+            raise PermissionError("this function takes no events")
         data = request.get_data() if hasattr(request, "get_data") else request.data
         _on_cloud_event(dict(request.get_attributes()), data, raise_errors=True, raw=request)
         return None
     path = request.path
-    if path == INVOKE_PATH and request.method == "POST":
-        return _direct_invoke(request)
-    if path == SCHEDULE_PATH and request.method == "POST":
-        return _scheduled(request)
-    parsed = _cloud_event_of(request)
-    if parsed is not None:
-        attributes, data = parsed
-        ok = _on_cloud_event(attributes, data, raise_errors=False, raw=request)
-        return ("", 204) if ok else ("Internal Server Error", 500)
-    return _http(request)
+    if path.startswith(PRIVATE_PREFIX):
+        refused = _key_refusal(request.headers)
+        if refused is not None:
+            return refused
+        if path == INVOKE_PATH and request.method == "POST":
+            return _direct_invoke(request)
+        if path == SCHEDULE_PATH and request.method == "POST" and "schedule" in _triggers:
+            return _scheduled(request)
+        return _NOT_FOUND
+    if "queue" in _triggers:
+        parsed = _cloud_event_of(request)
+        if parsed is not None:
+            attributes, data = parsed
+            ok = _on_cloud_event(attributes, data, raise_errors=False, raw=request)
+            return ("", 204) if ok else ("Internal Server Error", 500)
+    if "http" in _triggers:
+        return _http(request)
+    return _NOT_FOUND
+
+
+_NOT_FOUND = ("Not Found", 404, {"content-type": "text/plain"})
+
+
+def _key_refusal(headers: Any) -> tuple[str, int, dict[str, str]] | None:
+    """``None`` when ``headers`` carry the function's invoke key, else the refusal (a
+    function without a key refuses every private call)."""
+    given = str(headers.get(INVOKE_KEY_HEADER) or "").encode()
+    if not given:
+        return f"missing {INVOKE_KEY_HEADER}", 401, {"content-type": "text/plain"}
+    if not _invoke_key or not hmac.compare_digest(given, _invoke_key):
+        return f"invalid {INVOKE_KEY_HEADER}", 403, {"content-type": "text/plain"}
+    return None
 
 
 def _register_http_signature() -> None:

@@ -8,9 +8,14 @@ the function is in :mod:`.functions_convert`. Triggers:
 * ``HttpTrigger``: the function's own URL (``serviceConfig.uri``); ``auth="none"`` grants
   ``allUsers`` the Cloud Run invoker role on its service, ``"key"`` requires an ID token.
   Without an ``HttpTrigger`` the URL stays private and ``Function.url`` is ``None``.
-* ``ScheduleTrigger``: a Cloud Scheduler job calling the URL with an OIDC token (:mod:`.scheduler`).
+* ``ScheduleTrigger``: a Cloud Scheduler job calling the URL with an OIDC token and the
+  function's invoke key (:mod:`.scheduler`).
 * ``QueueTrigger``: the function's Pub/Sub ``eventTrigger`` (one per function, fixed when the
-  function is created: Cloud Functions cannot change it later).
+  function is created: Cloud Functions cannot change it later; never with a public URL).
+
+The shim's private paths (direct invokes, Cloud Scheduler's calls) require the function's
+invoke key, a random secret made at create and kept in its runtime environment, on top of
+Cloud Run's ID-token check: a public URL serves its ``HttpTrigger`` and nothing else.
 
 Deploy uploads the zip to a ``generateUploadUrl`` signed URL, then creates or patches the
 function with an update mask of only what differs (an identical re-deploy makes no write call).
@@ -43,12 +48,15 @@ from . import functions_invoke, scheduler
 from ._clients import Connection, connect
 from .convert import PROVIDER
 from .functions_clients import FunctionClients
-from .functions_convert import function_info
+from .functions_convert import function_info, invoke_key
 
 LOG = logging.getLogger("unicompute.providers.gcp")
 _PAGE_SIZE = 50
 #: Seconds a direct invoke may wait for the answer beyond the function's own timeout.
 _INVOKE_GRACE_S = 30
+#: Answers of a direct invoke after which the function is read again (and the call retried
+#: once if what was used came from an earlier read).
+_STALE_TARGET = frozenset({401, 403, 404})
 
 
 def open_functions(region: str, config: Mapping[str, object] | Connection) -> GcfFunctions:
@@ -69,8 +77,8 @@ class GcfFunctions:
     def __init__(self, clients: FunctionClients) -> None:
         self._clients = clients
         self._async = functions_invoke.AsyncInvoker(clients)
-        #: Function name → (URI, timeout) of the last read, for invokes.
-        self._targets: dict[str, tuple[str, int]] = {}
+        #: Function name → where and how to invoke it, from the last read.
+        self._targets: dict[str, functions_invoke.Target] = {}
 
     @property
     def clients(self) -> FunctionClients:
@@ -80,14 +88,16 @@ class GcfFunctions:
     def _get(self, name: str) -> functions_v2.Function:
         fn = self._clients.functions.get_function(name=self._clients.function_path(name),
                                                   **self._clients.rpc)
-        if fn.service_config.uri:
-            self._targets[name] = (fn.service_config.uri, fn.service_config.timeout_seconds)
+        key = invoke_key(fn)
+        if fn.service_config.uri and key:
+            self._targets[name] = functions_invoke.Target(
+                fn.service_config.uri, fn.service_config.timeout_seconds, key)
         return fn
 
     def get_function(self, name: str) -> FunctionInfo:
         fn = self._get(name)
         jobs = scheduler.read(self._clients, name)
-        return function_info(fn, schedules=tuple(jobs[job] for job in sorted(jobs)))
+        return function_info(fn, schedules=tuple(jobs[job].expression for job in sorted(jobs)))
 
     def list_functions(self, *, page_token: str | None) -> Page[FunctionInfo]:
         request = functions_v2.ListFunctionsRequest(
@@ -150,6 +160,10 @@ class GcfFunctions:
             raise ProviderError(f"function {spec.name} has no service URI yet",
                                 provider=PROVIDER, operation="functions.deploy",
                                 resource=spec.name)
+        key = invoke_key(fn)
+        if not key:
+            raise ProviderError(f"function {spec.name} has no invoke key", provider=PROVIDER,
+                                operation="functions.deploy", resource=spec.name)
         public = deploy.wants_public(spec)
         changed = deploy.set_public(self._clients, service, public)
         try:
@@ -157,8 +171,10 @@ class GcfFunctions:
                 self._clients, function=spec.name,
                 wanted=tuple(t.expression for t in spec.triggers
                              if isinstance(t, ScheduleTrigger)),
-                uri=uri, service_account=fn.service_config.service_account_email,
-                timeout_s=spec.timeout_s, current=scheduler.read(self._clients, spec.name))
+                target=scheduler.JobTarget(
+                    uri=uri, key=key, service_account=fn.service_config.service_account_email,
+                    deadline_s=scheduler.attempt_deadline(spec.timeout_s)),
+                current=scheduler.read(self._clients, spec.name))
         except BaseException:
             if changed:
                 try:
@@ -181,13 +197,16 @@ class GcfFunctions:
         self._clients.wait_operation(operation, what=f"deletion of function {name}")
 
     # -- running ----------------------------------------------------------------------------
-    def _target(self, name: str) -> tuple[str, int]:
+    def _target(self, name: str) -> functions_invoke.Target:
         found = self._targets.get(name)
         if found is None:
             fn = self._get(name)
             if not fn.service_config.uri:
                 raise Conflict(f"function {name} has no URI yet", provider=PROVIDER,
                                operation="functions.invoke", resource=name)
+            if not invoke_key(fn):
+                raise Conflict(f"function {name} has no invoke key: deploy it again",
+                               provider=PROVIDER, operation="functions.invoke", resource=name)
             found = self._targets[name]
         return found
 
@@ -198,14 +217,19 @@ class GcfFunctions:
                 raise Conflict(f"function {name} is {info.state.value}", provider=PROVIDER,
                                operation="functions.invoke", resource=name)
             return InvocationInfo(status_code=204, payload=b"")
-        uri, timeout = self._target(name)
-        wait = float(timeout or 60) + _INVOKE_GRACE_S
+        cached = name in self._targets
+        target = self._target(name)
+        wait = float(target.timeout_s or 60) + _INVOKE_GRACE_S
         if mode == "async":
-            self._async.submit(name, uri, payload, wait)
+            self._async.submit(name, target, payload, wait)
             return InvocationInfo(status_code=202, payload=b"")
-        response = functions_invoke.post_invoke(self._clients, uri, payload, wait)
-        if response.status_code == 404:
+        response = functions_invoke.post_invoke(self._clients, target, payload, wait)
+        if response.status_code in _STALE_TARGET:
+            # The function may have been re-created (new URI, new key) since it was read.
             self._targets.pop(name, None)
+            if cached:
+                target = self._target(name)
+                response = functions_invoke.post_invoke(self._clients, target, payload, wait)
         return functions_invoke.outcome(name, response)
 
     def logs(self, name: str, *, since_ms: int | None, limit: int) -> list[LogLine]:

@@ -8,7 +8,12 @@ How a portable function is kept on GCP:
   file) and ``UNICOMPUTE_PACKAGE_SHA256`` (the SHA-256 of the uploaded zip, so a re-deploy of
   the same code uploads nothing);
 * ``serviceConfig.environmentVariables``: the user's variables plus ``UNICOMPUTE_HANDLER``,
-  ``UNICOMPUTE_MEMORY_MB`` and ``UNICOMPUTE_TIMEOUT_S`` (the context reports them);
+  ``UNICOMPUTE_MEMORY_MB`` and ``UNICOMPUTE_TIMEOUT_S`` (the context reports them),
+  ``UNICOMPUTE_TRIGGERS`` (which requests the shim serves: ``http``, ``schedule``, ``queue``)
+  and ``UNICOMPUTE_INVOKE_KEY``, the function's invoke key: random, made at create and kept by
+  every update, required by the shim on its private paths (header ``x-unicompute-key``).
+  Reading it takes control-plane access (``cloudfunctions.functions.get``), as Azure's
+  function keys take ``listKeys``; it never appears in ``FunctionInfo.env``, reprs or logs;
 * labels: the user's tags as labels (see ``convert.py``) plus ``unicompute--managed=true``,
   ``unicompute--http=none|key`` (the function has an ``HttpTrigger``),
   ``unicompute--concurrency=N`` (``concurrency`` was set; it is ``maxInstanceCount``) and
@@ -20,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +56,12 @@ MEMORY_ENV = "UNICOMPUTE_MEMORY_MB"
 TIMEOUT_ENV = "UNICOMPUTE_TIMEOUT_S"
 #: Variables Cloud Functions sets on every 2nd gen function itself.
 PLATFORM_ENV = frozenset({"LOG_EXECUTION_ID"})
+#: The function's invoke key (see the module docstring) and the header that carries it.
+INVOKE_KEY_ENV = "UNICOMPUTE_INVOKE_KEY"
+INVOKE_KEY_HEADER = "x-unicompute-key"
+#: Characters of a key: ``secrets.token_urlsafe(32)`` (256 random bits).
+INVOKE_KEY_CHARS = 43
+TRIGGERS_ENV = "UNICOMPUTE_TRIGGERS"
 HTTP_TAG = "unicompute:http"
 CONCURRENCY_TAG = "unicompute:concurrency"
 BATCH_TAG = "unicompute:batch-size"
@@ -104,9 +116,28 @@ def function_labels(spec: FunctionSpec) -> dict[str, str]:
     return labels({**spec.tags, **own})
 
 
-def service_env(spec: FunctionSpec) -> dict[str, str]:
+def new_invoke_key() -> str:
+    """A fresh invoke key (256 random bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def trigger_kinds(spec: FunctionSpec) -> str:
+    """``UNICOMPUTE_TRIGGERS`` of ``spec``: the kinds of its triggers, in a fixed order."""
+    kinds = {"http": HttpTrigger, "schedule": ScheduleTrigger, "queue": QueueTrigger}
+    return ",".join(kind for kind, cls in kinds.items()
+                    if any(isinstance(t, cls) for t in spec.triggers))
+
+
+def service_env(spec: FunctionSpec, invoke_key: str) -> dict[str, str]:
+    """Every runtime variable of the function of ``spec`` (the user's and unicompute's)."""
     return {**spec.env, HANDLER_ENV: spec.handler, MEMORY_ENV: str(spec.memory_mb),
-            TIMEOUT_ENV: str(spec.timeout_s)}
+            TIMEOUT_ENV: str(spec.timeout_s), TRIGGERS_ENV: trigger_kinds(spec),
+            INVOKE_KEY_ENV: invoke_key}
+
+
+def invoke_key(fn: functions_v2.Function) -> str | None:
+    """The invoke key kept on ``fn`` (``None``: deployed without one)."""
+    return fn.service_config.environment_variables.get(INVOKE_KEY_ENV) or None
 
 
 def build_env(sha256: bytes) -> dict[str, str]:

@@ -25,8 +25,10 @@ from .functions_convert import (
     build_env,
     function_labels,
     gcf_runtime,
+    invoke_key,
     memory_mb,
     memory_text,
+    new_invoke_key,
     service_env,
 )
 from .functions_limits import topic_of
@@ -62,7 +64,8 @@ def event_trigger(clients: FunctionClients, spec: FunctionSpec
 def new_function(clients: FunctionClients, spec: FunctionSpec,
                  source: functions_v2.StorageSource, package: FunctionPackage
                  ) -> functions_v2.Function:
-    """The ``Function`` to create for ``spec`` running ``package``, uploaded to ``source``."""
+    """The ``Function`` to create for ``spec`` running ``package``, uploaded to ``source``,
+    with a new invoke key."""
     fn = functions_v2.Function(
         name=clients.function_path(spec.name),
         description="Deployed by unicompute",
@@ -72,7 +75,7 @@ def new_function(clients: FunctionClients, spec: FunctionSpec,
             environment_variables=build_env(package.sha256)),
         service_config=functions_v2.ServiceConfig(
             available_memory=memory_text(spec.memory_mb), timeout_seconds=spec.timeout_s,
-            environment_variables=service_env(spec),
+            environment_variables=service_env(spec, new_invoke_key()),
             ingress_settings=functions_v2.ServiceConfig.IngressSettings.ALLOW_ALL,
             all_traffic_on_latest_revision=True),
         labels=function_labels(spec),
@@ -102,7 +105,8 @@ def check_trigger_kind(clients: FunctionClients, spec: FunctionSpec,
 def config_changes(spec: FunctionSpec, current: functions_v2.Function
                    ) -> tuple[functions_v2.Function, list[str]]:
     """The ``Function`` patch and the update-mask paths that bring ``current``'s runtime,
-    memory, timeout, environment, instance cap and labels to ``spec`` (empty: no change)."""
+    memory, timeout, environment, instance cap and labels to ``spec`` (empty: no change).
+    The invoke key is kept (one is made for a function that has none)."""
     patch = functions_v2.Function(name=current.name)
     paths: list[str] = []
     service = current.service_config
@@ -116,7 +120,7 @@ def config_changes(spec: FunctionSpec, current: functions_v2.Function
     if service.timeout_seconds != spec.timeout_s:
         patch.service_config.timeout_seconds = spec.timeout_s
         paths.append("service_config.timeout_seconds")
-    env = service_env(spec)
+    env = service_env(spec, invoke_key(current) or new_invoke_key())
     if _user_visible(dict(service.environment_variables)) != env:
         patch.service_config.environment_variables = env
         paths.append("service_config.environment_variables")

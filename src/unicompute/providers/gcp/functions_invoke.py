@@ -1,9 +1,11 @@
 """Invoking a Cloud Function and reading its logs.
 
 Cloud Functions v2 has no control-plane invoke. A direct invoke is
-``POST {serviceConfig.uri}/_unicompute/invoke`` with the payload and an ID token, which the
-shim answers with the handler's outcome (see ``shims/gcp_functions.py``); when the platform
-answers instead (504 on a timeout, 5xx when the instance died) the status says what happened.
+``POST {serviceConfig.uri}/_unicompute/invoke`` with the payload, the function's invoke key
+(header ``x-unicompute-key``, read from the function: see ``functions_convert``) and an ID
+token (which Cloud Run checks unless the function is public), which the shim answers with
+the handler's outcome (see ``shims/gcp_functions.py``); when the platform answers instead
+(504 on a timeout, 5xx when the instance died) the status says what happened.
 ``async`` sends the same request on a background thread and does not wait for it (there is no
 queue in front of a 2nd gen function): the function runs once, and a failure is only logged.
 ``dry_run`` reads the function (it exists and is ready) and runs nothing.
@@ -19,7 +21,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -34,7 +36,7 @@ from ..._errors import (
 from ..._function_models import InvocationInfo, LogLine
 from .convert import PROVIDER
 from .functions_clients import LOGGING_API, FunctionClients
-from .functions_convert import failure, platform_failure
+from .functions_convert import INVOKE_KEY_HEADER, failure, platform_failure
 
 LOG = logging.getLogger("unicompute.providers.gcp")
 INVOKE_PATH = "/_unicompute/invoke"
@@ -44,15 +46,28 @@ _REFUSALS: dict[int, type[UnicomputeError]] = {
 _MAX_PAGE = 1000
 
 
-def post_invoke(clients: FunctionClients, uri: str, payload: bytes,
+class Target(NamedTuple):
+    """Where and how to invoke one function: its URI, its timeout and its invoke key."""
+
+    uri: str
+    timeout_s: int
+    key: str
+
+    def __repr__(self) -> str:  # the key stays out of reprs
+        return f"Target(uri={self.uri!r}, timeout_s={self.timeout_s})"
+
+
+def post_invoke(clients: FunctionClients, target: Target, payload: bytes,
                 timeout: float) -> requests.Response:
-    """The direct-invoke request to the function at ``uri``."""
-    target, headers = clients.route(uri.rstrip("/") + INVOKE_PATH)
+    """The direct-invoke request to the function at ``target``."""
+    uri = target.uri
+    url, headers = clients.route(uri.rstrip("/") + INVOKE_PATH)
     headers["content-type"] = "application/json"
+    headers[INVOKE_KEY_HEADER] = target.key
     token = clients.id_token(uri)
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    return clients.data.post(target, data=payload, headers=headers, timeout=timeout)
+    return clients.data.post(url, data=payload, headers=headers, timeout=timeout)
 
 
 def outcome(name: str, response: requests.Response) -> InvocationInfo:
@@ -95,12 +110,12 @@ class AsyncInvoker:
         self._pool = ThreadPoolExecutor(max_workers=workers,
                                         thread_name_prefix="unicompute-gcf-async")
 
-    def submit(self, name: str, uri: str, payload: bytes, timeout: float) -> None:
-        self._pool.submit(self._send, name, uri, payload, timeout)
+    def submit(self, name: str, target: Target, payload: bytes, timeout: float) -> None:
+        self._pool.submit(self._send, name, target, payload, timeout)
 
-    def _send(self, name: str, uri: str, payload: bytes, timeout: float) -> None:
+    def _send(self, name: str, target: Target, payload: bytes, timeout: float) -> None:
         try:
-            info = outcome(name, post_invoke(self._clients, uri, payload, timeout))
+            info = outcome(name, post_invoke(self._clients, target, payload, timeout))
         except (UnicomputeError, requests.RequestException) as exc:
             LOG.warning("async invoke of %s failed: %s", name, exc)
             return

@@ -3,9 +3,9 @@ imports, so ``providers/gcp/__init__.py`` can name them without loading Google's
 
 :data:`FUNCTION_LIMITS` is what the portable ``check_spec`` applies, including its ``check``
 hook :func:`check_plan`: what the fields cannot say (labels, the 540 s cap of event-driven
-functions, reserved variable prefixes, one Pub/Sub trigger per function, schedules unix-cron
-can express). Both run before any API call (the first read included) and raise
-``InvalidRequest`` naming the field.
+functions, reserved variable prefixes, one Pub/Sub trigger per function and never with a public
+URL, schedules unix-cron can express). Both run before any API call (the first read included)
+and raise ``InvalidRequest`` naming the field.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..._function_models import (
     RUNTIMES,
     FunctionLimits,
     FunctionSpec,
+    HttpTrigger,
     QueueTrigger,
     ScheduleTrigger,
 )
@@ -45,10 +46,12 @@ def check_plan(spec: FunctionSpec) -> None:
         if key.startswith(RESERVED_ENV_PREFIX):
             raise InvalidRequest(f"{key!r}: variables starting with {RESERVED_ENV_PREFIX} are "
                                  "reserved by Cloud Functions", field="env")
-    from .functions_convert import service_env
+    from .functions_convert import INVOKE_KEY_CHARS, service_env
 
-    # GCF's own measure: bytes of every runtime variable's name and value, the shim's included.
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in service_env(spec).items())
+    # GCF's own measure: bytes of every runtime variable's name and value, unicompute's
+    # included (the invoke key has a fixed length).
+    size = sum(len(k.encode()) + len(v.encode())
+               for k, v in service_env(spec, "k" * INVOKE_KEY_CHARS).items())
     if size > MAX_ENV_BYTES:
         raise InvalidRequest(f"{size} bytes of variable names and values (with unicompute's "
                              f"own); Cloud Functions allows {MAX_ENV_BYTES}", field="env")
@@ -58,6 +61,12 @@ def check_plan(spec: FunctionSpec) -> None:
                              "event trigger) per function", field="triggers")
     if queues:
         topic_of(queues[0].queue)
+        if any(isinstance(t, HttpTrigger) and t.auth == "none" for t in spec.triggers):
+            raise InvalidRequest(
+                "a public HttpTrigger (auth='none') cannot go with a QueueTrigger on Cloud "
+                "Functions: Pub/Sub messages arrive at the function's own URL, and once that "
+                "URL is public anyone could send forged messages; use HttpTrigger(auth='key') "
+                "or two functions", field="triggers")
         if spec.timeout_s > MAX_EVENT_TIMEOUT_S:
             raise InvalidRequest(
                 f"{spec.timeout_s} s; event-driven functions (QueueTrigger) run at most "

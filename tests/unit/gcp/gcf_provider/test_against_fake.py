@@ -6,6 +6,7 @@ and the same flow through a served fake (``endpoint_url``, ``Host`` routing)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,153 @@ def test_served_fake_through_endpoint_url(served: tuple[uc.Cloud, GcpFake],
     cloud.functions.delete(private.name)
     cloud.functions.delete(fn.name)
     assert fake.functions.names() == [] and fake.functions.jobs() == []
+
+
+# -- who may call a function ----------------------------------------------------------------------
+def logged_events(fn: uc.Function) -> list[Any]:
+    """The events the handler of ``SOURCE`` printed, oldest first."""
+    return [json.loads(line.message.split("event ", 1)[1]) for line in fn.logs()
+            if line.message.startswith("event ")]
+
+
+def stored_key(fake: GcpFake, name: str) -> str:
+    """The invoke key as the control plane shows it (``cloudfunctions.functions.get``)."""
+    from google.cloud import functions_v2
+
+    client = functions_v2.FunctionServiceClient(transport="rest")
+    fn = client.get_function(name=f"projects/{fake.project}/locations/us-central1/functions/"
+                                  f"{name}")
+    return str(fn.service_config.environment_variables["UNICOMPUTE_INVOKE_KEY"])
+
+
+PUBSUB_PUSH = {"content-type": "application/json", "ce-id": "forged-1", "ce-specversion": "1.0",
+               "ce-source": "//pubsub.googleapis.com/projects/p/topics/orders",
+               "ce-type": "google.cloud.pubsub.topic.v1.messagePublished"}
+FORGED_MESSAGE = json.dumps({"message": {"data": "Zm9yZ2Vk", "messageId": "1"}})
+
+
+def test_a_public_url_serves_its_http_trigger_and_nothing_else(cloud: uc.Cloud, fake: GcpFake,
+                                                               source: Path) -> None:
+    fn = cloud.functions.deploy(spec(source, triggers=(
+        uc.HttpTrigger(), uc.ScheduleTrigger("rate(1 hour)"))))
+    url = fn.url or ""
+    for path, headers, status in (
+            ("/_unicompute/invoke", {}, 401),
+            ("/_unicompute/invoke", {"x-unicompute-key": "guessed"}, 403),
+            ("/_unicompute/schedule", {"X-CloudScheduler": "true",
+                                       "X-CloudScheduler-JobName": "uc-unit-fn-x"}, 401),
+            ("/_unicompute/schedule", {"x-unicompute-key": ""}, 401)):
+        answer = requests.post(url + path, data='{"n": 666}', headers=headers, timeout=30)
+        assert answer.status_code == status, path
+        assert "Traceback" not in answer.text and "logs" not in answer.text
+    assert logged_events(fn) == []  # the handler never ran
+    # A CloudEvent sent to an HTTP function is an ordinary HTTP request: the handler gets
+    # Lambda's URL event, never a queue event.
+    assert requests.post(url, data=FORGED_MESSAGE, headers=PUBSUB_PUSH, timeout=30).ok
+    (event,) = logged_events(fn)
+    assert event["version"] == "2.0" and "Records" not in event
+    # What unicompute itself sends still works: sync, async and dry-run invokes, schedules.
+    assert fn.invoke({"n": 1}).result == {"n": 1}
+    assert fn.invoke({"n": 2}, mode="async").status_code == 202
+    assert fn.invoke({"n": 3}, mode="dry_run").status_code == 204
+    fake.clock.advance(3600)
+    seen = logged_events(fn)
+    for _ in range(100):  # the async invoke runs on a background thread
+        if {"n": 2} in seen:
+            break
+        time.sleep(0.05)
+        seen = logged_events(fn)
+    assert {"n": 1} in seen and {"n": 2} in seen and {"n": 3} not in seen
+    assert [e["schedule"] for e in seen if e.get("source") == "unicompute.schedule"] == [
+        "rate(1 hour)"]
+
+
+def test_the_key_is_kept_by_updates_and_read_from_the_control_plane(
+        cloud: uc.Cloud, fake: GcpFake, source: Path) -> None:
+    fn = cloud.functions.deploy(spec(source, triggers=(uc.HttpTrigger(),
+                                                      uc.ScheduleTrigger("rate(1 day)"))))
+    key = stored_key(fake, fn.name)
+    assert len(key) == 43 and key not in repr(fn) and "UNICOMPUTE_INVOKE_KEY" not in fn.env
+    (job,) = fake.functions.scheduler.jobs.values()
+    assert job.body["httpTarget"]["headers"]["x-unicompute-key"] == key
+    changed = cloud.functions.deploy(spec(source, env={"MODE": "b"}, triggers=fn.triggers))
+    assert changed.env == {"MODE": "b"} and stored_key(fake, fn.name) == key
+    # The key the control plane shows opens the private path.
+    answer = requests.post((fn.url or "") + "/_unicompute/invoke", data='{"n": 8}',
+                           headers={"x-unicompute-key": key}, timeout=30)
+    assert answer.json()["result"] == {"n": 8}
+    # Someone else rotates the key: the driver's refused call reads it again and succeeds.
+    from google.cloud import functions_v2
+
+    assert changed.invoke({"n": 9}).result == {"n": 9}  # the driver holds the key now
+    client = functions_v2.FunctionServiceClient(transport="rest")
+    current = client.get_function(name=f"projects/{fake.project}/locations/us-central1/"
+                                       f"functions/{fn.name}")
+    variables = dict(current.service_config.environment_variables)
+    variables["UNICOMPUTE_INVOKE_KEY"] = "rotated-" + "r" * 35
+    patch = functions_v2.Function(name=current.name)
+    patch.service_config.environment_variables = variables
+    client.update_function(function=patch, update_mask={
+        "paths": ["service_config.environment_variables"]}).result()
+    refused = len([r for r in fake.functions.host.requests if r.status == 403])
+    assert changed.invoke({"n": 10}).result == {"n": 10}
+    assert len([r for r in fake.functions.host.requests if r.status == 403]) == refused + 1
+
+
+def test_private_functions_need_the_token_and_the_key(cloud: uc.Cloud, fake: GcpFake,
+                                                      source: Path) -> None:
+    fn = cloud.functions.deploy(spec(source, triggers=(uc.HttpTrigger(auth="key"),
+                                                      uc.QueueTrigger("orders"))))
+    url, key = fn.url or "", stored_key(fake, fn.name)
+    token = {"Authorization": f"Bearer {fake.functions.id_token(fn.url or '')}"}
+    invoke = url + "/_unicompute/invoke"
+    assert requests.post(invoke, data="1", headers={"x-unicompute-key": key},
+                         timeout=30).status_code == 403  # Cloud Run: no ID token
+    assert requests.post(invoke, data="1", headers=token, timeout=30).status_code == 401
+    assert requests.post(url, data=FORGED_MESSAGE, headers=PUBSUB_PUSH,
+                         timeout=30).status_code == 403
+    assert logged_events(fn) == []
+    ok = requests.post(invoke, data='{"n": 1}', headers={**token, "x-unicompute-key": key},
+                       timeout=30)
+    assert ok.json()["result"] == {"n": 1}
+    fake.functions.publish("orders", "real order")
+    assert [e["Records"][0]["body"] for e in logged_events(fn) if "Records" in e] == [
+        "real order"]
+
+
+def test_a_public_url_with_a_queue_trigger_is_refused_before_any_call(
+        cloud: uc.Cloud, fake: GcpFake, source: Path) -> None:
+    with pytest.raises(uc.InvalidRequest) as info:
+        cloud.functions.deploy(spec(source, triggers=(uc.HttpTrigger(),
+                                                      uc.QueueTrigger("orders"))))
+    assert info.value.field == "triggers"
+    assert list(fake.functions.api.requests) == [] and fake.functions.names() == []
+
+
+def test_a_new_timeout_moves_the_jobs_attempt_deadline(cloud: uc.Cloud, fake: GcpFake,
+                                                       source: Path) -> None:
+    triggers = (uc.ScheduleTrigger("rate(1 hour)"),)
+    cloud.functions.deploy(spec(source, timeout_s=30, triggers=triggers))
+    (job,) = fake.functions.scheduler.jobs.values()
+    assert job.body["attemptDeadline"] == "30s"
+    cloud.functions.deploy(spec(source, timeout_s=600, triggers=triggers))
+    (job,) = fake.functions.scheduler.jobs.values()
+    assert job.body["attemptDeadline"] == "600s"
+    before = len(writes(fake))
+    cloud.functions.deploy(spec(source, timeout_s=600, triggers=triggers))
+    assert writes(fake)[before:] == []
+
+
+def test_without_cloud_scheduler_functions_without_schedules_work(
+        cloud: uc.Cloud, fake: GcpFake, source: Path) -> None:
+    fake.functions.scheduler.enabled = False
+    fn = cloud.functions.deploy(spec(source, triggers=(uc.HttpTrigger(),)))
+    assert fn.refresh().triggers == (uc.HttpTrigger(),)
+    assert fn.invoke({"n": 1}).result == {"n": 1}
+    with pytest.raises(uc.PermissionDenied) as info:
+        cloud.functions.deploy(spec(source, name="unit-fn-2",
+                                    triggers=(uc.ScheduleTrigger("rate(1 hour)"),)))
+    assert "Cloud Scheduler API has not been used" in str(info.value)
+    assert [n.rsplit("/", 1)[-1] for n in fake.functions.names()] == ["unit-fn"]
+    cloud.functions.delete(fn.name)
+    assert fake.functions.names() == []

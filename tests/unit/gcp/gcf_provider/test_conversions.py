@@ -20,6 +20,7 @@ from unicompute.providers.gcp.functions_clients import FunctionClients
 from unicompute.providers.gcp.functions_convert import (
     function_info,
     function_labels,
+    invoke_key,
     memory_mb,
     platform_failure,
 )
@@ -95,6 +96,8 @@ def test_limits_are_the_providers(tmp_path: Path) -> None:
     ({"triggers": (uc.QueueTrigger("goog-topic"),)}, "triggers.queue"),
     ({"triggers": (uc.QueueTrigger("projects/p/topics/x/extra"),)}, "triggers.queue"),
     ({"triggers": (uc.ScheduleTrigger("rate(7 minutes)"),)}, "triggers"),
+    # A public URL would take forged Pub/Sub deliveries (they arrive at that URL).
+    ({"triggers": (uc.HttpTrigger(), uc.QueueTrigger("orders"))}, "triggers"),
 ])
 def test_gcp_only_refusals_name_the_field(tmp_path: Path, changes: dict[str, Any],
                                           field: str) -> None:
@@ -105,6 +108,7 @@ def test_gcp_only_refusals_name_the_field(tmp_path: Path, changes: dict[str, Any
 
 def test_event_functions_may_run_540_s_and_http_ones_3600(tmp_path: Path) -> None:
     check_plan(spec(tmp_path, triggers=(uc.QueueTrigger("orders"),), timeout_s=540))
+    check_plan(spec(tmp_path, triggers=(uc.HttpTrigger(auth="key"), uc.QueueTrigger("orders"))))
     check_plan(spec(tmp_path, triggers=(uc.HttpTrigger(),), timeout_s=3600))
 
 
@@ -323,16 +327,69 @@ def test_connection_error_without_a_request_names_the_operation_s_api() -> None:
 
 def test_environment_size_is_gcf_s_measure(tmp_path: Path) -> None:
     """GCF counts the bytes of every runtime variable's name and value (unicompute's own
-    included), which can exceed 32 KiB when the portable JSON measure does not."""
+    included: the handler, memory, timeout, triggers and the 43-character invoke key), which
+    can exceed 32 KiB when the portable JSON measure does not."""
     from unicompute._function_models import check_spec, env_json_bytes
     from unicompute.shims import HANDLER_ENV
 
-    base = spec(tmp_path)
+    base = spec(tmp_path, env={})
+    own = {HANDLER_ENV: base.handler, "UNICOMPUTE_MEMORY_MB": "256",
+           "UNICOMPUTE_TIMEOUT_S": "30", "UNICOMPUTE_TRIGGERS": "",
+           "UNICOMPUTE_INVOKE_KEY": "k" * 43}
+    own_bytes = sum(len(k) + len(v) for k, v in own.items())
+    room = 32 * 1024 - own_bytes - len("BIG")
+    at_limit = spec(tmp_path, env={"BIG": "x" * room})
+    check_spec(at_limit, FUNCTION_LIMITS, None)
+    with pytest.raises(uc.InvalidRequest) as info:
+        check_spec(spec(tmp_path, env={"BIG": "x" * (room + 1)}), FUNCTION_LIMITS, None)
+    assert info.value.field == "env"
+    # The portable (JSON) measure lets through what GCF refuses.
     overhead = env_json_bytes({"BIG": "", HANDLER_ENV: base.handler})
     fits_json = spec(tmp_path, env={"BIG": "x" * (32 * 1024 - overhead)})
     assert env_json_bytes({**fits_json.env, HANDLER_ENV: base.handler}) == 32 * 1024
-    with pytest.raises(uc.InvalidRequest) as info:
+    with pytest.raises(uc.InvalidRequest):
         check_spec(fits_json, FUNCTION_LIMITS, None)
-    assert info.value.field == "env"
-    check_spec(spec(tmp_path, env={"BIG": "x" * (32 * 1024 - overhead - 64)}),
-               FUNCTION_LIMITS, None)
+
+
+# -- the invoke key -----------------------------------------------------------------------------
+def test_each_function_gets_its_own_random_key(tmp_path: Path) -> None:
+    first, second = deployed(tmp_path), deployed(tmp_path)
+    keys = [fn.service_config.environment_variables["UNICOMPUTE_INVOKE_KEY"]
+            for fn in (first, second)]
+    assert keys[0] != keys[1] and all(len(key) == 43 for key in keys)
+    assert invoke_key(first) == keys[0]
+
+
+def test_updates_keep_the_key_and_add_a_missing_one(tmp_path: Path) -> None:
+    fn = deployed(tmp_path)
+    key = invoke_key(fn)
+    patch, paths = config_changes(spec(tmp_path, env={"MODE": "slow"}), fn)
+    assert paths == ["service_config.environment_variables"]
+    assert patch.service_config.environment_variables["UNICOMPUTE_INVOKE_KEY"] == key
+    del fn.service_config.environment_variables["UNICOMPUTE_INVOKE_KEY"]
+    patch, paths = config_changes(spec(tmp_path), fn)
+    assert paths == ["service_config.environment_variables"]
+    fresh = patch.service_config.environment_variables["UNICOMPUTE_INVOKE_KEY"]
+    assert len(fresh) == 43 and fresh != key
+
+
+def test_the_key_is_never_shown(tmp_path: Path) -> None:
+    from unicompute.providers.gcp.functions_invoke import Target
+    from unicompute.providers.gcp.scheduler import JobTarget
+
+    fn = deployed(tmp_path, triggers=(uc.HttpTrigger(),))
+    key = invoke_key(fn)
+    assert key is not None
+    info = function_info(fn, schedules=())
+    assert key not in repr(info) and key not in str(dict(info.env))
+    assert key not in repr(Target("https://x.a.run.app", 60, key))
+    assert key not in repr(JobTarget("https://x.a.run.app", key, "sa@p.iam", 60))
+
+
+def test_triggers_variable_names_the_kinds(tmp_path: Path) -> None:
+    from unicompute.providers.gcp.functions_convert import trigger_kinds
+
+    assert trigger_kinds(spec(tmp_path)) == ""
+    assert trigger_kinds(spec(tmp_path, triggers=(
+        uc.QueueTrigger("q-1"), uc.ScheduleTrigger("rate(1 hour)"),
+        uc.HttpTrigger(auth="key")))) == "http,schedule,queue"

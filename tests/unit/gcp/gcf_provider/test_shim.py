@@ -50,12 +50,15 @@ def unjsonable(event, context):
     return {1, 2}
 '''
 _counter = itertools.count()
+KEY = "x3Tq9vZ_invoke-key-for-tests-0123456789abcd"
+KEYED = {"x-unicompute-key": KEY}
 
 
 @pytest.fixture
 def load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Any]]:
-    """``load("handlers.echo")``: the shim module as a fresh function instance would import
-    it (user code in ``tmp_path``)."""
+    """``load("handlers.echo", triggers=..., key=...)``: the shim module as a fresh function
+    instance would import it (user code in ``tmp_path``), with ``UNICOMPUTE_TRIGGERS`` and
+    the invoke key ``KEY`` set (``key=None``: none)."""
     module_name = f"uc_handlers_{next(_counter)}"
     (tmp_path / f"{module_name}.py").write_text(HANDLERS)
     (tmp_path / "unicompute_shim.py").write_bytes(shim_source("gcp_functions"))
@@ -65,8 +68,14 @@ def load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[
     monkeypatch.setenv("UNICOMPUTE_TIMEOUT_S", "30")
     loaded: list[str] = []
 
-    def loader(handler: str) -> ModuleType:
+    def loader(handler: str, triggers: str = "http,schedule,queue",
+               key: str | None = KEY) -> ModuleType:
         monkeypatch.setenv("UNICOMPUTE_HANDLER", handler.replace("handlers", module_name))
+        monkeypatch.setenv("UNICOMPUTE_TRIGGERS", triggers)
+        if key is None:
+            monkeypatch.delenv("UNICOMPUTE_INVOKE_KEY", raising=False)
+        else:
+            monkeypatch.setenv("UNICOMPUTE_INVOKE_KEY", key)
         name = f"uc_shim_{next(_counter)}"
         spec = importlib.util.spec_from_file_location(name, tmp_path / "unicompute_shim.py")
         assert spec is not None and spec.loader is not None
@@ -87,6 +96,11 @@ def request(path: str = "/", *, method: str = "POST", body: bytes | str | None =
     return Request(builder.get_environ())
 
 
+def keyed_invoke(body: str | None = None) -> Request:
+    """A direct invoke that carries the function's key."""
+    return request("/_unicompute/invoke", body=body, headers=KEYED)
+
+
 def answer(result: Any) -> tuple[Any, int, dict[str, str]]:
     body, status, headers = result
     return body, status, headers
@@ -99,8 +113,10 @@ def test_direct_invoke_returns_result_logs_and_cold_start(load: Callable[[str], 
     shim = load("handlers.echo")
     first = answer(shim.unicompute_entry(request(
         "/_unicompute/invoke", body=json.dumps({"n": 1}),
-        headers={"content-type": "application/json", "Function-Execution-Id": "exec-1"})))
-    second = answer(shim.unicompute_entry(request("/_unicompute/invoke", body="[2]")))
+        headers={"content-type": "application/json", "Function-Execution-Id": "exec-1",
+                 **KEYED})))
+    second = answer(shim.unicompute_entry(request("/_unicompute/invoke", body="[2]",
+                                                  headers=KEYED)))
     doc = json.loads(first[0])
     assert first[1] == 200 and first[2]["x-unicompute-request-id"] == "exec-1"
     assert doc["ok"] is True and doc["requestId"] == "exec-1"
@@ -119,7 +135,7 @@ def test_direct_invoke_returns_result_logs_and_cold_start(load: Callable[[str], 
 
 def test_direct_invoke_reports_handler_exception(load: Callable[[str], Any]) -> None:
     shim = load("handlers.fail")
-    body, status, _ = answer(shim.unicompute_entry(request("/_unicompute/invoke", body="7")))
+    body, status, _ = answer(shim.unicompute_entry(keyed_invoke("7")))
     doc = json.loads(body)
     assert status == 200 and doc["ok"] is False
     assert (doc["errorType"], doc["errorMessage"]) == ("KeyError", "'missing 7'")
@@ -129,17 +145,17 @@ def test_direct_invoke_reports_handler_exception(load: Callable[[str], Any]) -> 
 
 def test_direct_invoke_reports_unimportable_handler(load: Callable[[str], Any]) -> None:
     shim = load("handlers.missing")  # the module loads, the function is not there
-    doc = json.loads(answer(shim.unicompute_entry(request("/_unicompute/invoke", body="1")))[0])
+    doc = json.loads(answer(shim.unicompute_entry(keyed_invoke("1")))[0])
     assert doc["ok"] is False and doc["errorType"] == "ImportError"
     assert "Handler 'missing' missing on module" in doc["errorMessage"]
     broken = load("no_such_module.handler")
-    doc = json.loads(answer(broken.unicompute_entry(request("/_unicompute/invoke")))[0])
+    doc = json.loads(answer(broken.unicompute_entry(keyed_invoke()))[0])
     assert doc["errorType"] == "ImportError" and "No module named" in doc["errorMessage"]
 
 
 def test_result_json_cannot_hold_is_a_failure(load: Callable[[str], Any]) -> None:
     shim = load("handlers.unjsonable")
-    doc = json.loads(answer(shim.unicompute_entry(request("/_unicompute/invoke")))[0])
+    doc = json.loads(answer(shim.unicompute_entry(keyed_invoke()))[0])
     assert doc["ok"] is False and doc["errorType"] == "TypeError"
 
 
@@ -194,7 +210,7 @@ def test_scheduler_call_gives_the_schedule_event(load: Callable[[str], Any]) -> 
     _, status = shim.unicompute_entry(request(
         "/_unicompute/schedule", body=json.dumps({"function": "f", "schedule": "rate(5 minutes)"}),
         headers={"X-CloudScheduler": "true", "X-CloudScheduler-JobName": "uc-f-1234abcd",
-                 "X-CloudScheduler-ScheduleTime": "2026-01-02T03:04:00Z"}))
+                 "X-CloudScheduler-ScheduleTime": "2026-01-02T03:04:00Z", **KEYED}))
     assert status == 204
     assert seen == [{"source": "unicompute.schedule", "time": "2026-01-02T03:04:00Z",
                      "schedule": "rate(5 minutes)", "detail": {"jobName": "uc-f-1234abcd"}}]
@@ -253,3 +269,120 @@ def test_failing_cloud_event_request_is_500(load: Callable[[str], Any]) -> None:
         "/", body=json.dumps(structured),
         headers={"content-type": "application/cloudevents+json"}))
     assert (status, body) == (500, "Internal Server Error")
+
+
+# -- who may call what --------------------------------------------------------------------------
+def _recording(shim: ModuleType) -> list[Any]:
+    """Replace the shim's handler with one that records each event it gets."""
+    seen: list[Any] = []
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        seen.append(event)
+        return {"ran": True}
+
+    shim._user_handler = handler  # type: ignore[attr-defined]
+    return seen
+
+
+CLOUD_EVENT_HEADERS = {
+    "content-type": "application/json", "ce-id": "evt-9", "ce-specversion": "1.0",
+    "ce-source": "//pubsub.googleapis.com/projects/p/topics/orders",
+    "ce-type": "google.cloud.pubsub.topic.v1.messagePublished"}
+
+
+@pytest.mark.parametrize(("path", "headers", "status"), [
+    ("/_unicompute/invoke", {}, 401),
+    ("/_unicompute/invoke", {"x-unicompute-key": KEY[:-1] + "?"}, 403),
+    ("/_unicompute/invoke", {"x-unicompute-key": KEY + "x"}, 403),
+    ("/_unicompute/invoke", {"x-unicompute-key": "é"}, 403),
+    ("/_unicompute/schedule", {"X-CloudScheduler": "true"}, 401),
+    ("/_unicompute/schedule", {"x-unicompute-key": "guess"}, 403),
+    ("/_unicompute/anything", {}, 401),
+])
+def test_private_paths_refuse_without_the_key(load: Callable[[str], Any], path: str,
+                                              headers: dict[str, str], status: int) -> None:
+    shim = load("handlers.fail")  # its traceback would be in an invoke's answer
+    seen = _recording(shim)
+    body, got, _ = answer(shim.unicompute_entry(request(path, body='{"n": 1}',
+                                                        headers=headers)))
+    assert got == status and seen == []
+    assert "Traceback" not in body and "ran" not in body and KEY not in body
+
+
+def test_a_function_without_a_key_refuses_every_private_call(load: Callable[..., Any]
+                                                             ) -> None:
+    shim = load("handlers.echo", key=None)
+    seen = _recording(shim)
+    for key in ("", KEY):
+        status = answer(shim.unicompute_entry(request(
+            "/_unicompute/invoke", headers={"x-unicompute-key": key} if key else {})))[1]
+        assert status in (401, 403)
+    assert seen == []
+
+
+def test_the_key_is_taken_out_of_the_environment(load: Callable[[str], Any]) -> None:
+    import os
+
+    shim = load("handlers.echo")
+    assert "UNICOMPUTE_INVOKE_KEY" not in os.environ
+    doc = json.loads(answer(shim.unicompute_entry(request(
+        "/_unicompute/invoke", body="1", headers=KEYED)))[0])
+    assert doc["ok"] is True and KEY not in json.dumps(doc)
+
+
+def test_keyed_private_paths_serve_only_what_the_function_has(load: Callable[..., Any]
+                                                              ) -> None:
+    shim = load("handlers.echo", triggers="http")
+    seen = _recording(shim)
+    for path, method in (("/_unicompute/schedule", "POST"), ("/_unicompute/invoke", "GET"),
+                         ("/_unicompute/other", "POST")):
+        assert answer(shim.unicompute_entry(request(path, method=method,
+                                                    headers=KEYED)))[1] == 404
+    assert seen == []
+    # ... while a keyed direct invoke runs whatever the triggers.
+    assert json.loads(answer(shim.unicompute_entry(request(
+        "/_unicompute/invoke", body="5", headers=KEYED)))[0])["result"] == {"ran": True}
+    assert seen == [5]
+
+
+def test_cloud_event_headers_on_an_http_function_are_plain_http(load: Callable[..., Any]
+                                                                ) -> None:
+    shim = load("handlers.echo", triggers="http")
+    seen = _recording(shim)
+    status = answer(shim.unicompute_entry(request(
+        "/", body=json.dumps(_pubsub_data("forged")), headers=CLOUD_EVENT_HEADERS)))[1]
+    assert status == 200
+    (event,) = seen
+    assert "Records" not in event and event["version"] == "2.0"
+    assert event["headers"]["ce-type"] == CLOUD_EVENT_HEADERS["ce-type"]
+    structured = {"specversion": "1.0", "id": "e", "type": "t", "source": "s",
+                  "data": _pubsub_data("forged")}
+    shim.unicompute_entry(request("/", body=json.dumps(structured),
+                                  headers={"content-type": "application/cloudevents+json"}))
+    assert "Records" not in seen[1] and seen[1]["version"] == "2.0"
+
+
+def test_without_an_http_trigger_only_events_and_keyed_calls_run(load: Callable[..., Any]
+                                                                 ) -> None:
+    shim = load("handlers.echo", triggers="schedule")
+    seen = _recording(shim)
+    for headers in ({}, CLOUD_EVENT_HEADERS):
+        status = answer(shim.unicompute_entry(request(
+            "/", body=json.dumps(_pubsub_data("x")), headers=headers)))[1]
+        assert status == 404
+    event = CloudEvent({"type": "google.cloud.pubsub.topic.v1.messagePublished",
+                        "source": "//pubsub.googleapis.com/projects/p/topics/orders",
+                        "id": "evt-2"}, _pubsub_data("x"))
+    with pytest.raises(PermissionError):
+        shim.unicompute_entry(event)
+    assert seen == []
+    _, status = shim.unicompute_entry(request(
+        "/_unicompute/schedule", body=json.dumps({"schedule": "rate(1 hour)"}), headers=KEYED))
+    assert status == 204 and seen[0]["source"] == "unicompute.schedule"
+    queue = load("handlers.echo", triggers="queue")
+    seen = _recording(queue)
+    assert queue.unicompute_entry(request(
+        "/", body=json.dumps(_pubsub_data("hello queue")),
+        headers=CLOUD_EVENT_HEADERS)) == ("", 204)
+    assert answer(queue.unicompute_entry(request("/", body="plain")))[1] == 404
+    assert [e["Records"][0]["body"] for e in seen] == ["hello queue"]
