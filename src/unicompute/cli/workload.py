@@ -30,7 +30,7 @@ from ..workloads.placement import DEFAULT_HOURS, Placement, place
 from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_placement
 from .output import LAUNCHED_COLUMNS, Column, console, money, note, price_column, show, vm_record
 from .params import json_option, timeout_option
-from .session import cloud_opener, connection_options, open_cloud, settings
+from .session import cloud_opener, connection_options, open_cloud, redact, settings
 
 #: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
@@ -183,6 +183,22 @@ def _interrupted(workload_file: Path, launched: tuple[uc.VM, ...]) -> None:
         f"Run `unicompute launch {workload_file}` again (same options) to complete the workload, "
         f"or `unicompute destroy {workload_file}` to remove it; `status` lists what exists."
     )
+
+
+def _interrupted_on_clouds(ctx: click.Context, workload_file: Path, exc: KeyboardInterrupt
+                           ) -> None:
+    """Tell, per cloud, what a launch stopped by Ctrl-C made, and how to finish or undo it."""
+    if isinstance(exc, deploy.CloudsInterrupted):
+        note("Ctrl-C: no cloud started anything new after it; the calls under way ended.")
+        for cloud, made in exc.made.items():
+            functions = f" ({', '.join(made.deployed)})" if made.deployed else ""
+            note(f"[{cloud}] {'finished' if made.finished else 'stopped'}: launched "
+                 f"{len(made.launched)} VM(s), deployed {len(made.deployed)} "
+                 f"function(s){functions}")
+        for cloud, error in exc.errors.items():
+            note(f"[{cloud}] failed: {redact(str(error), settings(ctx).secrets())}")
+    launched = exc.launched if isinstance(exc, workloads.LaunchInterrupted) else ()
+    _interrupted(workload_file, launched)
 
 
 def legacy_status(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
@@ -407,8 +423,7 @@ def launch_command(
                 results = deploy.launch(prepared, progress=progress, wait=wait,
                                         timeout=timeout)
         except KeyboardInterrupt as exc:
-            launched = exc.launched if isinstance(exc, workloads.LaunchInterrupted) else ()
-            _interrupted(workload_file, launched)
+            _interrupted_on_clouds(ctx, workload_file, exc)
             ctx.exit(EXIT_INTERRUPTED)
     records = [vm_record(vm, price=r.vms.price(vm)) | {"kind": "vm", "cloud": r.provider,
                                                         "region": r.region}

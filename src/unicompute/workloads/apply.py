@@ -295,6 +295,7 @@ def execute(
     progress: ProgressCallback | None = None,
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
+    stop: threading.Event | None = None,
 ) -> LaunchResult:
     """Launch the VMs ``plan`` found missing, one at a time, then (with ``wait``) wait until
     each is RUNNING.
@@ -303,19 +304,27 @@ def execute(
     listing them, and a ``KeyboardInterrupt`` becomes :class:`LaunchInterrupted` (still a
     ``KeyboardInterrupt``) listing them; before the first launch both pass unchanged. A VM
     whose launch call was itself interrupted may exist without being listed: :func:`status`
-    finds every VM of the workload.
+    finds every VM of the workload. Once ``stop`` is set (another thread was interrupted), no
+    further VM is launched or waited for: the call under way ends, then it is as Ctrl-C here.
     """
     todo = [(group, name) for group in plan.groups for name in group.missing]
     report = _Reporter(progress, len(todo) * (2 if wait else 1))
     launched: list[VM] = []
+
+    def check_stop() -> None:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
+
     try:
         for group, name in todo:
+            check_stop()
             report(Step.LAUNCHING, name)
             vm = cloud.vms.launch(group.spec(plan.workload.name, name))
             launched.append(vm)
             report(Step.LAUNCHED, name, vm.id)
         if wait:
             for vm in launched:
+                check_stop()
                 vm.wait_until(VMState.RUNNING, timeout=timeout)
                 report(Step.RUNNING, vm.name, vm.id)
     except UnicomputeError as exc:

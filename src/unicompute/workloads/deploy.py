@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -36,7 +36,15 @@ from .. import (
 from ..catalog import Catalog, Pricing, cost_of, load_catalog
 from ..driver import Capability
 from . import apply
-from .apply import Deployment, LaunchResult, Plan, Progress, ProgressCallback, Step
+from .apply import (
+    Deployment,
+    LaunchInterrupted,
+    LaunchResult,
+    Plan,
+    Progress,
+    ProgressCallback,
+    Step,
+)
 from .placement import CloudChoice, Placement, clouds_for, regions_for
 from .spec import FUNCTION_WORKLOAD_TAG
 from .spec import Placement as FilePlacement
@@ -44,6 +52,8 @@ from .spec import Placement as FilePlacement
 #: Opens the cloud ``provider`` in ``region`` (the CLI's: with its endpoints, ``--mock``...).
 Opener = Callable[[str, str], Cloud]
 _T = TypeVar("_T")
+#: Seconds per slice of :func:`_wait_for` (how late a Ctrl-C can be seen).
+_WAIT_SLICE = 0.1
 _R = TypeVar("_R")
 
 
@@ -70,16 +80,19 @@ class CloudsIncomplete(UnicomputeError):
         self.cause = first
 
 
-def in_parallel(items: Sequence[_T], work: Callable[[_T], _R], key: Callable[[_T], str]
-                ) -> dict[str, _R]:
+def in_parallel(items: Sequence[_T], work: Callable[[_T], _R], key: Callable[[_T], str], *,
+                stop: threading.Event | None = None) -> dict[str, _R]:
     """``work(item)`` for every item, each in its own thread; the results by ``key(item)``.
 
     Every item is worked on to the end even when another fails; then one failure is raised as
     it is and several as :class:`CloudsIncomplete`. A ``KeyboardInterrupt`` in the caller
-    propagates at once (the threads are daemons and go on in the background)."""
+    propagates at once (the threads are daemons and go on in the background) unless ``stop`` is
+    given: then ``stop`` is set, the threads are waited for (they are to stop starting new work
+    when it is set; a second Ctrl-C ends the wait) and ``KeyboardInterrupt`` is raised."""
     results: dict[str, _R] = {}
     errors: dict[str, BaseException] = {}
     lock = threading.Lock()
+    ended = {key(item): threading.Event() for item in items}
 
     def run(item: _T) -> None:
         try:
@@ -90,16 +103,25 @@ def in_parallel(items: Sequence[_T], work: Callable[[_T], _R], key: Callable[[_T
         else:
             with lock:
                 results[key(item)] = result
+        finally:
+            ended[key(item)].set()
 
     if len(items) == 1:
         run(items[0])
     else:
         threads = [threading.Thread(target=run, args=(item,), daemon=True,
                                     name=f"unicompute-{key(item)}") for item in items]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                thread.start()
+            _wait_for(ended.values())
+        except KeyboardInterrupt:
+            if stop is None:
+                raise
+            stop.set()
+            _wait_for(ended[key(item)] for item, thread in zip(items, threads, strict=True)
+                      if thread.ident is not None)  # the started ones
+            raise
     if errors:
         order = [key(item) for item in items]
         ordered = {name: errors[name] for name in order if name in errors}
@@ -107,6 +129,18 @@ def in_parallel(items: Sequence[_T], work: Callable[[_T], _R], key: Callable[[_T
             raise next(iter(ordered.values()))
         raise CloudsIncomplete(ordered, {k: results[k] for k in order if k in results})
     return {key(item): results[key(item)] for item in items}
+
+
+def _wait_for(events: Iterable[threading.Event]) -> None:
+    """Wait until every event is set, a Ctrl-C interrupting the wait at once.
+
+    Waits in short slices: a SIGINT arriving just as a wait begins would otherwise go unseen
+    until the wait ends. Events, not ``Thread.join``: a join interrupted by Ctrl-C can leave the
+    thread marked as ended while it runs (CPython bpo-45274), so a second join would not wait.
+    """
+    for event in events:
+        while not event.wait(_WAIT_SLICE):
+            pass
 
 
 def _for_cloud(progress: ProgressCallback | None, provider: str) -> ProgressCallback | None:
@@ -198,31 +232,84 @@ class CloudResult:
     deployed: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CloudMade:
+    """What :func:`launch` created on one cloud before it was interrupted, and whether that
+    cloud's work had finished."""
+
+    launched: tuple[VM, ...]
+    deployed: tuple[str, ...]
+    finished: bool
+
+
+class CloudsInterrupted(LaunchInterrupted):
+    """Ctrl-C (or a ``KeyboardInterrupt`` in a cloud's thread) during :func:`launch`: no cloud
+    started new work after it, the calls under way ended. Still a ``KeyboardInterrupt``;
+    ``launched`` lists the VMs created on every cloud, ``made[cloud]`` what each created and
+    whether it finished, ``errors`` the clouds that failed otherwise. Everything made is tagged
+    with the workload, so running ``launch`` again completes it and ``destroy`` removes it."""
+
+    def __init__(self, made: Mapping[str, CloudMade],
+                 errors: Mapping[str, BaseException]) -> None:
+        super().__init__([vm for work in made.values() for vm in work.launched])
+        self.made = dict(made)
+        self.errors = {cloud: error for cloud, error in errors.items()
+                       if not isinstance(error, KeyboardInterrupt)}
+
+
 def launch(prepared: Prepared, *, progress: ProgressCallback | None = None, wait: bool = True,
            timeout: float = apply.DEFAULT_TIMEOUT) -> dict[str, CloudResult]:
     """Launch the missing VMs and deploy the functions on every cloud of ``prepared``, a thread
     per cloud; the results by cloud. A cloud that fails does not stop the others
-    (:class:`CloudsIncomplete` names it); launching again completes the workload."""
+    (:class:`CloudsIncomplete` names it); launching again completes the workload.
+
+    On Ctrl-C, or a ``KeyboardInterrupt`` raised in one cloud's thread (by ``progress``, say),
+    every cloud stops starting VMs and functions, the calls under way end, and
+    :class:`CloudsInterrupted` says what each cloud made."""
+    stop = threading.Event()
+    launched: dict[str, list[VM]] = {c.provider: [] for c in prepared.clouds}
+    deployed: dict[str, list[str]] = {c.provider: [] for c in prepared.clouds}
+    finished: set[str] = set()
 
     def on(plan: CloudPlan) -> CloudResult:
         report = _for_cloud(progress, plan.provider)
-        vms = apply.execute(plan.plan, plan.cloud, progress=report, wait=wait, timeout=timeout)
-        deployed = []
-        for spec in plan.functions:
-            if spec.name in plan.existing_functions:
-                continue
-            if report:
-                report(Progress(Step.DEPLOYING, spec.name, spec.name, 0, 0))
-            plan.cloud.functions.deploy(spec, timeout=timeout)
-            deployed.append(spec.name)
-            if report:
-                report(Progress(Step.DEPLOYED, spec.name, spec.name, len(deployed),
-                                len(plan.to_deploy)))
+        made, functions = launched[plan.provider], deployed[plan.provider]
+        try:
+            vms = apply.execute(plan.plan, plan.cloud, progress=report, wait=wait,
+                                timeout=timeout, stop=stop)
+            made.extend(vms.launched)
+            for spec in plan.functions:
+                if spec.name in plan.existing_functions:
+                    continue
+                if stop.is_set():
+                    raise KeyboardInterrupt
+                if report:
+                    report(Progress(Step.DEPLOYING, spec.name, spec.name, 0, 0))
+                plan.cloud.functions.deploy(spec, timeout=timeout)
+                functions.append(spec.name)
+                if report:
+                    report(Progress(Step.DEPLOYED, spec.name, spec.name, len(functions),
+                                    len(plan.to_deploy)))
+        except KeyboardInterrupt as exc:
+            stop.set()
+            if isinstance(exc, LaunchInterrupted):
+                made.extend(exc.launched)
+            raise
+        finished.add(plan.provider)
         return CloudResult(provider=plan.provider, region=plan.region, vms=vms,
                            functions=tuple(f.name for f in plan.functions),
-                           deployed=tuple(deployed))
+                           deployed=tuple(functions))
 
-    return in_parallel(list(prepared.clouds), on, lambda p: p.provider)
+    try:
+        return in_parallel(list(prepared.clouds), on, lambda p: p.provider, stop=stop)
+    except (KeyboardInterrupt, CloudsIncomplete) as exc:
+        if not stop.is_set():
+            raise
+        errors = exc.errors if isinstance(exc, CloudsIncomplete) else {}
+        made = {provider: CloudMade(launched=tuple(vms), deployed=tuple(deployed[provider]),
+                                    finished=provider in finished)
+                for provider, vms in launched.items()}
+        raise CloudsInterrupted(made, errors) from exc
 
 
 # -- status and destroy ---------------------------------------------------------------------

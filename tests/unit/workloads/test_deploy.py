@@ -3,6 +3,9 @@ three clouds, functions where ``cloud.functions`` works (AWS today)."""
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +15,13 @@ import pytest
 import unicompute as uc
 from unicompute.mocks import MockCloud, mock_cloud
 from unicompute.workloads import Progress, Step, deploy, load, parse
-from unicompute.workloads.deploy import CloudsIncomplete, Target, prepare, targets
+from unicompute.workloads.deploy import (
+    CloudsIncomplete,
+    CloudsInterrupted,
+    Target,
+    prepare,
+    targets,
+)
 from unicompute.workloads.placement import place
 
 SHOP = Path(__file__).parents[3] / "examples" / "shop.yaml"
@@ -163,3 +172,64 @@ def test_one_failing_cloud_does_not_stop_the_others() -> None:
     assert sorted(done) == ["a", "c"] and info.value.done == {"a": "A", "c": "C"}
     assert "b: b refused" in str(info.value)
     assert deploy.in_parallel(["a"], work, str) == {"a": "A"}
+
+
+def test_an_interrupt_on_one_cloud_stops_new_work_on_all_and_the_next_launch_completes(
+        fresh: MockCloud) -> None:
+    """A ``KeyboardInterrupt`` in GCP's thread (its progress callback) once every cloud has
+    launched its first VM: the others, held until then, launch nothing more."""
+    workload = parse(VMS_ONLY)
+    placement = place(workload, cloud="all")
+    first_launched = threading.Barrier(3, timeout=30)
+    interrupted = threading.Event()
+
+    def progress(event: Progress) -> None:
+        if event.step is not Step.LAUNCHED:
+            return
+        first_launched.wait()
+        if event.cloud == "gcp":
+            interrupted.set()
+            raise KeyboardInterrupt
+        assert interrupted.wait(30)
+
+    with prepare(placement, opener) as prepared, \
+            pytest.raises(KeyboardInterrupt) as info:
+        deploy.launch(prepared, progress=progress)
+    stopped = info.value
+    assert isinstance(stopped, CloudsInterrupted)
+    assert sorted(stopped.made) == ["aws", "azure", "gcp"]
+    assert all(len(m.launched) == 1 and not m.finished for m in stopped.made.values()), \
+        stopped.made
+    assert len(stopped.launched) == 3 and stopped.errors == {}
+    where = targets(workload.placement, "all")
+    seen = deploy.status("duo", where, opener)
+    assert sorted(vm.id for s in seen.values() for vm in s.vms.vms) == \
+        sorted(vm.id for vm in stopped.launched)
+
+    with prepare(placement, opener) as again:  # the tagged VMs are found; the rest launched
+        assert again.to_launch == 6
+        rerun = deploy.launch(again)
+    assert sum(len(r.vms.vms) for r in rerun.values()) == 9
+    gone = deploy.destroy("duo", where, opener)
+    assert sum(len(d.vms) for d in gone.values()) == 9
+
+
+def test_ctrl_c_in_the_caller_stops_every_cloud_then_waits_for_the_calls_under_way() -> None:
+    """Ctrl-C (SIGINT to this process) reaches the main thread while it waits: the
+    clouds are told to stop, and ``in_parallel`` returns only once their calls ended."""
+    stop = threading.Event()
+    both = threading.Barrier(2)
+    ended: list[str] = []
+
+    def work(name: str) -> str:
+        both.wait(10)
+        if name == "a":
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        assert stop.wait(10)  # told to stop; the call under way ends
+        time.sleep(0.2)
+        ended.append(name)
+        return name
+
+    with pytest.raises(KeyboardInterrupt):
+        deploy.in_parallel(["a", "b"], work, str, stop=stop)
+    assert sorted(ended) == ["a", "b"]
