@@ -6,7 +6,8 @@ small control endpoint. Its pid, endpoints and control URL go to ``state.json`` 
 ``$UNICOMPUTE_MOCK_DIR`` (default ``~/.cache/unicompute/mock/``); later commands read the file
 and talk to the same fakes, so ``launch``, ``status`` and ``destroy`` run as three commands see
 one another's work. ``unicompute mock status|reset|stop`` inspect it, forget every resource, or
-end the server. The fakes' clocks start at the server's start time.
+end the server. The fakes' clocks follow the wall clock (``MockServer(real_time=True)``), so a
+VM launched by a later command carries its own launch time and ``status`` its cost so far.
 """
 
 from __future__ import annotations
@@ -150,9 +151,11 @@ def _alive(pid: int) -> bool:
 # -- the server process ---------------------------------------------------------------------
 def serve(directory: Path) -> None:
     """Run the fakes and the control endpoint until ``POST /stop`` or SIGTERM."""
+    from ..mocks import MOCKABLE_PROVIDERS, MockServer
+
     stopped = threading.Event()
-    fakes = _new_fakes()
-    endpoints = {provider: fake.serve("127.0.0.1", 0) for provider, fake in fakes.items()}
+    server = MockServer(real_time=True, ports=dict.fromkeys(MOCKABLE_PROVIDERS, 0))
+    endpoints = server.start()
 
     class Control(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -160,8 +163,8 @@ def serve(directory: Path) -> None:
 
         def do_POST(self) -> None:
             if self.path == "/reset":
-                for fake in fakes.values():
-                    fake.reset()
+                for provider in endpoints:
+                    server.fake(provider).reset()
                 self._reply(200, {"reset": True})
             elif self.path == "/stop":
                 self._reply(200, {"stopping": True})
@@ -193,27 +196,7 @@ def serve(directory: Path) -> None:
         stopped.wait()
     finally:
         control.shutdown()
-        for fake in fakes.values():
-            fake.shutdown_server()
-
-
-def _new_fakes() -> dict[str, Any]:
-    """A fresh fake per cloud; the Azure and GCP fakes' clocks start at the wall-clock time, so
-    launch times and the cost so far are of today (moto reads the wall clock itself)."""
-    import importlib
-
-    from ..mocks._cloud import FAKES, new_fake
-    from ..mocks._kernel.clock import FakeClock
-
-    fakes: dict[str, Any] = {}
-    for provider, where in FAKES.items():
-        if provider in ("azure", "gcp"):
-            module_name, _, attr = where.partition(":")
-            fake_type = getattr(importlib.import_module(module_name), attr)
-            fakes[provider] = fake_type(clock=FakeClock(datetime.now(UTC)))
-        else:
-            fakes[provider] = new_fake(provider)
-    return fakes
+        server.stop()
 
 
 # -- ``unicompute mock`` --------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Mapping
+from typing import cast
 
 from .._errors import InvalidRequest
-from ._cloud import MOCKABLE_PROVIDERS, new_fake
+from ._cloud import FAKES, MOCKABLE_PROVIDERS, new_fake
 from ._fake import Fake
+from ._kernel.clock import WallClock
 
 
 def _check_port(port: object, field: str) -> int:
@@ -21,11 +25,17 @@ class MockServer:
 
     :meth:`start` returns the endpoint of each provider; point a client at it, e.g.
     ``unicompute.connect("aws", region="us-east-1", endpoint_url=endpoints["aws"])``.
+
+    With ``real_time`` the fakes' clocks follow the wall clock (:class:`WallClock`), so what
+    separate commands create carries the time it was made at; otherwise each fake's clock
+    stands at its fixed start until a test advances it. (The AWS fake, moto, always reads the
+    wall clock for its resources.)
     """
 
     def __init__(self, *, host: str = "127.0.0.1",
-                 ports: Mapping[str, int] | None = None) -> None:
+                 ports: Mapping[str, int] | None = None, real_time: bool = False) -> None:
         self.host = host
+        self.real_time = real_time
         self.ports: dict[str, int] = {}
         for provider, port in (ports or {}).items():
             if provider not in MOCKABLE_PROVIDERS:
@@ -44,7 +54,7 @@ class MockServer:
     def start(self) -> dict[str, str]:
         try:
             for provider in MOCKABLE_PROVIDERS:
-                fake = new_fake(provider)
+                fake = _wall_clock_fake(provider) if self.real_time else new_fake(provider)
                 self.endpoints[provider] = fake.serve(self.host, self.ports.get(provider, 0))
                 self._fakes[provider] = fake
         except BaseException:
@@ -64,3 +74,12 @@ class MockServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _wall_clock_fake(provider: str) -> Fake:
+    """A fresh fake of ``provider`` on a :class:`WallClock`, if its constructor takes a clock."""
+    module_name, _, attr = FAKES[provider].partition(":")
+    fake_type = getattr(importlib.import_module(module_name), attr)
+    if "clock" not in inspect.signature(fake_type).parameters:
+        return new_fake(provider)
+    return cast(Fake, fake_type(clock=WallClock()))

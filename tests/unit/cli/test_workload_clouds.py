@@ -3,12 +3,23 @@ background mock server, as separate commands: the state carries from one to the 
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import Result
+
+import unicompute as uc
+from unicompute.catalog import load_catalog
+from unicompute.cli import mock_state
+from unicompute.workloads.deploy import Opener, Target, cost_so_far, status, targets
+from unicompute.workloads.spec import Placement
 
 Cli = Callable[..., Result]
 
@@ -82,3 +93,110 @@ def test_mock_status_and_stop(cli: Cli) -> None:
     stopped = cli("mock", "stop")
     assert stopped.exit_code == 0 and f"pid {running[0]['pid']}" in stopped.stderr
     assert _json(cli("mock", "status", "--json")) == []
+
+
+def deploy_targets() -> tuple[Target, ...]:
+    """Where ``--cloud all`` puts a workload without placement.regions."""
+    return targets(Placement(), "all")
+
+
+@contextlib.contextmanager
+def _served_opener() -> Iterator[Opener]:
+    """Opens a cloud on the running background mock server, as ``--mock`` commands do."""
+    state = mock_state.read_state()
+    assert state is not None
+
+    def opener(provider: str, region: str) -> uc.Cloud:
+        return uc.connect(provider, region=region, **mock_state.FAKE_CONFIG[provider],
+                          endpoint_url=state["endpoints"][provider])
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in mock_state.AWS_FAKE_ENV.items():
+            patch.setenv(key, value)
+        yield opener
+
+
+def _one_vm_workload(directory: Path, name: str) -> Path:
+    path = directory / f"{name}.yaml"
+    path.write_text(f"name: {name}\nvms:\n  - name: app\n    vcpus: 2\n    memory_gib: 4\n"
+                    "    disk_gib: 30\n")
+    return path
+
+
+def test_vms_launched_later_carry_their_own_launch_time_and_cost(cli: Cli, tmp_path: Path
+                                                                 ) -> None:
+    """The served fakes keep wall-clock time: a VM launched a second after another, by a later
+    command, has a later launch time on every cloud, and so a different cost so far."""
+    early, late = (_one_vm_workload(tmp_path, name) for name in ("early", "late"))
+    _json(cli("launch", str(early), *ALL, "--json"))
+    time.sleep(1.5)
+    _json(cli("launch", str(late), *ALL, "--json"))
+    try:
+        first = {r["cloud"]: r for r in _json(cli("status", str(early), *ALL, "--json"))}
+        then = {r["cloud"]: r for r in _json(cli("status", str(late), *ALL, "--json"))}
+        assert sorted(first) == sorted(then) == ["aws", "azure", "gcp"]
+        for cloud in first:
+            gap = (datetime.fromisoformat(then[cloud]["launched_at"])
+                   - datetime.fromisoformat(first[cloud]["launched_at"]))
+            assert gap >= timedelta(seconds=1), (cloud, gap)
+
+        # An hour after the later launch, the earlier VM has run longer and cost more.
+        now = max(datetime.fromisoformat(r["launched_at"]) for r in then.values()) \
+            + timedelta(hours=1)
+        with _served_opener() as opener:
+            seen = {name: status(name, deploy_targets(), opener, now=now)
+                    for name in ("early", "late")}
+        for target in deploy_targets():
+            (a,) = seen["early"][target.key].vms.vms
+            (b,) = seen["late"][target.key].vms.vms
+            costs = [cost_so_far(vm, target.provider, target.region, now=now,
+                                 catalog=load_catalog()) for vm in (a, b)]
+            assert costs[0] is not None and costs[1] is not None
+            assert costs[0] > costs[1], (target, costs)
+    finally:
+        for path in (early, late):
+            _json(cli("destroy", str(path), *ALL, "--json"))
+
+
+def test_ctrl_c_on_one_cloud_stops_all_exits_130_and_says_what_each_made(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from unicompute.cli import workload as commands
+    from unicompute.workloads import Progress, Step
+
+    first_launched = threading.Barrier(3, timeout=30)
+    interrupted = threading.Event()
+
+    def progress(event: Progress) -> None:
+        if event.step is not Step.LAUNCHED:
+            return
+        first_launched.wait()  # every cloud launched one VM; then Azure is interrupted
+        if event.cloud == "azure":
+            interrupted.set()
+            raise KeyboardInterrupt
+        assert interrupted.wait(30)
+
+    @contextlib.contextmanager
+    def interrupting(verb: str) -> Iterator[Callable[[Progress], None]]:
+        yield progress
+
+    path = tmp_path / "trio.yaml"
+    path.write_text("name: trio\nvms:\n  - {name: app, count: 3, vcpus: 2, memory_gib: 4, "
+                    "disk_gib: 30}\n")
+    monkeypatch.setattr(commands, "_progress", interrupting)
+    stopped = cli("launch", str(path), *ALL)
+    monkeypatch.undo()
+    try:
+        assert stopped.exit_code == 130, stopped.output
+        assert "Traceback" not in stopped.output and "Aborted!" not in stopped.output
+        for cloud in ("aws", "azure", "gcp"):
+            assert f"[{cloud}] stopped: launched 1 VM(s), deployed 0 function(s)" in \
+                stopped.stderr
+        assert "Interrupted after launching 3 VM(s):" in stopped.stderr
+        assert f"`unicompute launch {path}` again" in stopped.stderr
+        seen = _json(cli("status", str(path), *ALL, "--json"))
+        assert sorted(r["cloud"] for r in seen) == ["aws", "azure", "gcp"]
+        again = _json(cli("launch", str(path), *ALL, "--json"))  # completes the workload
+        assert len(again) == 9 and all(r["state"] == "running" for r in again)
+    finally:
+        assert _json(cli("destroy", str(path), *ALL, "--json"))
+    assert _json(cli("status", str(path), *ALL, "--json")) == []

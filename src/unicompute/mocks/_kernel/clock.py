@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time as _time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +29,11 @@ class FakeClock:
     def time(self) -> float:
         """Seconds elapsed on this clock."""
         with self._lock:
-            return self._seconds
+            return self._seconds + self._real_seconds()
+
+    def _real_seconds(self) -> float:
+        """Real seconds this clock follows on top of :meth:`advance` (none here)."""
+        return 0.0
 
     def now(self) -> datetime:
         """The current fake instant, UTC."""
@@ -44,7 +49,7 @@ class FakeClock:
             raise ValueError("a clock cannot go backwards")
         with self._lock:
             self._seconds += seconds
-            now = self._seconds
+            now = self._seconds + self._real_seconds()
             listeners = list(self._listeners)
         for listener in listeners:
             listener(now)
@@ -54,3 +59,22 @@ class FakeClock:
         """Call ``listener(new_time)`` after each :meth:`advance`."""
         with self._lock:
             self._listeners.append(listener)
+
+
+class WallClock(FakeClock):
+    """A :class:`FakeClock` that also moves with real time, from the wall-clock instant it was
+    made: for fakes served to other processes (``unicompute --mock`` commands), whose
+    resources must carry the times they were really made at, as a cloud's do.
+
+    :meth:`advance` still steps it forward and notifies listeners; real time passing notifies
+    no one (timed work still completes when polled or on :meth:`advance`).
+    """
+
+    def __init__(self, start: datetime | None = None, *,
+                 monotonic: Callable[[], float] = _time.monotonic) -> None:
+        super().__init__(datetime.now(UTC) if start is None else start)
+        self._monotonic = monotonic
+        self._origin = monotonic()
+
+    def _real_seconds(self) -> float:
+        return self._monotonic() - self._origin
