@@ -23,6 +23,7 @@ from rich.progress import Progress as ProgressBar
 import unicompute as uc
 
 from .. import workloads
+from ..catalog import Pricing
 from ..workloads import Plan, deploy
 from ..workloads.apply import STARTING_STEPS
 from ..workloads.deploy import Prepared, prepare
@@ -230,6 +231,20 @@ _hours_option = click.option(
     "--hours", type=click.FloatRange(min=0), default=DEFAULT_HOURS, show_default=True,
     help="Hours to project the cost over (billing rules applied; 730 = a month).")
 
+#: ``--commitment`` values and the pricing each asks for.
+COMMITMENTS: dict[str, Pricing | None] = {
+    "none": None, "1y": Pricing.COMMIT_1Y, "3y": Pricing.COMMIT_3Y}
+_commitment_option = click.option(
+    "--commitment", type=click.Choice(list(COMMITMENTS)), default="none", show_default=True,
+    help="Price VMs that are not spot at a 1- or 3-year commitment where the catalog has "
+    "that price (else on demand, and the plan says so).")
+#: Milliseconds one function invocation is assumed to take for its cost per million.
+DEFAULT_FUNCTION_MS = 100.0
+_function_ms_option = click.option(
+    "--function-ms", type=click.FloatRange(min=1), default=DEFAULT_FUNCTION_MS,
+    show_default=True, metavar="MS",
+    help="Duration of one function invocation assumed for its cost per million invocations.")
+
 OPTION_COLUMNS = (
     Column("cloud", "cloud"),
     Column("region", "region"),
@@ -273,8 +288,10 @@ def _is_multi(mode: str) -> bool:
     return mode in (CHEAPEST, ALL_CLOUDS) or mode in _catalog_clouds()
 
 
-def _place(ctx: click.Context, workload: workloads.Workload, hours: float) -> Placement:
-    return place(workload, cloud=settings(ctx).cloud, region=settings(ctx).region, hours=hours)
+def _place(ctx: click.Context, workload: workloads.Workload, hours: float, commitment: str
+           ) -> Placement:
+    return place(workload, cloud=settings(ctx).cloud, region=settings(ctx).region, hours=hours,
+                 commitment=COMMITMENTS[commitment])
 
 
 def option_records(placement: Placement) -> list[dict[str, Any]]:
@@ -306,12 +323,33 @@ def chosen_records(prepared: Prepared | None, placement: Placement) -> list[dict
                 "to_launch": len(plan.groups[index].missing) if plan else None,
                 "hourly": candidate.hourly, "total": candidate.total,
                 "estimated": candidate.estimated, "considered": group.considered,
+                "commitment_fell_back": placement.fell_back(group),
                 "reason": candidate.reason,
             })
     return records
 
 
-def plan_document(placement: Placement, prepared: Prepared | None) -> dict[str, Any]:
+def function_records(placement: Placement, prepared: Prepared | None, function_ms: float
+                     ) -> list[dict[str, Any]]:
+    """One record per function and chosen cloud: whether it exists, and what a million
+    invocations of ``function_ms`` each cost there (the catalog's on-demand prices, before the
+    free tier, which is per account and month)."""
+    records = []
+    for cloud in prepared.clouds if prepared else ():
+        prices = placement.catalog.functions(cloud.provider)
+        for spec in cloud.functions:
+            records.append({
+                "cloud": cloud.provider, "name": spec.name,
+                "exists": spec.name in cloud.existing_functions,
+                "memory_mb": spec.memory_mb, "assumed_ms": function_ms,
+                "cost_per_million": prices.cost_per_million(spec.memory_mb, function_ms),
+                "service": prices.service,
+            })
+    return records
+
+
+def plan_document(placement: Placement, prepared: Prepared | None, function_ms: float
+                  ) -> dict[str, Any]:
     """The ``plan --json`` object."""
     catalog = placement.catalog
     clouds = {p for p, _ in placement.candidates} | set(placement.providers)
@@ -324,26 +362,34 @@ def plan_document(placement: Placement, prepared: Prepared | None) -> dict[str, 
         "max_hourly_cost": placement.workload.placement.max_hourly_cost,
         "chosen": chosen_records(prepared, placement),
         "options": option_records(placement),
-        "functions": [
-            {"cloud": c.provider, "name": spec.name, "exists": spec.name in c.existing_functions}
-            for c in (prepared.clouds if prepared else ()) for spec in c.functions],
+        "commitment": placement.commitment.value if placement.commitment else None,
+        "functions": function_records(placement, prepared, function_ms),
         "catalog": {cloud: {"date": catalog.date(cloud), "source": catalog.source(cloud),
                             "origin": catalog.origin(cloud)} for cloud in sorted(clouds)},
     }
 
 
-def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: bool) -> None:
+def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: bool,
+                    function_ms: float = DEFAULT_FUNCTION_MS) -> None:
     name = placement.workload.name
     show(option_records(placement), OPTION_COLUMNS, as_json=False, stderr=stderr,
          title=f"{name}: the whole workload per cloud (best region; {placement.hours:g} h)")
     show(chosen_records(prepared, placement), CHOSEN_COLUMNS, as_json=False, stderr=stderr,
          title=f"Plan for {name} ({placement.mode})", empty="No VM groups.")
     out = console(stderr=stderr)
+    for record in function_records(placement, prepared, function_ms):
+        state = "exists" if record["exists"] else "to deploy"
+        out.print(f"function {record['name']} on {record['cloud']}: {state}; "
+                  f"{money(record['cost_per_million'])} per million invocations of "
+                  f"{record['assumed_ms']:g} ms at {record['memory_mb']} MB "
+                  f"({record['service']}, before the free tier)", markup=False)
+    fell_back = [f"{choice.provider} {group.group.name}" for choice in placement.chosen
+                 for group in choice.groups if placement.fell_back(group)]
+    if fell_back and placement.commitment:
+        out.print(f"No {placement.commitment.value} price in the catalog, priced on demand: "
+                  f"{', '.join(fell_back)}.", markup=False)
     if prepared:
         for cloud in prepared.clouds:
-            for spec in cloud.functions:
-                state = "exists" if spec.name in cloud.existing_functions else "to deploy"
-                out.print(f"function {spec.name} on {cloud.provider}: {state}", markup=False)
             for vm in cloud.plan.extra:
                 out.print(f"Not in the workload any more, left running on {cloud.provider}: "
                           f"{vm.name} ({vm.id})", markup=False)
@@ -362,25 +408,27 @@ def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: 
 @click.command("plan")
 @_workload_argument
 @_hours_option
+@_commitment_option
+@_function_ms_option
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png",
               help="Also write a PNG comparing the clouds' costs (needs matplotlib).")
 @json_option
 @connection_options
 @click.pass_context
-def plan_command(ctx: click.Context, workload_file: Path, hours: float, plot: Path | None,
-                 as_json: bool) -> None:
+def plan_command(ctx: click.Context, workload_file: Path, hours: float, commitment: str,
+                 function_ms: float, plot: Path | None, as_json: bool) -> None:
     """Show where WORKLOAD.yaml would go and why: the candidates per cloud, the choice, the
     hourly and projected cost, and what exists already. Creates nothing."""
     workload = workloads.load(workload_file)
     if not _is_multi(_mode(ctx, workload)):
         legacy_plan(ctx, workload_file, as_json)
         return
-    placement = _place(ctx, workload, hours)
+    placement = _place(ctx, workload, hours, commitment)
     with prepare(placement, cloud_opener(ctx)) as prepared:
         if as_json:
-            click.echo(json.dumps(plan_document(placement, prepared), indent=2))
+            click.echo(json.dumps(plan_document(placement, prepared, function_ms), indent=2))
         else:
-            _show_placement(placement, prepared, stderr=False)
+            _show_placement(placement, prepared, stderr=False, function_ms=function_ms)
     if plot is not None:
         from .plot import plot_costs
 
@@ -397,13 +445,14 @@ def plan_command(ctx: click.Context, workload_file: Path, hours: float, plot: Pa
     help="Wait until every launched VM is running.",
 )
 @_hours_option
+@_commitment_option
 @timeout_option
 @json_option
 @connection_options
 @click.pass_context
 def launch_command(
-    ctx: click.Context, workload_file: Path, wait: bool, hours: float, timeout: float,
-    as_json: bool
+    ctx: click.Context, workload_file: Path, wait: bool, hours: float, commitment: str,
+    timeout: float, as_json: bool
 ) -> None:
     """Place WORKLOAD.yaml, then launch what does not run yet (clouds in parallel) and list
     everything.
@@ -415,7 +464,7 @@ def launch_command(
     if not _is_multi(_mode(ctx, workload)):
         legacy_launch(ctx, workload_file, wait, timeout, as_json)
         return
-    placement = _place(ctx, workload, hours)
+    placement = _place(ctx, workload, hours, commitment)
     with prepare(placement, cloud_opener(ctx)) as prepared:
         _show_placement(placement, prepared, stderr=as_json)
         try:

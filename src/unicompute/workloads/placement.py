@@ -90,6 +90,13 @@ class Placement:
     chosen: tuple[CloudChoice, ...]
     candidates: Mapping[tuple[str, str], tuple[Candidate, ...]]
     catalog: Catalog
+    commitment: Pricing | None = None
+
+    def fell_back(self, choice: GroupChoice) -> bool:
+        """Whether a commitment was asked for but ``choice`` is priced on demand (the catalog
+        has no committed price for its size; spot, where chosen, is no fallback)."""
+        return (self.commitment is not None
+                and choice.candidate.pricing is Pricing.ON_DEMAND)
 
     @property
     def hourly(self) -> float:
@@ -136,11 +143,14 @@ def place(
     cloud: str | None = None,
     region: str | None = None,
     hours: float = DEFAULT_HOURS,
+    commitment: Pricing | None = None,
     catalog: Catalog | None = None,
 ) -> Placement:
     """Choose where ``workload`` goes. ``cloud`` (the command line's ``--cloud``) overrides
     ``placement.cloud``; neither means ``aws``. ``region`` (``--region``) overrides the file's
-    regions and only goes with one named cloud.
+    regions and only goes with one named cloud. ``commitment`` (``Pricing.COMMIT_1Y`` or
+    ``COMMIT_3Y``) prices groups that are not spot at the committed rate where the catalog has
+    one, else on demand (:meth:`Placement.fell_back`).
 
     Raises :class:`~unicompute.InvalidRequest` before anything is opened: naming ``vms[i]`` (or
     ``vms[i].size.<cloud>``) when a group fits no priced size on a named cloud, ``placement``
@@ -167,7 +177,7 @@ def place(
         per_group: list[dict[str, tuple[Candidate, int]]] = []
         for index, group in enumerate(workload.groups):
             ranked = tuple(rank(need_of(group), clouds=(name,), regions={name: list(allowed)},
-                                hours=hours, catalog=catalog))
+                                hours=hours, commitment=commitment, catalog=catalog))
             candidates[(name, group.name)] = ranked
             if not ranked and mode not in (CHEAPEST, ALL_CLOUDS):
                 raise _no_candidate(group, index, name, allowed)
@@ -192,7 +202,8 @@ def place(
     chosen = tuple(options) if mode == ALL_CLOUDS else (options[0],)
     result = Placement(workload=workload, mode=mode, hours=hours, options=tuple(options),
                        regional=tuple(regional), chosen=chosen,
-                       candidates=MappingProxyType(candidates), catalog=catalog)
+                       candidates=MappingProxyType(candidates), catalog=catalog,
+                       commitment=commitment)
     cap = workload.placement.max_hourly_cost
     if cap is not None and result.hourly > cap + 1e-9:
         raise InvalidRequest(

@@ -200,3 +200,31 @@ def test_ctrl_c_on_one_cloud_stops_all_exits_130_and_says_what_each_made(
     finally:
         assert _json(cli("destroy", str(path), *ALL, "--json"))
     assert _json(cli("status", str(path), *ALL, "--json")) == []
+
+
+def test_plan_with_a_commitment_and_the_functions_cost_per_million(cli: Cli) -> None:
+    plan = _json(cli("plan", SHOP, *ALL, "--json", "--commitment", "3y",
+                     "--function-ms", "200"))
+    assert plan["commitment"] == "commit-3y"
+    assert {r["pricing"] for r in plan["chosen"]} <= {"commit-3y", "on-demand", "spot"}
+    for record in plan["chosen"]:
+        assert record["commitment_fell_back"] == (record["pricing"] == "on-demand")
+    catalog = load_catalog()
+    assert sorted(f["cloud"] for f in plan["functions"]) == ["aws", "azure", "gcp"]
+    for function in plan["functions"]:
+        assert function["name"] == "shop-orders" and function["assumed_ms"] == 200
+        assert function["cost_per_million"] == pytest.approx(
+            catalog.functions(function["cloud"]).cost_per_million(256, 200))
+    fell_back = [f"{r['cloud']} {r['group']}" for r in plan["chosen"]
+                 if r["commitment_fell_back"]]
+
+    text = cli("plan", SHOP, *ALL, "--commitment", "3y", "--function-ms", "200")
+    assert text.exit_code == 0, text.output
+    assert "function shop-orders on gcp: to deploy; $" in text.stdout
+    assert "per million invocations of 200 ms at 256 MB" in text.stdout
+    if fell_back:
+        assert f"No commit-3y price in the catalog, priced on demand: {', '.join(fell_back)}." \
+            in " ".join(text.stdout.split())
+    plain = _json(cli("plan", SHOP, *ALL, "--json"))
+    assert plain["commitment"] is None
+    assert not any(r["commitment_fell_back"] for r in plain["chosen"])

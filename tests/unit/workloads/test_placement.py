@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import unicompute as uc
-from unicompute.catalog import Catalog
+from unicompute.catalog import Catalog, Pricing
 from unicompute.workloads import parse
 from unicompute.workloads.placement import place
 
@@ -135,3 +135,30 @@ def test_the_shipped_catalog_places_the_shop_example() -> None:
     assert plan.chosen[0] == plan.options[0]
     assert all(plan.chosen[0].hourly <= option.hourly for option in plan.options)
     assert len(plan.options) == 3
+
+
+def test_a_commitment_prices_at_the_committed_rate_and_says_where_it_fell_back() -> None:
+    catalog = Catalog({
+        "aws": _cloud({"a.small": [2, 4, 0, None, "a", "x86_64"],
+                       "a.big": [4, 16, 0, None, "a", "x86_64"]},
+                      {"us-east-1": {"a.small": {"od": 0.05, "c1": 0.03},
+                                     "a.big": {"od": 0.20, "spot": 0.08}}}),
+    })
+    text = SHOP.replace("placement:\n  regions: {aws: [us-east-1, us-west-2], azure: [eastus], "
+                        "gcp: [us-central1]}\n", "")
+    plan = place(parse(text), cloud="aws", hours=10, commitment=Pricing.COMMIT_1Y,
+                 catalog=catalog)
+    (chosen,) = plan.chosen
+    web, worker = chosen.groups
+    # web: 2 x 0.03 committed; worker: spot preferred and priced (0.08), so no fallback.
+    assert (web.candidate.pricing.value, worker.candidate.pricing.value) == (
+        "commit-1y", "spot")
+    assert plan.hourly == pytest.approx(2 * 0.03 + 0.08)
+    assert not plan.fell_back(web) and not plan.fell_back(worker)
+    three = place(parse(text), cloud="aws", hours=10,
+                  commitment=Pricing.COMMIT_3Y, catalog=catalog)
+    web3 = three.chosen[0].groups[0]
+    assert web3.candidate.pricing.value == "on-demand" and three.fell_back(web3)
+    assert "no commit-3y price, on-demand" in web3.candidate.reason
+    assert three.hourly == pytest.approx(2 * 0.05 + 0.08)
+    assert not place(parse(text), cloud="aws", catalog=catalog).fell_back(web3)
