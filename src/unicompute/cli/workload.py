@@ -511,8 +511,13 @@ def _targets(ctx: click.Context, workload_file: Path) -> tuple[str, list[deploy.
 @connection_options
 @click.pass_context
 def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
-    """What of WORKLOAD.yaml runs where: VMs with state, price, cost so far (from each VM's
-    launch time, billing rules applied) and addresses, and its functions."""
+    """What of WORKLOAD.yaml runs where: VMs with state, price, cost so far and addresses, and
+    its functions.
+
+    Cost so far: list price (spot price for spot VMs), billing rules applied, from each pending
+    or running VM's launch time to now. The launch time is the last start on AWS and the
+    creation on Azure and GCP (stopped periods since then count as running: unicompute keeps no
+    state history); stopped VMs are not counted."""
     found = _targets(ctx, workload_file)
     if found is None:
         legacy_status(ctx, workload_file, as_json)
@@ -529,13 +534,15 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
     if functions and not as_json:
         show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Functions")
     if records:
-        costs = [r["cost_so_far"] for r in records]
-        so_far = None if None in costs else sum(costs)
+        counted = [r["cost_so_far"] for r in records if r["cost_so_far"] is not None]
         hourly = [r["hourly_price"] for r in records]
         per_hour = None if None in hourly else sum(hourly)
+        left_out = len(records) - len(counted)
         note(f"{len(records)} VM(s) on {', '.join(sorted({r['cloud'] for r in records}))}, "
-             f"{_cost(per_hour)}; cost so far {money(so_far)} (list prices, billing rules "
-             "applied, from each VM's launch time).")
+             f"{_cost(per_hour)}; cost so far {money(sum(counted))}"
+             + (f" ({left_out} VM(s) not counted: not running or no price)" if left_out
+                else "") + ".")
+        note(f"Rule: {deploy.COST_SO_FAR_RULE}.")
 
 
 @click.command("destroy")

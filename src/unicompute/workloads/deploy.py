@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TypeVar
 
 from .. import (
@@ -32,6 +33,7 @@ from .. import (
     InvalidRequest,
     NotFound,
     UnicomputeError,
+    VMState,
 )
 from ..catalog import Catalog, Pricing, cost_of, load_catalog
 from ..driver import Capability
@@ -340,7 +342,7 @@ def targets(placement: FilePlacement, cloud: str | None = None, region: str | No
 @dataclass(frozen=True, kw_only=True)
 class CloudStatus:
     """The workload on one cloud and region: its VMs (with prices), its functions and what the
-    VMs cost so far (``None`` per VM when unknown)."""
+    VMs cost so far (``None`` per VM not counted, see :func:`cost_so_far`)."""
 
     target: Target
     vms: Deployment
@@ -348,17 +350,38 @@ class CloudStatus:
     cost_so_far: Mapping[str, float | None]
 
     @property
-    def total_so_far(self) -> float | None:
-        values = list(self.cost_so_far.values())
-        return None if any(v is None for v in values) else math.fsum(v or 0.0 for v in values)
+    def total_so_far(self) -> float:
+        """USD of the VMs that have a cost so far (the others are not counted)."""
+        return math.fsum(v for v in self.cost_so_far.values() if v is not None)
+
+
+#: States in which a VM's compute is billed: its current run counts in the cost so far.
+BILLED_STATES = frozenset({VMState.PENDING, VMState.RUNNING})
+#: What each cloud's launch time (``VM.launched_at``) is, for the rule of :func:`cost_so_far`.
+LAUNCH_TIME_MEANS: Mapping[str, str] = MappingProxyType({
+    "aws": "its last start (EC2 LaunchTime)",
+    "azure": "its creation (timeCreated)",
+    "gcp": "its creation (GCE creationTimestamp)",
+})
+#: The rule of :func:`cost_so_far`, in words, for status output and docs.
+COST_SO_FAR_RULE = (
+    "cost so far = list price (spot price for spot VMs), billing rules applied, from each "
+    "pending or running VM's launch time to now: on AWS its last start, on Azure and GCP its "
+    "creation (stopped periods since then count as running; unicompute keeps no state "
+    "history); stopped VMs are not counted")
 
 
 def cost_so_far(vm: VM, provider: str, region: str, *, now: datetime,
                 catalog: Catalog) -> float | None:
     """USD ``vm`` has cost from its launch time to ``now`` by the catalog's price and billing
-    rules (spot price for a spot VM); ``None`` when the catalog has no price or the VM no
-    launch time. Stopped periods are not known to unicompute and count as running."""
-    if vm.launched_at is None:
+    rules (spot price for a spot VM), if it is pending or running (:data:`BILLED_STATES`).
+
+    ``None`` when it is not (a stopped VM's compute is not billed, and when it last ran is
+    not known), the catalog has no price, or the VM no launch time. The launch time is what
+    the cloud reports (:data:`LAUNCH_TIME_MEANS`): the last start on AWS, the creation on
+    Azure and GCP, so there a VM stopped and started again counts its stopped periods as
+    running. See :data:`COST_SO_FAR_RULE`."""
+    if vm.launched_at is None or vm.state not in BILLED_STATES:
         return None
     try:
         offer = catalog.offer(provider, region, vm.size)

@@ -73,7 +73,7 @@ def test_all_clouds_in_parallel_then_rerun_creates_nothing_then_destroy(fresh: M
     now = datetime.now(UTC) + timedelta(hours=1)
     seen = deploy.status("duo", where, opener, now=now)
     assert sum(len(s.vms.vms) for s in seen.values()) == 9
-    assert all((s.total_so_far or 0) > 0 for s in seen.values() if s.vms.vms)
+    assert all(s.total_so_far > 0 for s in seen.values() if s.vms.vms)
     gone = deploy.destroy("duo", where, opener)
     assert sum(len(d.vms) for d in gone.values()) == 9
     assert all(not s.vms.vms for s in deploy.status("duo", where, opener).values())
@@ -141,11 +141,44 @@ def test_cost_so_far_follows_billing_rules() -> None:
     assert unknown is None
 
 
-def _vm(size: str, launched: datetime, *, spot: bool) -> uc.VM:
+def test_cost_so_far_counts_pending_and_running_vms_only() -> None:
+    from unicompute.catalog import load_catalog
+
+    catalog = load_catalog()
+    launched = datetime(2026, 1, 1, tzinfo=UTC)
+    now = launched + timedelta(hours=3)
+    costs = {state: deploy.cost_so_far(_vm("t3.medium", launched, spot=False, state=state),
+                                       "aws", "us-east-1", now=now, catalog=catalog)
+             for state in uc.VMState}
+    hourly = catalog.offer("aws", "us-east-1", "t3.medium").on_demand_hourly
+    assert hourly is not None
+    assert costs.pop(uc.VMState.PENDING) == costs.pop(uc.VMState.RUNNING) == \
+        pytest.approx(3 * hourly)
+    assert set(costs.values()) == {None}  # stopping, stopped, terminating, ...: not counted
+
+
+def test_status_leaves_a_stopped_vm_out_of_the_cost_so_far(fresh: MockCloud) -> None:
+    workload = parse("name: pair\nvms:\n  - {name: app, count: 2, size: {aws: t3.micro}}\n")
+    placement = place(workload, cloud="aws")
+    with prepare(placement, opener) as prepared:
+        (result,) = deploy.launch(prepared).values()
+    first, second = result.vms.vms
+    with uc.connect("aws", region=result.region) as cloud:
+        cloud.vms.get(second.id).stop().wait_until(uc.VMState.STOPPED, timeout=60)
+    now = datetime.now(UTC) + timedelta(hours=1)
+    (seen,) = deploy.status("pair", targets(workload.placement, "aws"), opener,
+                            now=now).values()
+    assert seen.cost_so_far[second.id] is None and seen.cost_so_far[first.id] is not None
+    assert seen.total_so_far == seen.cost_so_far[first.id] > 0
+    deploy.destroy("pair", targets(workload.placement, "aws"), opener)
+
+
+def _vm(size: str, launched: datetime, *, spot: bool,
+        state: uc.VMState = uc.VMState.RUNNING) -> uc.VM:
     from unittest.mock import MagicMock
 
     vm = MagicMock(spec=uc.VM)
-    vm.size, vm.launched_at, vm.spot = size, launched, spot
+    vm.size, vm.launched_at, vm.spot, vm.state = size, launched, spot, state
     return vm
 
 
