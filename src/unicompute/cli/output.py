@@ -107,7 +107,8 @@ IMAGE_COLUMNS = (
 
 
 def vm_record(vm: uc.VM, *, price: float | None = None) -> Record:
-    """The JSON form of a VM; ``hourly_price`` is its size's on-demand price, if known."""
+    """The JSON form of a VM; ``hourly_price`` is ``price``: its size's on-demand price, or
+    (workload commands) the catalog's price for how it runs, spot for a spot VM."""
     return {
         "id": vm.id,
         "name": vm.name,

@@ -474,8 +474,9 @@ def launch_command(
         except KeyboardInterrupt as exc:
             _interrupted_on_clouds(ctx, workload_file, exc)
             ctx.exit(EXIT_INTERRUPTED)
-    records = [vm_record(vm, price=r.vms.price(vm)) | {"kind": "vm", "cloud": r.provider,
-                                                        "region": r.region}
+    records = [vm_record(vm, price=deploy.hourly_price(vm, r.provider, r.region,
+                                                       placement.catalog))
+               | {"kind": "vm", "cloud": r.provider, "region": r.region}
                for r in results.values() for vm in r.vms.vms]
     functions = [{"kind": "function", "cloud": r.provider, "region": r.region, "name": name,
                   "deployed": name in r.deployed} for r in results.values()
@@ -524,7 +525,7 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
         return
     name, where = found
     seen = deploy.status(name, where, cloud_opener(ctx))
-    records = [vm_record(vm, price=s.vms.price(vm)) | {
+    records = [vm_record(vm, price=s.hourly.get(vm.id)) | {
         "kind": "vm", "cloud": s.target.provider, "region": s.target.region,
         "cost_so_far": s.cost_so_far.get(vm.id)} for s in seen.values() for vm in s.vms.vms]
     functions = [{"kind": "function", "cloud": s.target.provider, "region": s.target.region,

@@ -341,13 +341,15 @@ def targets(placement: FilePlacement, cloud: str | None = None, region: str | No
 
 @dataclass(frozen=True, kw_only=True)
 class CloudStatus:
-    """The workload on one cloud and region: its VMs (with prices), its functions and what the
-    VMs cost so far (``None`` per VM not counted, see :func:`cost_so_far`)."""
+    """The workload on one cloud and region: its VMs, its functions, what each VM costs per
+    hour (:func:`hourly_price`, spot price for spot VMs) and so far (``None`` per VM not
+    counted, see :func:`cost_so_far`), by VM id."""
 
     target: Target
     vms: Deployment
     functions: tuple[str, ...]
     cost_so_far: Mapping[str, float | None]
+    hourly: Mapping[str, float | None]
 
     @property
     def total_so_far(self) -> float:
@@ -369,6 +371,16 @@ COST_SO_FAR_RULE = (
     "pending or running VM's launch time to now: on AWS its last start, on Azure and GCP its "
     "creation (stopped periods since then count as running; unicompute keeps no state "
     "history); stopped VMs are not counted")
+
+
+def hourly_price(vm: VM, provider: str, region: str, catalog: Catalog) -> float | None:
+    """USD per hour of ``vm`` by the catalog: its size's spot price if it is a spot VM, else
+    on demand; ``None`` when the catalog has no such price."""
+    try:
+        offer = catalog.offer(provider, region, vm.size)
+    except NotFound:
+        return None
+    return offer.hourly(Pricing.SPOT if vm.spot else Pricing.ON_DEMAND)
 
 
 def cost_so_far(vm: VM, provider: str, region: str, *, now: datetime,
@@ -409,8 +421,10 @@ def status(name: str, where: Sequence[Target], opener: Opener, *, now: datetime 
                 functions = tuple(tagged_functions(cloud, name))
         costs = {vm.id: cost_so_far(vm, target.provider, target.region, now=when,
                                     catalog=prices) for vm in deployment.vms}
+        hourly = {vm.id: hourly_price(vm, target.provider, target.region, prices)
+                  for vm in deployment.vms}
         return CloudStatus(target=target, vms=deployment, functions=functions,
-                           cost_so_far=costs)
+                           cost_so_far=costs, hourly=hourly)
 
     return in_parallel(list(where), on, lambda t: t.key)
 

@@ -57,6 +57,10 @@ def test_shop_on_all_clouds_then_cheapest_across_separate_commands(cli: Cli, tmp
     assert sorted(r["id"] for r in status if r["kind"] == "vm") == sorted(r["id"] for r in vms)
     assert all(r["cost_so_far"] is not None and r["cost_so_far"] >= 0
                for r in status if r["kind"] == "vm")
+    # Per hour, launch and status price each VM as the plan did: spot VMs at the spot price.
+    assert any(r["spot"] for r in vms)
+    for records in (vms, [r for r in status if r["kind"] == "vm"]):
+        assert sum(r["hourly_price"] for r in records) == pytest.approx(plan["hourly"])
 
     gone = _json(cli("destroy", SHOP, *ALL, "--json"))
     assert sorted(r["id"] for r in gone if r["kind"] == "vm") == sorted(r["id"] for r in vms)
