@@ -111,7 +111,9 @@ class Invoker:
                 record = dict(zip(columns, row, strict=False))
                 lines.append(LogLine(timestamp_ms=_epoch_ms(str(record.get("timestamp", ""))),
                                      message=str(record.get("message", "")).rstrip("\n")))
-        return sorted(lines, key=lambda line: line.timestamp_ms)
+        # The query answers newest first, and lines of one millisecond tie: reversing before the
+        # stable sort keeps them in the order they were written.
+        return sorted(reversed(lines), key=lambda line: line.timestamp_ms)
 
 
 def outcome(name: str, mode: InvokeMode, answer: Any) -> InvocationInfo:

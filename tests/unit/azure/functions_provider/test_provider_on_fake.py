@@ -230,6 +230,16 @@ def test_async_invoke_runs_and_logs_come_from_app_insights(group: Group, fake: A
     assert fn.invoke({"n": 7}, mode="dry_run").status_code == 204
 
 
+def test_logs_keep_the_order_lines_were_written_in(group: Group, fake: Any,
+                                                   source: Path) -> None:
+    fn = group.deploy(spec(source, fn_name()))
+    fn.invoke({"n": 1})
+    messages = [line.message for line in fn.logs()]
+    executing = next(i for i, m in enumerate(messages) if m.startswith("Executing"))
+    executed = next(i for i, m in enumerate(messages) if m.startswith("Executed"))
+    assert executing < executed, messages
+
+
 def test_timer_and_queue_triggers_fire(group: Group, fake: Any, source: Path) -> None:
     fn = group.deploy(spec(source, fn_name(), triggers=(
         uc.ScheduleTrigger("rate(5 minutes)"), uc.QueueTrigger("work-items"))))
