@@ -269,8 +269,6 @@ FUNCTION_COLUMNS = (
     Column("cloud", "cloud"),
     Column("region", "region"),
     Column("name", "function"),
-    Column("state", "state"),
-    Column("url", "url"),
 )
 
 
@@ -484,7 +482,7 @@ def launch_command(
     show(records + functions if as_json else records, LAUNCHED_WHERE_COLUMNS,
          as_json=as_json, title=f"VMs of {workload.name}")
     if functions and not as_json:
-        show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Functions")
+        show(functions, FUNCTION_COLUMNS, as_json=False, title="Functions")
     new_vms = sum(len(r.vms.launched) for r in results.values())
     deployed = sum(len(r.deployed) for r in results.values())
     note(f"Launched {new_vms} VM(s) and deployed {deployed} function(s) on "
@@ -533,7 +531,7 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
     show(records + functions if as_json else records, STATUS_COLUMNS, as_json=as_json,
          title=f"VMs of {name}", empty=f"No VMs of {name}.")
     if functions and not as_json:
-        show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Functions")
+        show(functions, FUNCTION_COLUMNS, as_json=False, title="Functions")
     if records:
         counted = [r["cost_so_far"] for r in records if r["cost_so_far"] is not None]
         hourly = [r["hourly_price"] for r in records]
@@ -571,6 +569,6 @@ def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_
     show(records + functions if as_json else records, LAUNCHED_WHERE_COLUMNS[:5],
          as_json=as_json, title=f"Terminated VMs of {name}", empty=f"No VMs of {name}.")
     if functions and not as_json:
-        show(functions, FUNCTION_COLUMNS[:3], as_json=False, title="Deleted functions")
+        show(functions, FUNCTION_COLUMNS, as_json=False, title="Deleted functions")
     note(f"Nothing tagged {workloads.WORKLOAD_TAG}={name} remains on "
          f"{', '.join(t.key for t in where)}.")
