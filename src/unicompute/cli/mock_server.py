@@ -32,7 +32,8 @@ DEFAULT_PORTS: dict[str, int] = {"aws": 5000, "azure": 5001, "gcp": 5002}
 )
 @json_option
 def mock_server(host: str, ports: dict[str, str], as_json: bool) -> None:
-    """Serve the cloud fakes until interrupted (Ctrl-C), and print their endpoints.
+    """Serve the cloud fakes until interrupted (Ctrl-C), and print their endpoints. Their clocks
+    follow the wall clock, so what is created later carries a later time, as on a real cloud.
 
     \b
     Point clients at an endpoint, e.g.:
@@ -47,7 +48,7 @@ def mock_server(host: str, ports: dict[str, str], as_json: bool) -> None:
         except ValueError:
             raise click.BadParameter(f"{port!r} is not a port number",
                                      param_hint="--port") from None
-    with MockServer(host=host, ports=chosen) as server:
+    with MockServer(host=host, ports=chosen, real_time=True) as server:
         records = [{"provider": name, "endpoint": url} for name, url in server.endpoints.items()]
         columns = [Column("provider", "provider"), Column("endpoint", "endpoint")]
         show(records, columns, as_json=as_json, empty="No fake is running.")

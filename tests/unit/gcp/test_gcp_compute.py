@@ -194,6 +194,17 @@ def test_states_stop_start_reboot(cloud: uc.Cloud) -> None:
     assert vm.refresh().state is uc.VMState.RUNNING
 
 
+def test_launched_at_is_the_last_start_as_on_aws(cloud: uc.Cloud, fake: GcpFake) -> None:
+    vm = cloud.vms.launch(spec())
+    first = vm.launched_at
+    assert first is not None
+    vm.stop()
+    fake.clock.advance(3600)
+    vm.start()
+    started = vm.refresh().launched_at
+    assert started is not None and (started - first).total_seconds() >= 3600
+
+
 def test_stepped_operations_are_polled_through_the_providers_own_clients(
     cloud: uc.Cloud, fake: GcpFake, project: str
 ) -> None:

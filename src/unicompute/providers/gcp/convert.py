@@ -197,7 +197,7 @@ def vm_info(instance: compute_v1.Instance) -> VMInfo:
         private_ip=private_ip,
         public_ip=public_ip,
         tags=tags_of(instance.labels),
-        launched_at=_timestamp(instance.creation_timestamp),
+        launched_at=_timestamp(instance.last_start_timestamp or instance.creation_timestamp),
         spot=is_spot(instance),
         key_name=metadata_value(instance, KEY_NAME_METADATA_KEY) or None,
         raw=instance,
