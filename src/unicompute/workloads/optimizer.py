@@ -79,12 +79,14 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
          commitment: Pricing | None = None, catalog: Catalog | None = None) -> list[Candidate]:
     """Every candidate for ``need`` on ``clouds`` (in ``regions[cloud]``, else every region the
     catalog prices), sorted by total cost over ``hours``, then hourly, cloud, region, size.
+    The first one's ``reason`` names the runner-up with its total over ``hours`` and its hourly
+    price, each labelled.
 
     ``commitment`` (:attr:`Pricing.COMMIT_1Y` / ``COMMIT_3Y``) prices non-spot candidates at
     their committed rate where the catalog has one, else on-demand (the reason says so).
     ``InvalidRequest`` names ``hours``, ``commitment``, ``clouds``, ``regions`` or ``sizes`` when
-    bad (a region the catalog does not price, or a cloud in ``need.sizes`` it does not know, is
-    refused, never silently ignored).
+    bad (a region the catalog does not price, an empty region list, or a cloud in ``need.sizes``
+    it does not know, is refused, never silently ignored).
     """
     if not _finite_and_not_negative(hours):
         raise InvalidRequest("hours must be a finite number, 0 or more", field="hours")
@@ -102,6 +104,9 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
         raise InvalidRequest(f"sizes names unknown cloud(s) {', '.join(unknown_sized)} (known: "
                              f"{', '.join(known)})", field="sizes")
     for cloud, listed in (regions or {}).items():
+        if not listed:
+            raise InvalidRequest(f"regions[{cloud!r}] is empty; list at least one region or "
+                                 "leave the cloud out for every region", field="regions")
         unpriced = [r for r in listed if r not in catalog.regions(cloud)]
         if unpriced:
             raise InvalidRequest(f"the {cloud} catalog has no prices for region(s) "
@@ -121,8 +126,9 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
     if len(found) > 1:
         first, second = found[0], found[1]
         found[0] = Candidate(first.offer, first.pricing, first.hourly, first.total,
-                             f"{first.reason}; cheapest of {len(found)} candidates (next: "
-                             f"{_where(second)} at ${second.total:.4f})")
+                             f"{first.reason}; cheapest of {len(found)} candidates over "
+                             f"{hours:g} h (next: {_where(second)} at ${second.total:.4f} "
+                             f"total, ${second.hourly:.4f}/h)")
     return found
 
 

@@ -6,6 +6,10 @@ parts talk to each other, so they stay together): for each region allowed, the c
 candidate of every group, summed. ``cheapest`` keeps the one cloud and region where that sum is
 least; ``all`` keeps the best region of every cloud; a named cloud keeps its best region. The
 result lists what was considered, so a plan can show why. Nothing is created or even opened.
+
+"Cheapest" and "best" mean the least TOTAL over the plan's hours with the billing rules applied
+(minimum billed time of short runs, GCE sustained use over long ones), as the optimizer ranks
+each group; hourly prices only break ties. ``max_hourly_cost`` caps the hourly price.
 """
 
 from __future__ import annotations
@@ -120,13 +124,22 @@ def clouds_for(mode: str) -> tuple[str, ...]:
 
 def regions_for(workload: Workload, provider: str, region: str | None = None) -> tuple[str, ...]:
     """The regions allowed for ``provider``: ``region`` (``--region``) if given, else the file's
-    ``placement.regions``, else the provider's default region."""
+    ``placement.regions``, else the provider's default region. Never empty (an empty tuple would
+    read as "every region" to the optimizer): ``InvalidRequest`` naming
+    ``placement.regions.<provider>`` when the file lists none or the provider has no default."""
     if region is not None:
         return (region,)
     listed = workload.placement.regions.get(provider)
-    if listed:
+    if listed is not None:
+        if not listed:
+            raise InvalidRequest(f"placement.regions.{provider} must list at least one region",
+                                 field=f"placement.regions.{provider}")
         return tuple(listed)
-    return (DEFAULT_REGIONS[provider],) if provider in DEFAULT_REGIONS else ()
+    if provider not in DEFAULT_REGIONS:
+        raise InvalidRequest(f"{provider} has no default region; list its regions in "
+                             f"placement.regions.{provider}",
+                             field=f"placement.regions.{provider}")
+    return (DEFAULT_REGIONS[provider],)
 
 
 def need_of(group: VMGroup) -> Need:
@@ -176,8 +189,7 @@ def place(
         _check_regions(catalog, name, allowed)
         per_group: list[dict[str, tuple[Candidate, int]]] = []
         for index, group in enumerate(workload.groups):
-            ranked = tuple(rank(need_of(group), clouds=(name,), regions={name: list(allowed)},
-                                hours=hours, commitment=commitment, catalog=catalog))
+            ranked = _ranked(group, index, name, allowed, hours, commitment, catalog)
             candidates[(name, group.name)] = ranked
             if not ranked and mode not in (CHEAPEST, ALL_CLOUDS):
                 raise _no_candidate(group, index, name, allowed)
@@ -189,11 +201,11 @@ def place(
             for where in allowed
             if all(where in best for best in per_group)
         ]
-        in_cloud.sort(key=lambda c: (round(c.hourly, 9), allowed.index(c.region)))
+        in_cloud.sort(key=lambda c: (*_cost_key(c), allowed.index(c.region)))
         regional.extend(in_cloud)
         if in_cloud:
             options.append(in_cloud[0])
-    options.sort(key=lambda c: (round(c.hourly, 9), c.provider))
+    options.sort(key=lambda c: (*_cost_key(c), c.provider))
     if not options or (mode == ALL_CLOUDS and len(options) < len(clouds)):
         missing = [name for name in clouds if name not in {o.provider for o in options}]
         raise InvalidRequest(f"no region of {', '.join(missing)} has a priced size for every "
@@ -210,6 +222,25 @@ def place(
             f"the plan costs ${result.hourly:.4f}/h on {', '.join(result.providers)}, more than "
             f"${cap:.4f}/h; nothing was created", field="placement.max_hourly_cost")
     return result
+
+
+def _cost_key(choice: CloudChoice) -> tuple[float, float]:
+    """What orders choices: the total over the plan's hours (billing rules applied, as
+    :func:`rank` orders each group's candidates), then the hourly price."""
+    return round(choice.total, 9), round(choice.hourly, 9)
+
+
+def _ranked(group: VMGroup, index: int, provider: str, allowed: Sequence[str], hours: float,
+            commitment: Pricing | None, catalog: Catalog) -> tuple[Candidate, ...]:
+    """:func:`rank` for one group on one cloud, its refusal of the group's sizes reported
+    against the file's key (``vms[i].size``)."""
+    try:
+        return tuple(rank(need_of(group), clouds=(provider,), regions={provider: list(allowed)},
+                          hours=hours, commitment=commitment, catalog=catalog))
+    except InvalidRequest as exc:
+        if exc.field != "sizes":
+            raise
+        raise InvalidRequest(exc.reason, field=f"vms[{index}].size") from None
 
 
 def _check_regions(catalog: Catalog, provider: str, allowed: Sequence[str]) -> None:

@@ -154,7 +154,8 @@ class WorkloadFunction:
 @dataclass(frozen=True, kw_only=True)
 class Placement:
     """Where the workload goes. ``cloud`` is a provider name, ``"cheapest"`` (the one cloud and
-    region where the whole workload costs least per hour) or ``"all"`` (the same workload on
+    region where the whole workload costs least over the plan's hours, billing rules applied;
+    the hourly price breaks ties) or ``"all"`` (the same workload on
     each of :data:`CATALOG_CLOUDS`); ``None`` leaves it to the caller (the CLI's ``--cloud``,
     default ``aws``). ``regions[cloud]`` lists the allowed regions, the first preferred;
     ``max_hourly_cost`` caps the USD per hour of everything launched."""

@@ -215,3 +215,18 @@ def test_equal_totals_on_different_clouds_are_ordered_by_cloud_then_region() -> 
         order = [(c.offer.provider, c.offer.region)
                  for c in rank(Need(), clouds=("gcp", "aws"), catalog=tied)]
         assert order == [("aws", "z"), ("gcp", "a"), ("gcp", "b")]
+
+
+def test_the_reason_labels_the_runner_ups_total_and_hourly_price() -> None:
+    best, second = rank(Need(vcpus=2, memory_gib=4), clouds=("aws",), regions={"aws": ["r1"]},
+                        hours=730, catalog=SMALL)[:2]
+    # r1: a.small 0.10/h (73.00 over 730 h), then a.big 0.30/h (219.00), then g.gpu 0.50/h
+    assert (best.offer.size, second.offer.size) == ("a.small", "a.big")
+    assert best.reason.endswith("cheapest of 3 candidates over 730 h (next: aws r1 a.big "
+                                "on-demand at $219.0000 total, $0.3000/h)")
+
+
+def test_an_empty_region_list_is_refused_not_read_as_every_region() -> None:
+    with pytest.raises(uc.InvalidRequest) as caught:
+        rank(Need(), regions={"aws": []}, catalog=SMALL)
+    assert caught.value.field == "regions" and "'aws'" in str(caught.value)

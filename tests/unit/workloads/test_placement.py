@@ -162,3 +162,97 @@ def test_a_commitment_prices_at_the_committed_rate_and_says_where_it_fell_back()
     assert "no commit-3y price, on-demand" in web3.candidate.reason
     assert three.hourly == pytest.approx(2 * 0.05 + 0.08)
     assert not place(parse(text), cloud="aws", catalog=catalog).fell_back(web3)
+
+
+def _by_total_catalog() -> Catalog:
+    """AWS has the lowest hourly price; GCE's N1 in us-east1 costs more per hour than its E2
+    in us-central1 and than AWS, but gets up to 30 % sustained use over a month."""
+    return Catalog({
+        "aws": _cloud({"a.small": [2, 4, 0, None, "a", "x86_64"]},
+                      {"us-east-1": {"a.small": {"od": 0.10}}}),
+        "azure": _cloud({"z.small": [2, 4, 0, None, "z", "x86_64"]},
+                        {"eastus": {"z.small": {"od": 0.08}}}),
+        "gcp": _cloud({"e2-standard-2": [2, 8, 0, None, "e2", "x86_64"],
+                       "n1-standard-2": [2, 7.5, 0, None, "n1", "x86_64"]},
+                      {"us-central1": {"e2-standard-2": {"od": 0.11}},
+                       "us-east1": {"n1-standard-2": {"od": 0.12}}}),
+    })
+
+
+ONE = """\
+name: one
+vms:
+  - {name: app, vcpus: 2, memory_gib: 4}
+placement:
+  regions: {aws: [us-east-1], azure: [eastus], gcp: [us-central1, us-east1]}
+"""
+
+
+def test_cheapest_is_the_least_total_over_the_hours_with_sustained_use() -> None:
+    catalog = _by_total_catalog()
+    plan = place(parse(ONE), cloud="cheapest", hours=730, catalog=catalog)
+    # 730 h: aws 0.10 x 730 = 73.00; azure 0.08 x 730 = 58.40; gcp us-central1 E2 (no
+    # sustained use) 0.11 x 730 = 80.30; gcp us-east1 N1: each quarter (182.5 h) at
+    # 100/80/60/40 % of 0.12 = 0.12 x 182.5 x 2.8 = 61.32.
+    assert [(c.provider, c.region, round(c.total, 6)) for c in plan.options] == [
+        ("azure", "eastus", 58.4), ("gcp", "us-east1", 61.32), ("aws", "us-east-1", 73.0)]
+    assert [(c.region, round(c.total, 6)) for c in plan.regional if c.provider == "gcp"] == [
+        ("us-east1", 61.32), ("us-central1", 80.3)]
+    without_azure = ONE.replace("azure: [eastus], ", "")
+    plan = place(parse(without_azure), cloud="all", hours=730, catalog=catalog)
+    # by hourly, us-central1's 0.11 would have won over us-east1's 0.12
+    assert [c.region for c in plan.chosen if c.provider == "gcp"] == ["us-east1"]
+    # and GCE (61.32 in total, 0.12/h) now ranks before AWS (73.00, 0.10/h)
+    assert [c.provider for c in plan.options][:2] == ["azure", "gcp"]
+
+
+def test_a_short_run_pays_each_clouds_minimum_when_choosing_the_cloud() -> None:
+    catalog = _by_total_catalog()
+    plan = place(parse(ONE), cloud="cheapest", hours=30 / 3600, catalog=catalog)
+    # 30 s: AWS bills 60 s at 0.10/h = 0.0016667; Azure 300 s at 0.08/h = 0.0066667 (the
+    # lower hourly price); GCE 60 s at 0.11/h = 0.0018333 (no sustained use for a minute:
+    # N1's first quarter is at 100 %, so 0.12/h x 60 s = 0.002).
+    assert [(c.provider, round(c.total, 7)) for c in plan.options] == [
+        ("aws", round(0.10 * 60 / 3600, 7)), ("gcp", round(0.11 * 60 / 3600, 7)),
+        ("azure", round(0.08 * 300 / 3600, 7))]
+    assert plan.chosen[0].provider == "aws"
+
+
+def test_max_hourly_cost_still_caps_the_hourly_price() -> None:
+    catalog = _by_total_catalog()
+    text = ONE.replace("azure: [eastus], ", "") + "  max_hourly_cost: 0.12\n"
+    plan = place(parse(text), cloud="gcp", hours=730, catalog=catalog)
+    assert plan.hourly == pytest.approx(0.12) and plan.chosen[0].region == "us-east1"
+    with pytest.raises(uc.InvalidRequest) as info:
+        place(parse(text.replace("0.12", "0.119")), cloud="gcp", hours=730, catalog=catalog)
+    assert info.value.field == "placement.max_hourly_cost"
+
+
+def test_no_region_is_refused_not_read_as_every_region() -> None:
+    from dataclasses import replace
+
+    from unicompute.workloads.spec import Placement as FilePlacement
+
+    workload = parse(ONE)
+    empty = replace(workload, placement=FilePlacement(regions={"gcp": ()}))
+    with pytest.raises(uc.InvalidRequest) as info:
+        place(empty, cloud="gcp", catalog=_by_total_catalog())
+    assert info.value.field == "placement.regions.gcp"
+    other = Catalog({"other": _cloud({"o.small": [2, 4, 0, None, "o", "x86_64"]},
+                                     {"o-1": {"o.small": {"od": 0.01}}})})
+    with pytest.raises(uc.InvalidRequest) as info:
+        place(parse(ONE.replace("placement:\n  regions: {aws: [us-east-1], azure: [eastus], "
+                                "gcp: [us-central1, us-east1]}\n", "")),
+              cloud="other", catalog=other)
+    assert info.value.field == "placement.regions.other" and "no default region" in str(
+        info.value)
+
+
+def test_a_size_for_a_cloud_the_catalog_lacks_names_the_groups_size() -> None:
+    aws_only = Catalog({"aws": _cloud({"a.small": [2, 4, 0, None, "a", "x86_64"]},
+                                      {"us-east-1": {"a.small": {"od": 0.05}}})})
+    text = ("name: w\nvms:\n  - {name: a, vcpus: 1}\n"
+            "  - {name: b, size: {aws: a.small, azure: z.small}}\n")
+    with pytest.raises(uc.InvalidRequest) as info:
+        place(parse(text), cloud="aws", catalog=aws_only)
+    assert info.value.field == "vms[1].size" and "azure" in str(info.value)
