@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from ._errors import InvalidRequest
 from ._function_models import FunctionPackage
-from .shims import SHIM_MODULE, shim_source
+from .shims import COMMON_MODULE, SHIM_MODULE, shim_source
 
 REQUIREMENTS = "requirements.txt"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -30,23 +30,26 @@ _SKIP_DIRS = frozenset({"__pycache__", ".git"})
 PIP_TIMEOUT_S = 600
 #: The files a shim puts at the package root, as {name in the zip: file in
 #: ``unicompute/shims/``}, for shims that are not a single ``unicompute_shim.py`` (the default,
-#: Lambda's). Every name is reserved: a source that holds one is refused.
+#: Lambda's and Cloud Functions'). Every name is reserved: a source that holds one is refused.
 SHIM_LAYOUTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     # The Azure Functions Python v2 model indexes function_app.py; host.json configures the host.
     "azure_functions": MappingProxyType({"function_app.py": "azure_functions.py",
                                          "host.json": "azure_functions_host.json"}),
 })
+#: What every shim imports, added at the package root next to each shim's own files (and
+#: reserved as they are).
+COMMON_FILES: Mapping[str, str] = MappingProxyType({f"{COMMON_MODULE}.py": "common.py"})
 
 
 def build_package(source: Path, *, shim: str, max_bytes: int) -> FunctionPackage:
-    """The zip of ``source`` (a directory or a ``.zip``) with ``shim`` added at its root as
-    ``unicompute_shim.py`` (or as the files :data:`SHIM_LAYOUTS` names for it). A
+    """The zip of ``source`` (a directory or a ``.zip``) with :func:`shim_files` of ``shim``
+    added at its root. A
     ``requirements.txt`` at the root of the source is installed into the package with ``pip
     install --target`` of the running interpreter, run in the source directory (so relative
     paths in it name local packages).
 
     ``InvalidRequest`` naming ``source`` when it does not exist, is not a directory or a valid
-    zip, already holds a ``unicompute_shim.py``, its requirements fail to install, or the zip
+    zip, already holds a file the shim adds, its requirements fail to install, or the zip
     is bigger than ``max_bytes``.
     """
     if source.is_dir():
@@ -66,12 +69,16 @@ def build_package(source: Path, *, shim: str, max_bytes: int) -> FunctionPackage
 
 
 def shim_files(shim: str) -> dict[str, bytes]:
-    """The files shim ``shim`` adds at the package root: {name in the zip: content}."""
-    layout = SHIM_LAYOUTS.get(shim)
-    if layout is None:
-        return {f"{SHIM_MODULE}.py": shim_source(shim)}
+    """The files shim ``shim`` adds at the package root, {name in the zip: content}: the
+    shim as ``unicompute_shim.py`` (or the files :data:`SHIM_LAYOUTS` names for it) and
+    :data:`COMMON_FILES`."""
     folder = resources.files("unicompute.shims")
-    return {name: folder.joinpath(resource).read_bytes() for name, resource in layout.items()}
+    layout = SHIM_LAYOUTS.get(shim)
+    files = ({f"{SHIM_MODULE}.py": shim_source(shim)} if layout is None else
+             {name: folder.joinpath(resource).read_bytes() for name, resource in layout.items()})
+    files.update({name: folder.joinpath(resource).read_bytes()
+                  for name, resource in COMMON_FILES.items()})
+    return files
 
 
 def _build_from_dir(root: Path, shim: str) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 
 import unicompute as uc
 from unicompute._packaging import build_package
-from unicompute.shims import SHIM_MODULE, shim_source
+from unicompute.shims import COMMON_MODULE, SHIM_MODULE, shim_source
 
 MAX = 50 * 1024 * 1024
 
@@ -40,9 +40,29 @@ def source(tmp_path: Path) -> Path:
 
 def test_package_holds_source_and_shim_sorted(source: Path) -> None:
     package = build_package(source, shim="aws_lambda", max_bytes=MAX)
-    assert names(package.zip_bytes) == ["app.py", "lib/util.py", f"{SHIM_MODULE}.py"]
+    assert names(package.zip_bytes) == ["app.py", "lib/util.py", f"{SHIM_MODULE}.py",
+                                        f"{COMMON_MODULE}.py"]
     assert read(package.zip_bytes, f"{SHIM_MODULE}.py") == shim_source("aws_lambda")
+    assert read(package.zip_bytes, f"{COMMON_MODULE}.py") == shim_source("common")
     assert package.sha256 == hashlib.sha256(package.zip_bytes).digest()
+
+
+@pytest.mark.parametrize(("shim", "root"), [
+    ("aws_lambda", {f"{SHIM_MODULE}.py"}),
+    ("gcp_functions", {f"{SHIM_MODULE}.py"}),
+    ("azure_functions", {"function_app.py", "host.json"}),
+])
+def test_every_shim_comes_with_the_common_module(source: Path, shim: str,
+                                                 root: set[str]) -> None:
+    package = build_package(source, shim=shim, max_bytes=MAX)
+    added = set(names(package.zip_bytes)) - {"app.py", "lib/util.py"}
+    assert added == root | {f"{COMMON_MODULE}.py"}
+    assert read(package.zip_bytes, f"{COMMON_MODULE}.py") == shim_source("common")
+    # ... and a source that holds a file of that name is refused, naming it.
+    (source / f"{COMMON_MODULE}.py").write_text("")
+    with pytest.raises(uc.InvalidRequest) as info:
+        build_package(source, shim=shim, max_bytes=MAX)
+    assert info.value.field == "source" and f"{COMMON_MODULE}.py" in str(info.value)
 
 
 def test_identical_code_gives_identical_bytes(source: Path, tmp_path: Path) -> None:
