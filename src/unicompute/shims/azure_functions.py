@@ -20,112 +20,42 @@ The user's handler (``UNICOMPUTE_HANDLER``, ``"app.handler"``) is imported at im
 failure is kept and reported by every invocation (``ImportModuleError``) instead of breaking
 the host's indexing. The handler runs in its own thread so that the shim can answer
 ``Timeout`` after ``UNICOMPUTE_TIMEOUT_S`` seconds (Python cannot stop a thread: the handler
-runs on until it returns or the host's own, later, timeout recycles the worker). Self-contained:
-imports only the standard library and ``azure.functions``.
+runs on until it returns or the host's own, later, timeout recycles the worker). Imports only
+the standard library, ``azure.functions`` and ``unicompute_shim_common`` (``common.py``,
+packaged next to it, with the portable context, output capture, error documents and Lambda's
+HTTP event and response).
 """
 
 from __future__ import annotations
 
-import base64
-import importlib
-import io
 import json
-import logging
 import os
-import sys
 import threading
 import time
-import traceback
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
-HANDLER_ENV = "UNICOMPUTE_HANDLER"
+if TYPE_CHECKING:
+    from unicompute.shims import common
+else:
+    import unicompute_shim_common as common
+
 _FUNCTION = os.environ.get("UNICOMPUTE_FUNCTION", "function")
-_MEMORY_MB = int(os.environ.get("UNICOMPUTE_MEMORY_MB", "0") or 0)
-_TIMEOUT_S = float(os.environ.get("UNICOMPUTE_TIMEOUT_S", "30") or 30)
+_MEMORY_MB = int(common.env_number(common.MEMORY_ENV, 0))
+_TIMEOUT_S = common.env_number(common.TIMEOUT_ENV, 30) or 30
 _CONFIG: dict[str, Any] = json.loads(os.environ.get("UNICOMPUTE_TRIGGERS") or "{}")
-_cold = True
-_cold_lock = threading.Lock()
-
-
-class _Tee(io.TextIOBase):
-    """``sys.stdout`` while the shim runs: writes go to the real stream and, for threads that
-    run a handler, to that invocation's buffer (the ``logs`` of the answer)."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.buffers: dict[int, list[str]] = {}
-
-    def write(self, text: str) -> int:
-        buffer = self.buffers.get(threading.get_ident())
-        if buffer is not None:
-            buffer.append(text)
-        return int(self.real.write(text))
-
-    def flush(self) -> None:
-        self.real.flush()
-
-
-_tee = sys.stdout if isinstance(sys.stdout, _Tee) else _Tee(sys.stdout)
-sys.stdout = _tee
-
-
-class Context:
-    """The portable context: ``function_name``, ``request_id``, ``memory_mb``,
-    ``remaining_time_ms()``, ``logger`` (writes to the function's log), ``raw`` (Azure's)."""
-
-    __slots__ = ("_deadline", "function_name", "logger", "memory_mb", "raw", "request_id")
-
-    def __init__(self, native: Any, request_id: str) -> None:
-        self.raw = native
-        self.function_name = _FUNCTION
-        self.request_id = request_id
-        self.memory_mb = _MEMORY_MB
-        self.logger = _logger(_FUNCTION)
-        self._deadline = time.monotonic() + _TIMEOUT_S
-
-    def remaining_time_ms(self) -> int:
-        """Milliseconds left before the invocation is stopped."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-    def __repr__(self) -> str:
-        return f"Context(function_name={self.function_name!r}, request_id={self.request_id!r})"
-
-
-def _logger(name: str) -> logging.Logger:
-    logger = logging.getLogger(f"unicompute.function.{name}")
-    if not logger.handlers:
-        out = logging.StreamHandler(_tee)
-        out.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        logger.addHandler(out)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    return logger
-
-
-def _load(spec: str) -> Any:
-    module_name, _, attr = spec.rpartition(".")
-    module = importlib.import_module(module_name)
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ImportError(f"Handler '{attr}' missing on module '{module_name}'") from None
-
-
-_user_handler: Any = None
+_cold = common.ColdStart()
+_user_handler, _failed_import = common.import_user_handler()
+#: What every invocation reports when the handler could not be imported (as Lambda reports a
+#: failed init), instead of breaking the host's indexing.
 _import_error: dict[str, Any] | None = None
-try:
-    _user_handler = _load(os.environ[HANDLER_ENV])
-except Exception as exc:  # reported by every invocation, as Lambda reports a failed init
-    _import_error = {
-        "errorType": "ImportModuleError",
-        "errorMessage": f"Unable to import module '{os.environ.get(HANDLER_ENV)}': {exc}",
-        "stackTrace": traceback.format_exception(exc),
-    }
+if _failed_import is not None:
+    _import_error = common.error_document(
+        _failed_import, "ImportModuleError",
+        f"Unable to import module '{os.environ.get(common.HANDLER_ENV)}': {_failed_import}")
 
 
 class _Outcome:
@@ -139,27 +69,24 @@ class _Outcome:
 
 def run(event: Any, native: Any, request_id: str) -> tuple[_Outcome, float, bool]:
     """The handler on ``event`` in its own thread, waited for at most the timeout:
-    ``(outcome, duration_ms, cold_start)``."""
-    global _cold
-    with _cold_lock:
-        cold, _cold = _cold, False
+    ``(outcome, duration_ms, cold_start)``; ``outcome.logs`` is what the handler printed."""
+    cold = _cold.first_call()
     outcome = _Outcome()
     started = time.monotonic()
     if _import_error is not None:
         outcome.error = dict(_import_error)
         return outcome, 0.0, cold
-    context = Context(native, request_id)
+    context = common.Context(native, function_name=_FUNCTION, request_id=request_id,
+                             memory_mb=_MEMORY_MB, remaining_ms=common.time_left(_TIMEOUT_S))
 
     def target() -> None:
-        _tee.buffers[threading.get_ident()] = outcome.logs
-        try:
-            outcome.result = _user_handler(event, context)
-        except MemoryError as exc:
-            outcome.error = _error(exc, "MemoryError")
-        except BaseException as exc:
-            outcome.error = _error(exc, type(exc).__name__)
-        finally:
-            _tee.buffers.pop(threading.get_ident(), None)
+        with common.captured_output(outcome.logs):
+            try:
+                outcome.result = _user_handler(event, context)
+            except MemoryError as exc:
+                outcome.error = common.error_document(exc, "MemoryError")
+            except BaseException as exc:
+                outcome.error = common.error_document(exc)
 
     worker = threading.Thread(target=target, name=f"uc-{request_id}", daemon=True)
     worker.start()
@@ -172,11 +99,6 @@ def run(event: Any, native: Any, request_id: str) -> tuple[_Outcome, float, bool
     return outcome, duration, cold
 
 
-def _error(exc: BaseException, kind: str) -> dict[str, Any]:
-    return {"errorType": kind, "errorMessage": str(exc),
-            "stackTrace": traceback.format_exception(exc)}
-
-
 def _request_id(context: Any) -> str:
     return str(getattr(context, "invocation_id", None) or uuid.uuid4())
 
@@ -185,49 +107,15 @@ def _request_id(context: Any) -> str:
 def http_event(req: func.HttpRequest, request_id: str) -> dict[str, Any]:
     """Lambda's function-URL event (payload format 2.0) for an Azure HTTP request."""
     url = urlsplit(req.url)
-    headers = {k.lower(): v for k, v in req.headers.items()}
-    raw = req.get_body() or b""
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": url.path,
-        "rawQueryString": url.query,
-        "headers": headers,
-        "requestContext": {
-            "http": {"method": req.method, "path": url.path, "protocol": "HTTP/1.1",
-                     "sourceIp": headers.get("x-forwarded-for", "").split(",")[0].strip(),
-                     "userAgent": headers.get("user-agent", "")},
-            "requestId": request_id,
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if req.params:
-        event["queryStringParameters"] = dict(req.params)
-    if raw:
-        try:
-            event["body"] = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            event["body"] = base64.b64encode(raw).decode("ascii")
-            event["isBase64Encoded"] = True
-    return event
+    return common.http_event(method=req.method, path=url.path, query=url.query,
+                             headers=req.headers.items(), body=req.get_body() or b"",
+                             request_id=request_id)
 
 
 def http_response(result: Any) -> func.HttpResponse:
-    """The handler's result as Lambda's function URLs answer it: a dict with ``statusCode``
-    gives status, headers and body; anything else is 200 JSON."""
-    if isinstance(result, dict) and "statusCode" in result:
-        body = result.get("body")
-        data: bytes
-        if body is None:
-            data = b""
-        elif result.get("isBase64Encoded"):
-            data = base64.b64decode(body)
-        else:
-            data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode()
-        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
-        return func.HttpResponse(data, status_code=int(result["statusCode"]), headers=headers)
-    return func.HttpResponse(json.dumps(result), status_code=200, mimetype="application/json")
+    """The handler's result as Lambda's function URLs answer it (:func:`common.http_answer`)."""
+    status, headers, body = common.http_answer(result)
+    return func.HttpResponse(body, status_code=status, headers=headers)
 
 
 def _raise(outcome: _Outcome) -> None:
@@ -298,9 +186,7 @@ def _http_function(auth: str) -> None:
 
 def _timer_function(index: int, expression: str, schedule: str) -> None:
     def timer(timer: func.TimerRequest, context: func.Context) -> None:
-        event = {"source": "unicompute.schedule",
-                 "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                 "schedule": expression, "detail": {"past_due": bool(timer.past_due)}}
+        event = common.schedule_event(expression, {"past_due": bool(timer.past_due)})
         outcome, _, _ = run(event, context, _request_id(context))
         if outcome.error is not None:
             _raise(outcome)
@@ -316,10 +202,10 @@ def queue_event(msg: func.QueueMessage, queue: str) -> dict[str, Any]:
         value = getattr(msg, name, None)
         if value is not None:
             attributes[name.replace("_t", "T")] = value.isoformat()
-    return {"Records": [{
-        "messageId": msg.id, "body": (msg.get_body() or b"").decode("utf-8", "replace"),
-        "attributes": attributes, "eventSource": "azure:queue", "eventSourceARN": queue,
-    }]}
+    return common.queue_event(message_id=str(msg.id),
+                              body=(msg.get_body() or b"").decode("utf-8", "replace"),
+                              attributes=attributes, event_source="azure:queue",
+                              source_id=queue)
 
 
 def _queue_function(index: int, queue: str) -> None:
