@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +23,7 @@ from ._schedules import InvalidSchedule
 from ._schedules import parse as parse_schedule
 
 if TYPE_CHECKING:
+    from ._cloud import Cloud
     from .driver import NamingRules, TagCharacters
 
 #: Portable runtime names → language. Node.js joins as ``"nodejs22.x": "node"`` with its shim.
@@ -299,6 +300,20 @@ def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) 
     check_options(spec.options, options_type, "this provider's")
     if limits.check is not None:
         limits.check(spec)
+    return spec
+
+
+def check_spec_on(spec: FunctionSpec, cloud: Cloud) -> FunctionSpec:
+    """:func:`check_spec` against ``cloud``'s function limits, for a deploy to come, so that a
+    spec meant for several clouds is checked on all of them before anything is made on any.
+    A refusal is ``InvalidRequest`` naming the field and ``provider``. Everything a deploy
+    checks is checked except provider ``options`` (one provider's options type is only known
+    to its own deploy, which checks them before any call)."""
+    portable = spec if spec.options is None else replace(spec, options=None)
+    try:
+        check_spec(portable, cloud.functions.limits, None)
+    except InvalidRequest as exc:
+        raise InvalidRequest(exc.reason, field=exc.field, provider=cloud.provider) from None
     return spec
 
 

@@ -21,7 +21,7 @@ import click
 
 import unicompute as uc
 
-from .._function_models import check_spec
+from .._function_models import check_spec_on
 from ..workloads.deploy import CloudsIncomplete, in_parallel
 from ..workloads.placement import DEFAULT_REGIONS, clouds_for
 from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_function_file
@@ -292,11 +292,7 @@ def deploy_command(ctx: click.Context, directory: Path, name: str | None, handle
                                   if value is not None})
 
     def check(cloud: uc.Cloud) -> None:
-        try:
-            check_spec(spec, cloud.functions.limits, None)
-        except uc.InvalidRequest as exc:  # say which cloud refused it
-            raise uc.InvalidRequest(exc.reason, field=exc.field,
-                                    provider=cloud.provider) from None
+        check_spec_on(spec, cloud)  # names the cloud that refuses it
 
     def deploy(cloud: uc.Cloud) -> list[Record]:
         return [function_record(cloud.functions.deploy(spec))]

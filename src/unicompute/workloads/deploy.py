@@ -35,6 +35,7 @@ from .. import (
     UnicomputeError,
     VMState,
 )
+from .._function_models import check_spec_on
 from ..catalog import Catalog, Pricing, cost_of, load_catalog
 from ..driver import Capability
 from . import apply
@@ -48,7 +49,7 @@ from .apply import (
     Step,
 )
 from .placement import CloudChoice, Placement, clouds_for, regions_for
-from .spec import FUNCTION_WORKLOAD_TAG
+from .spec import FUNCTION_WORKLOAD_TAG, Workload
 from .spec import Placement as FilePlacement
 
 #: Opens the cloud ``provider`` in ``region`` (the CLI's: with its endpoints, ``--mock``...).
@@ -194,7 +195,10 @@ def prepare(placement: Placement, opener: Opener) -> Iterator[Prepared]:
     """Open every chosen cloud (in parallel) and plan the workload there: sizes, images and
     the cloud's own rules checked, existing VMs and functions found. Only reads; a cloud without
     functions for a workload that has some is :class:`~unicompute.InvalidRequest` naming
-    ``functions``. The clouds close when the block ends."""
+    ``functions``, and every function is checked against every chosen cloud's function limits
+    (:func:`~unicompute._function_models.check_spec_on`), a refusal being ``InvalidRequest``
+    naming ``functions[i].<field>`` and the cloud, so that nothing is made on any cloud when
+    one would refuse a function. The clouds close when the block ends."""
     opened: list[Cloud] = []
     lock = threading.Lock()
     workload = placement.workload
@@ -216,10 +220,23 @@ def prepare(placement: Placement, opener: Opener) -> Iterator[Prepared]:
 
     try:
         plans = in_parallel(list(placement.chosen), plan_on, lambda c: c.provider)
+        for planned in plans.values():
+            _check_functions(workload, planned.cloud)
         yield Prepared(placement=placement, clouds=tuple(plans.values()))
     finally:
         for cloud in opened:
             cloud.close()
+
+
+def _check_functions(workload: Workload, cloud: Cloud) -> None:
+    for index, function in enumerate(workload.functions):
+        try:
+            check_spec_on(function.spec, cloud)
+        except InvalidRequest as exc:
+            field = f"functions[{index}]" + (f".{exc.field}" if exc.field else "")
+            raise InvalidRequest(f"{cloud.provider} refuses function {function.name!r}: "
+                                 f"{exc.reason}; nothing was created", field=field,
+                                 provider=cloud.provider) from None
 
 
 # -- launch ---------------------------------------------------------------------------------
@@ -331,8 +348,6 @@ def targets(placement: FilePlacement, cloud: str | None = None, region: str | No
             ) -> tuple[Target, ...]:
     """Every cloud and region the workload may have been placed on: each cloud its placement
     mode considers (``cloud`` overrides the file's), in each region allowed there."""
-    from .spec import Workload
-
     mode = cloud or placement.cloud or "aws"
     probe = Workload(name="x", groups=(), placement=placement)
     return tuple(Target(name, where) for name in clouds_for(mode)

@@ -121,6 +121,24 @@ def test_a_cloud_without_functions_is_refused_before_anything_is_made(
         "shop", targets(workload.placement, "all"), opener).values())
 
 
+def test_a_function_one_cloud_refuses_stops_every_cloud_before_anything_is_made(
+    fresh: MockCloud
+) -> None:
+    """600 s is within Lambda's 900 s and Cloud Functions' 3600 s but over Azure's 230 s
+    HTTP cap: the refusal comes from prepare, so neither AWS nor GCP gets VMs or functions."""
+    text = SHOP.read_text().replace("timeout_s: 30", "timeout_s: 600")
+    workload = parse(text, source=str(SHOP), base_dir=SHOP.parent)
+    placement = place(workload, cloud="all")
+    with pytest.raises(uc.InvalidRequest) as info, prepare(placement, opener) as prepared:
+        deploy.launch(prepared)
+    assert info.value.field == "functions[0].timeout_s" and info.value.provider == "azure"
+    assert "230" in str(info.value)
+    for provider in ("aws", "azure", "gcp"):
+        for region in placement.workload.placement.regions[provider]:
+            with uc.connect(provider, region=region) as cloud:
+                assert list(cloud.vms.list()) == [] and list(cloud.functions.list()) == []
+
+
 def test_cost_so_far_follows_billing_rules() -> None:
     from unicompute.catalog import load_catalog
 
