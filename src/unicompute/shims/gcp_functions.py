@@ -42,7 +42,9 @@ Requests are dispatched so:
 
 The user's handler, named by ``UNICOMPUTE_HANDLER`` (``"app.handler"``), is imported when this
 module is; an import failure does not stop the function from starting but makes every call fail
-with ``errorType`` ``ImportError`` (direct invokes) or 500. Self-contained: unicompute is not
+with ``errorType`` ``ImportError`` (direct invokes) or 500. Imports only the standard library
+and ``unicompute_shim_common`` (``common.py``, packaged next to it, with the portable context,
+output capture, error documents and Lambda's HTTP event and response): unicompute is not
 installed where the function runs.
 """
 
@@ -51,20 +53,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import importlib
-import io
 import json
-import logging
 import os
 import sys
-import threading
 import time
 import traceback
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-HANDLER_ENV = "UNICOMPUTE_HANDLER"
+if TYPE_CHECKING:
+    from unicompute.shims import common
+else:
+    import unicompute_shim_common as common
+
 INVOKE_KEY_ENV = "UNICOMPUTE_INVOKE_KEY"
 INVOKE_KEY_HEADER = "x-unicompute-key"
 TRIGGERS_ENV = "UNICOMPUTE_TRIGGERS"
@@ -73,115 +74,25 @@ INVOKE_PATH = "/_unicompute/invoke"
 SCHEDULE_PATH = "/_unicompute/schedule"
 #: How much of what a direct invoke printed comes back with its answer.
 LOG_TAIL_BYTES = 4096
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-               "application/x-www-form-urlencoded")
-_JSON = {"content-type": "application/json"}
-
-
-class Context:
-    """The portable context: ``function_name``, ``request_id``, ``memory_mb``,
-    ``remaining_time_ms()``, ``logger`` (writes to the function's log), ``raw`` (the request
-    or CloudEvent the Functions Framework passed)."""
-
-    __slots__ = ("_deadline", "function_name", "logger", "memory_mb", "raw", "request_id")
-
-    def __init__(self, raw: Any, request_id: str) -> None:
-        self.raw = raw
-        self.function_name = os.environ.get("K_SERVICE", "")
-        self.request_id = request_id
-        self.memory_mb = _int_env("UNICOMPUTE_MEMORY_MB")
-        self._deadline = time.monotonic() + (_int_env("UNICOMPUTE_TIMEOUT_S") or 60)
-        self.logger = _logger(self.function_name)
-
-    def remaining_time_ms(self) -> int:
-        """Milliseconds left before the platform stops this request."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-    def __repr__(self) -> str:
-        return f"Context(function_name={self.function_name!r}, request_id={self.request_id!r})"
-
-
-def _int_env(name: str) -> int:
-    try:
-        return int(os.environ.get(name, "0"))
-    except ValueError:
-        return 0
-
-
-class _CurrentStdout(io.TextIOBase):
-    """Writes to whatever ``sys.stdout`` is now (so a logger made once follows the capture of
-    each direct invoke)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-def _logger(name: str) -> logging.Logger:
-    logger = logging.getLogger(f"unicompute.function.{name}")
-    if not logger.handlers:
-        out = logging.StreamHandler(_CurrentStdout())
-        out.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        logger.addHandler(out)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    return logger
-
-
-class _Tee(io.TextIOBase):
-    """A stream that writes to ``target`` (the platform's log) and keeps a copy."""
-
-    def __init__(self, target: Any, copy: io.StringIO) -> None:
-        self._target = target
-        self._copy = copy
-
-    def write(self, text: str) -> int:
-        self._copy.write(text)
-        return int(self._target.write(text))
-
-    def flush(self) -> None:
-        self._target.flush()
-
-
-def _load(spec: str) -> Any:
-    module_name, _, attr = spec.rpartition(".")
-    module = importlib.import_module(module_name)
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ImportError(f"Handler '{attr}' missing on module '{module_name}'") from None
+_JSON = dict(common.JSON_HEADERS)
 
 
 def _import_user_handler() -> tuple[Any, dict[str, Any] | None]:
-    spec = os.environ.get(HANDLER_ENV, "")
-    try:
-        if not spec:
-            raise ImportError(f"{HANDLER_ENV} is not set")
-        return _load(spec), None
-    except Exception as exc:  # every import failure is reported per call
-        kind = type(exc).__name__
-        return None, {
-            "errorType": "ImportError" if isinstance(exc, ImportError) else kind,
-            "errorMessage": f"Unable to import handler '{spec}': {kind}: {exc}",
-            "stackTrace": traceback.format_exception(exc),
-        }
+    """``(handler, None)``, or ``(None, the error document every call reports)``."""
+    handler, exc = common.import_user_handler()
+    if exc is None:
+        return handler, None
+    kind = type(exc).__name__
+    spec = os.environ.get(common.HANDLER_ENV, "")
+    return None, common.error_document(
+        exc, "ImportError" if isinstance(exc, ImportError) else kind,
+        f"Unable to import handler '{spec}': {kind}: {exc}")
 
 
 _invoke_key = os.environ.pop(INVOKE_KEY_ENV, "").encode()
 _triggers = frozenset(filter(None, os.environ.get(TRIGGERS_ENV, "").split(",")))
 _user_handler, _init_error = _import_user_handler()
-_cold_lock = threading.Lock()
-_cold = True
-
-
-def _first_call() -> bool:
-    """Whether this is the instance's first call (a cold start)."""
-    global _cold
-    with _cold_lock:
-        first, _cold = _cold, False
-    return first
+_cold = common.ColdStart()
 
 
 def _request_id(headers: Any) -> str:
@@ -199,7 +110,12 @@ def _run(event: Any, raw: Any, request_id: str) -> Any:
     if _user_handler is None:
         assert _init_error is not None
         raise ImportError(_init_error["errorMessage"])
-    return _user_handler(event, Context(raw, request_id))
+    timeout_s = common.env_number(common.TIMEOUT_ENV, 60) or 60
+    context = common.Context(raw, function_name=os.environ.get("K_SERVICE", ""),
+                             request_id=request_id,
+                             memory_mb=int(common.env_number(common.MEMORY_ENV, 0)),
+                             remaining_ms=common.time_left(timeout_s))
+    return _user_handler(event, context)
 
 
 # -- entry -------------------------------------------------------------------------------------
@@ -261,26 +177,22 @@ _register_http_signature()
 
 def _direct_invoke(request: Any) -> tuple[str, int, dict[str, str]]:
     request_id = _request_id(request.headers)
-    cold = _first_call()
-    captured = io.StringIO()
+    cold = _cold.first_call()
     started = time.perf_counter()
     document: dict[str, Any]
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Tee(out, captured), _Tee(err, captured)
-    try:
+    with common.captured_output() as captured:
         try:
-            payload = json.loads(request.get_data() or b"null")
-        except ValueError as exc:
-            raise ValueError(f"the payload is not JSON: {exc}") from None
-        result = _run(payload, request, request_id)
-        json.dumps(result)  # a result JSON cannot hold is the handler's failure
-        document = {"ok": True, "result": result}
-    except Exception as exc:  # the handler's failure is the answer
-        document = _failure(exc)
-        traceback.print_exception(exc, file=sys.stderr)
-    finally:
-        sys.stdout, sys.stderr = out, err
-    logs = captured.getvalue().encode("utf-8", "replace")[-LOG_TAIL_BYTES:]
+            try:
+                payload = json.loads(request.get_data() or b"null")
+            except ValueError as exc:
+                raise ValueError(f"the payload is not JSON: {exc}") from None
+            result = _run(payload, request, request_id)
+            json.dumps(result)  # a result JSON cannot hold is the handler's failure
+            document = {"ok": True, "result": result}
+        except Exception as exc:  # the handler's failure is the answer
+            document = _failure(exc)
+            traceback.print_exception(exc, file=sys.stderr)
+    logs = "".join(captured).encode("utf-8", "replace")[-LOG_TAIL_BYTES:]
     document.update(requestId=request_id, coldStart=cold,
                     durationMs=round((time.perf_counter() - started) * 1000, 3),
                     logs=logs.decode("utf-8", "ignore"))
@@ -291,8 +203,7 @@ def _direct_invoke(request: Any) -> tuple[str, int, dict[str, str]]:
 def _failure(exc: BaseException) -> dict[str, Any]:
     if _user_handler is None and _init_error is not None:
         return {"ok": False, **_init_error}
-    return {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc),
-            "stackTrace": traceback.format_exception(exc)}
+    return {"ok": False, **common.error_document(exc)}
 
 
 def _scheduled(request: Any) -> tuple[str, int]:
@@ -301,20 +212,16 @@ def _scheduled(request: Any) -> tuple[str, int]:
     except ValueError:
         body = {}
     headers = request.headers
-    when = headers.get("X-CloudScheduler-ScheduleTime") or _now_iso()
-    event = {"source": "unicompute.schedule", "time": when,
-             "schedule": body.get("schedule", "") if isinstance(body, dict) else "",
-             "detail": {"jobName": headers.get("X-CloudScheduler-JobName", "")}}
+    event = common.schedule_event(
+        body.get("schedule", "") if isinstance(body, dict) else "",
+        {"jobName": headers.get("X-CloudScheduler-JobName", "")},
+        when=headers.get("X-CloudScheduler-ScheduleTime"))
     try:
         _run(event, request, _request_id(headers))
     except Exception:  # logged; Cloud Scheduler sees a failed attempt
         traceback.print_exc()
         return "Internal Server Error", 500
     return "", 204
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # -- CloudEvents -------------------------------------------------------------------------------
@@ -379,76 +286,28 @@ def records_event(attributes: dict[str, Any], data: Any) -> dict[str, Any]:
     record_attributes = dict(message.get("attributes") or {})
     if message.get("publishTime"):
         record_attributes.setdefault("publishTime", message["publishTime"])
-    return {"Records": [{
-        "messageId": str(message.get("messageId") or attributes.get("id") or ""),
-        "body": body,
-        "attributes": record_attributes,
-        "eventSource": "gcp:pubsub",
-        "eventSourceARN": topic,
-    }]}
+    return common.queue_event(
+        message_id=str(message.get("messageId") or attributes.get("id") or ""), body=body,
+        attributes=record_attributes, event_source="gcp:pubsub", source_id=topic)
 
 
 # -- HTTP trigger ------------------------------------------------------------------------------
 def http_event(request: Any, request_id: str) -> dict[str, Any]:
     """Lambda's function-URL event (payload format 2.0) of a werkzeug/Flask request."""
-    headers: dict[str, str] = {}
-    for key, value in request.headers.items():
-        name = key.lower()
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    query = request.query_string.decode("latin-1")
-    event: dict[str, Any] = {
-        "version": "2.0", "routeKey": "$default", "rawPath": request.path,
-        "rawQueryString": query, "headers": headers,
-    }
-    if query:
-        event["queryStringParameters"] = {
-            key: ",".join(request.args.getlist(key)) for key in request.args}
-    raw = request.get_data()
-    content_type = headers.get("content-type", "").lower()
-    encoded = False
-    if raw:
-        text: str | None = None
-        if content_type.startswith(_TEXT_TYPES) or not content_type:
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-        if text is None:
-            text, encoded = base64.b64encode(raw).decode("ascii"), True
-        event["body"] = text
-    event["isBase64Encoded"] = encoded
-    forwarded = headers.get("x-forwarded-for", "")
-    event["requestContext"] = {
-        "http": {"method": request.method, "path": request.path,
-                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                 "sourceIp": forwarded.split(",")[0].strip() or request.remote_addr or "",
-                 "userAgent": headers.get("user-agent", "")},
-        "requestId": request_id, "timeEpoch": int(time.time() * 1000),
-    }
-    return event
-
-
-def http_response(result: Any) -> tuple[bytes | str, int, dict[str, str]]:
-    """The HTTP answer of a handler result, by Lambda's function-URL rules."""
-    if isinstance(result, dict) and "statusCode" in result:
-        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
-        body: Any = result.get("body", "")
-        if body is None:
-            body = ""
-        if not isinstance(body, str):
-            body = json.dumps(body)
-        data: bytes | str = base64.b64decode(body) if result.get("isBase64Encoded") else body
-        for cookie in result.get("cookies") or ():
-            headers.setdefault("set-cookie", str(cookie))
-        return data, int(result["statusCode"]), headers
-    return json.dumps(result), 200, dict(_JSON)
+    return common.http_event(
+        method=request.method, path=request.path,
+        query=request.query_string.decode("latin-1"), headers=request.headers.items(),
+        body=request.get_data(), request_id=request_id,
+        protocol=request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+        peer=request.remote_addr or "")
 
 
 def _http(request: Any) -> tuple[bytes | str, int, dict[str, str]]:
     request_id = _request_id(request.headers)
     try:
         result = _run(http_event(request, request_id), request, request_id)
-        return http_response(result)
+        status, headers, body = common.http_answer(result)
+        return body, status, headers
     except Exception:  # logged, answered as the Functions Framework does
         traceback.print_exc()
         return "Internal Server Error", 500, {"content-type": "text/plain"}

@@ -20,7 +20,7 @@ from cloudevents.v1.http import CloudEvent
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from unicompute.shims import shim_source
+from unicompute._packaging import shim_files
 
 HANDLERS = '''\
 import json
@@ -61,7 +61,8 @@ def load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[
     the invoke key ``KEY`` set (``key=None``: none)."""
     module_name = f"uc_handlers_{next(_counter)}"
     (tmp_path / f"{module_name}.py").write_text(HANDLERS)
-    (tmp_path / "unicompute_shim.py").write_bytes(shim_source("gcp_functions"))
+    for name, content in shim_files("gcp_functions").items():  # as the package holds them
+        (tmp_path / name).write_bytes(content)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("K_SERVICE", "shim-test")
     monkeypatch.setenv("UNICOMPUTE_MEMORY_MB", "512")
