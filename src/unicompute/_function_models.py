@@ -31,6 +31,26 @@ RUNTIMES: Mapping[str, str] = MappingProxyType(
     {"python3.11": "python", "python3.12": "python", "python3.13": "python"}
 )
 
+#: The tag keys unicompute keeps on functions for its own bookkeeping, on any cloud: the managed
+#: marker (``unicompute.driver.MANAGED_TAG``), Lambda's execution role it made, Azure's storage
+#: account, code digest and instance cap, Cloud Functions' HTTP auth, instance cap and queue
+#: batch size. A spec may not set them (:func:`check_spec`) and ``FunctionInfo.tags`` leaves
+#: them out (:func:`user_tags`); every other key, ``unicompute:workload`` included, is the
+#: user's.
+BOOKKEEPING_TAGS: frozenset[str] = frozenset({
+    "unicompute:managed", "unicompute:role", "unicompute:storage", "unicompute:code",
+    "unicompute:concurrency", "unicompute:http", "unicompute:batch-size",
+})
+
+
+_BOOKKEEPING_FOLDED = frozenset(key.casefold() for key in BOOKKEEPING_TAGS)
+
+
+def user_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """``tags`` of a function as the cloud holds them, without :data:`BOOKKEEPING_TAGS`."""
+    return {k: v for k, v in (tags or {}).items() if k not in BOOKKEEPING_TAGS}
+
+
 #: How ``Function.invoke`` runs: wait for the result, queue it, or only check it would be allowed.
 InvokeMode = Literal["sync", "async", "dry_run"]
 INVOKE_MODES: tuple[InvokeMode, ...] = ("sync", "async", "dry_run")
@@ -293,9 +313,13 @@ def check_spec(spec: object, limits: FunctionLimits, options_type: type | None) 
         names=limits.names, max_user_data_bytes=0, max_tags=limits.max_tags,
         max_tag_key_length=limits.max_tag_key_length,
         max_tag_value_length=limits.max_tag_value_length, max_disk_gib=0, max_count=1,
-        reserved_tag_prefixes=("unicompute:", *limits.reserved_tag_prefixes),
+        reserved_tag_prefixes=limits.reserved_tag_prefixes,
         tag_characters=limits.tag_characters,
     )
+    for key in spec.tags:  # in any case: Azure's tag names are case-insensitive
+        if key.casefold() in _BOOKKEEPING_FOLDED:
+            raise InvalidRequest(f"tag key {key!r} is reserved (unicompute's own)",
+                                 field="tags")
     check_tags(spec.tags, tag_rules)
     check_options(spec.options, options_type, "this provider's")
     if limits.check is not None:

@@ -49,7 +49,7 @@ from .apply import (
     Step,
 )
 from .placement import CloudChoice, Placement, clouds_for, regions_for
-from .spec import FUNCTION_WORKLOAD_TAG, Workload
+from .spec import LEGACY_FUNCTION_WORKLOAD_TAG, WORKLOAD_TAG, Workload
 from .spec import Placement as FilePlacement
 
 #: Opens the cloud ``provider`` in ``region`` (the CLI's: with its endpoints, ``--mock``...).
@@ -468,7 +468,7 @@ def destroy(name: str, where: Sequence[Target], opener: Opener, *,
             if functions or Capability.FUNCTIONS.value in cloud.capabilities:
                 left = tagged_functions(cloud, name)
                 if left:
-                    raise Conflict(f"functions tagged {FUNCTION_WORKLOAD_TAG}={name} remain after "
+                    raise Conflict(f"functions tagged {WORKLOAD_TAG}={name} remain after "
                                    f"destroy: {', '.join(left)}", provider=cloud.provider,
                                    operation="workloads.destroy", resource=name)
         return CloudDestroyed(target=target, vms=vms, functions=functions)
@@ -477,10 +477,13 @@ def destroy(name: str, where: Sequence[Target], opener: Opener, *,
 
 
 def tagged_functions(cloud: Cloud, name: str) -> list[str]:
-    """The names of the functions of workload ``name`` on ``cloud``, sorted. A container the
-    cloud reports missing (Azure's resource group before the first launch) holds none."""
+    """The names of the functions of workload ``name`` on ``cloud``, sorted: those tagged
+    ``unicompute:workload=<name>`` as its VMs are (or with the tag functions carried before,
+    :data:`~.spec.LEGACY_FUNCTION_WORKLOAD_TAG`). A container the cloud reports missing
+    (Azure's resource group before the first launch) holds none."""
     try:
-        return sorted(f.name for f in cloud.functions.list(tags={FUNCTION_WORKLOAD_TAG: name}))
+        return sorted(f.name for f in cloud.functions.list() if name in (
+            f.tags.get(WORKLOAD_TAG), f.tags.get(LEGACY_FUNCTION_WORKLOAD_TAG)))
     except NotFound:
         return []
 

@@ -55,19 +55,19 @@ from .. import (
     ScheduleTrigger,
     available_providers,
 )
-from .._function_models import Trigger
+from .._function_models import BOOKKEEPING_TAGS, Trigger
 from ..driver import MANAGED_TAG
 from ._yaml import Document, Value, WorkloadError, shown
 
 #: Tags on every VM of a workload: its name and its group's.
 WORKLOAD_TAG = "unicompute:workload"
 GROUP_TAG = "unicompute:group"
-#: The workload tag on functions: ``cloud.functions`` keeps every ``unicompute:`` key for its
-#: own bookkeeping, so functions carry this one instead.
-FUNCTION_WORKLOAD_TAG = "unicompute-workload"
+#: The workload tag functions carried before they carried :data:`WORKLOAD_TAG` as VMs do;
+#: status and destroy still find functions tagged with it.
+LEGACY_FUNCTION_WORKLOAD_TAG = "unicompute-workload"
 #: Tag keys a workload may not set, checked here so that the error names the line. The cloud's
 #: own reserved keys (``aws:``...) are checked by :func:`~unicompute.workloads.plan`.
-_RESERVED_TAGS = (MANAGED_TAG, WORKLOAD_TAG, GROUP_TAG, FUNCTION_WORKLOAD_TAG)
+_RESERVED_TAGS = (MANAGED_TAG, WORKLOAD_TAG, GROUP_TAG, LEGACY_FUNCTION_WORKLOAD_TAG)
 #: Most VMs one group may ask for.
 MAX_COUNT = 1000
 
@@ -352,7 +352,7 @@ def _function(doc: Document, item: Value, workload: str, base_dir: Path,
     seen[name] = entries["name"].line
     values = _function_values(doc, entries, base_dir)
     values["name"] = f"{workload}-{name}"
-    values["tags"] = {**values.get("tags", {}), FUNCTION_WORKLOAD_TAG: workload}
+    values["tags"] = {**values.get("tags", {}), WORKLOAD_TAG: workload}
     return WorkloadFunction(name=name, spec=_function_spec(doc, entries, item, values, set()))
 
 
@@ -379,6 +379,9 @@ def _function_values(doc: Document, entries: Mapping[str, Value], base_dir: Path
         values["triggers"] = tuple(_trigger(doc, t) for t in doc.sequence(entries["triggers"]))
     if "tags" in entries:
         values["tags"] = dict(_tags(doc, entries["tags"]))
+        for key, entry in doc.mapping(entries["tags"]).items():
+            if key.casefold() in {tag.casefold() for tag in BOOKKEEPING_TAGS}:
+                raise doc.error(entry, f"tag key {key!r} is reserved (unicompute's own)")
     return values
 
 

@@ -80,9 +80,10 @@ def test_function_info_shows_the_users_handler_env_and_tags() -> None:
     info = function_info({"Configuration": configuration, "Concurrency":
                           {"ReservedConcurrentExecutions": 3}},
                          tags={"team": "a", "unicompute:managed": "true",
-                               "unicompute:role": "r"})
-    assert (info.handler, dict(info.env), dict(info.tags)) == ("app.main", {"MODE": "x"},
-                                                             {"team": "a"})
+                               "unicompute:role": "r", "unicompute:workload": "shop"})
+    # unicompute's bookkeeping is hidden; the workload tag (as on VMs) is the user's
+    assert (info.handler, dict(info.env), dict(info.tags)) == (
+        "app.main", {"MODE": "x"}, {"team": "a", "unicompute:workload": "shop"})
     assert info.concurrency == 3 and info.memory_mb == 256 and info.code_sha256 == b"\0\0\0"
     changed = function_info({"Configuration": {**configuration, "MemorySize": 512}}, tags={})
     assert changed.version != info.version

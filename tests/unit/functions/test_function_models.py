@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import unicompute as uc
-from unicompute._function_models import check_spec, encode_payload
+from unicompute._function_models import BOOKKEEPING_TAGS, check_spec, encode_payload, user_tags
 from unicompute.providers.aws import FUNCTION_LIMITS
 from unicompute.providers.aws.options import Options
 
@@ -173,6 +173,31 @@ def test_lambda_tag_rules_are_checked_naming_the_tag(tags: dict[str, str], named
     with pytest.raises(uc.InvalidRequest) as info:
         check_spec(made, FUNCTION_LIMITS, Options)
     assert info.value.field == "tags" and named in info.value.message
+
+
+@pytest.mark.parametrize("key", [
+    "unicompute:managed", "unicompute:role", "unicompute:storage", "unicompute:code",
+    "unicompute:concurrency", "unicompute:http", "unicompute:batch-size",
+    "Unicompute:Role", "UNICOMPUTE:MANAGED", "unicompute:managed-by",
+])
+def test_unicomputes_bookkeeping_tags_are_refused_in_any_case(key: str) -> None:
+    with pytest.raises(uc.InvalidRequest) as info:
+        check_spec(spec(tags={key: "x"}), FUNCTION_LIMITS, Options)
+    assert info.value.field == "tags" and "reserved" in info.value.message
+
+
+def test_the_workload_tag_vms_carry_is_an_ordinary_function_tag() -> None:
+    made = spec(tags={"unicompute:workload": "shop", "unicompute:owner": "me"})
+    assert check_spec(made, FUNCTION_LIMITS, Options) is made
+    assert user_tags({**made.tags, "unicompute:managed": "true", "unicompute:role": "r"}) == {
+        "unicompute:workload": "shop", "unicompute:owner": "me"}
+    from unicompute.driver import MANAGED_TAG
+    from unicompute.providers.aws.lambda_convert import ROLE_TAG
+    from unicompute.providers.azure.functions_convert import CODE_TAG, STORAGE_TAG
+    from unicompute.providers.azure.functions_deploy import CONCURRENCY_TAG as AZ_CAP
+    from unicompute.providers.gcp.functions_convert import BATCH_TAG, CONCURRENCY_TAG, HTTP_TAG
+    assert {MANAGED_TAG, ROLE_TAG, CODE_TAG, STORAGE_TAG, AZ_CAP, BATCH_TAG, CONCURRENCY_TAG,
+            HTTP_TAG} == BOOKKEEPING_TAGS
 
 
 def test_payload_limits_per_mode() -> None:

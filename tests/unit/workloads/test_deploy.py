@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,6 +98,41 @@ def test_functions_go_and_come_with_the_workload_on_aws(fresh: MockCloud) -> Non
     gone = deploy.destroy("shop", where, opener)
     assert [d.functions for d in gone.values() if d.vms] == [("shop-orders",)]
     with uc.connect("aws", region=result.region) as cloud:
+        assert list(cloud.functions.list()) == []
+
+
+def test_functions_carry_the_workload_tag_vms_carry_on_every_cloud(fresh: MockCloud) -> None:
+    """One tag, ``unicompute:workload=shop``, finds the VMs and the function on each cloud
+    (Lambda tags, Azure tags and GCP labels as ``unicompute--workload``); destroy removes both
+    and checks that nothing carrying it remains."""
+    workload = load(SHOP)
+    placement = place(workload, cloud="all")
+    with prepare(placement, opener) as prepared:
+        deploy.launch(prepared)
+    for choice in placement.chosen:
+        with uc.connect(choice.provider, region=choice.region) as cloud:
+            tag = {"unicompute:workload": "shop"}
+            assert len(list(cloud.vms.list(tags=tag))) == 3, choice.provider
+            (function,) = cloud.functions.list(tags=tag)
+            assert function.name == "shop-orders"
+            assert dict(function.tags) == tag, choice.provider
+    where = targets(workload.placement, "all")
+    gone = deploy.destroy("shop", where, opener)
+    assert sorted(f for d in gone.values() for f in d.functions) == ["shop-orders"] * 3
+
+
+def test_destroy_finds_functions_tagged_the_way_they_were_before(fresh: MockCloud) -> None:
+    workload = load(SHOP)
+    (function,) = workload.functions
+    legacy = replace(function.spec, tags={"unicompute-workload": "shop"})
+    with uc.connect("aws", region="us-east-1") as cloud:
+        cloud.functions.deploy(legacy)
+    where = targets(workload.placement, "aws")
+    assert [s.functions for s in deploy.status("shop", where, opener).values()
+            if s.functions] == [("shop-orders",)]
+    gone = deploy.destroy("shop", where, opener)
+    assert [d.functions for d in gone.values() if d.functions] == [("shop-orders",)]
+    with uc.connect("aws", region="us-east-1") as cloud:
         assert list(cloud.functions.list()) == []
 
 

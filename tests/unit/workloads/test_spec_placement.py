@@ -15,7 +15,6 @@ from unicompute.workloads import WorkloadError, load, parse, schema
 from unicompute.workloads.spec import (
     FUNCTION_KEYS,
     FUNCTION_REQUIRED,
-    FUNCTION_WORKLOAD_TAG,
     PLACEMENT_KEYS,
 )
 
@@ -68,7 +67,7 @@ def test_functions_and_placement_parse(base: Path) -> None:
     spec = function.spec
     assert function.name == "api" and spec.name == "shop-api"
     assert spec.source == base / "src" and (spec.memory_mb, spec.timeout_s) == (256, 20)
-    assert dict(spec.tags) == {"team": "a", FUNCTION_WORKLOAD_TAG: "shop"}
+    assert dict(spec.tags) == {"team": "a", "unicompute:workload": "shop"}
     assert spec.env["MODE"] == "test"
     assert spec.triggers == (uc.HttpTrigger(auth="key"), uc.ScheduleTrigger("rate(5 minutes)"),
                              uc.QueueTrigger("jobs", batch_size=5))
@@ -119,6 +118,11 @@ FN = "name: w\nfunctions:\n  - name: f\n    runtime: python3.12\n    handler: ap
         pytest.param(FN + "    triggers:\n      - queue: {name: q, batch_size: 11}\n",
                      "functions[0].triggers[0].queue.batch_size", 8, "from 1 to 10",
                      id="batch-size"),
+        pytest.param(FN + "    tags: {team: a, Unicompute:Role: admin}\n",
+                     "functions[0].tags.Unicompute:Role", 7, "reserved (unicompute's own)",
+                     id="function-bookkeeping-tag"),
+        pytest.param(FN + "    tags: {unicompute:workload: other}\n",
+                     "functions[0].tags.unicompute:workload", 7, "reserved", id="workload-tag"),
         pytest.param(FN + "  - name: f\n    runtime: python3.12\n    handler: a.b\n"
                      "    source: src\n", "functions[1].name", 7, "duplicate function",
                      id="duplicate-function"),

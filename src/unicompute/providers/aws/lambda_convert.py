@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._function_models import FunctionFailure, FunctionInfo, FunctionState, Trigger
-from ...driver import MANAGED_TAG
+from ..._function_models import user_tags as _user_tags
 from ...shims import HANDLER_ENV, SHIM_MODULE
 
 #: The Lambda handler of every function unicompute deploys.
@@ -96,7 +96,7 @@ def function_info(
         state=state,
         state_reason=reason,
         env=env,
-        tags={k: v for k, v in tags.items() if not k.startswith("unicompute:")},
+        tags=user_tags(tags),
         url=url,
         version=config_version(configuration),
         code_sha256=base64.b64decode(sha) if sha else None,
@@ -110,8 +110,9 @@ def function_info(
 
 
 def user_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    """The tags a user set (without unicompute's bookkeeping and the managed marker)."""
-    return {k: v for k, v in tags.items() if not k.startswith("unicompute:") and k != MANAGED_TAG}
+    """The tags a user set: all but unicompute's bookkeeping (``BOOKKEEPING_TAGS``: the
+    managed marker, :data:`ROLE_TAG`)."""
+    return _user_tags(tags)
 
 
 def failure(payload: bytes, function_error: str) -> FunctionFailure:

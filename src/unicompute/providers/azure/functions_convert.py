@@ -23,6 +23,7 @@ from ..._function_models import (
     ScheduleTrigger,
     Trigger,
 )
+from ..._function_models import user_tags as portable_user_tags
 from ...driver import MANAGED_TAG
 from ...shims import HANDLER_ENV
 from .functions_schedules import ncrontab
@@ -177,7 +178,9 @@ def managed(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def user_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    return {k: v for k, v in (tags or {}).items() if not k.startswith("unicompute:")}
+    """An app's tags without unicompute's bookkeeping (``BOOKKEEPING_TAGS``: the managed
+    marker, :data:`STORAGE_TAG`, :data:`CODE_TAG`, the instance cap)."""
+    return portable_user_tags(tags)
 
 
 # -- reading ----------------------------------------------------------------------------------

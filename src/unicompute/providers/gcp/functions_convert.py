@@ -38,6 +38,7 @@ from ..._function_models import (
     QueueTrigger,
     ScheduleTrigger,
     Trigger,
+    user_tags,
 )
 from ...driver import MANAGED_TAG
 from ...shims import HANDLER_ENV, SHIM_MODULE
@@ -145,9 +146,10 @@ def build_env(sha256: bytes) -> dict[str, str]:
 
 
 def tags_of(found: Mapping[str, str]) -> dict[str, str]:
-    """The user's tags among a function's labels."""
-    return {key: value for key, value in ((tag_key(k), v) for k, v in found.items())
-            if not key.startswith("unicompute:")}
+    """The user's tags among a function's labels: all but unicompute's bookkeeping
+    (``BOOKKEEPING_TAGS``: the managed marker, :data:`HTTP_TAG`, :data:`CONCURRENCY_TAG`,
+    :data:`BATCH_TAG`)."""
+    return user_tags({tag_key(k): v for k, v in found.items()})
 
 
 def state_of(fn: functions_v2.Function) -> tuple[FunctionState, str | None]:

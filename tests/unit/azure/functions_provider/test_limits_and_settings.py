@@ -107,7 +107,10 @@ def test_derived_names_fit_azure_rules() -> None:
 
 def test_function_info_shows_the_users_view() -> None:
     site = {"name": "thumbs", "tags": {"team": "x", "unicompute:managed": "true",
-                                       "unicompute:code": "ab" * 32},
+                                       "unicompute:code": "ab" * 32,
+                                       "unicompute:storage": "acct",
+                                       "unicompute:concurrency": "4",
+                                       "unicompute:workload": "shop"},
             "properties": {"state": "Running", "defaultHostName": "thumbs.azurewebsites.net",
                            "functionAppConfig": {"runtime": {"name": "python",
                                                              "version": "3.12"}}}}
@@ -117,7 +120,9 @@ def test_function_info_shows_the_users_view() -> None:
     info = function_info(site, settings, {"status": 4})
     assert (info.runtime, info.handler, info.memory_mb, info.timeout_s) == (
         "python3.12", "app.h", 256, 30)
-    assert dict(info.env) == {"MODE": "x"} and dict(info.tags) == {"team": "x"}
+    # unicompute's bookkeeping is hidden; the workload tag (as on VMs) is the user's
+    assert dict(info.env) == {"MODE": "x"}
+    assert dict(info.tags) == {"team": "x", "unicompute:workload": "shop"}
     assert info.url == "https://thumbs.azurewebsites.net/api/thumbs"
     assert info.state.value == "active" and info.code_sha256 == bytes.fromhex("ab" * 32)
     assert function_info(site, settings, {"status": 3, "status_text": "boom"}).state.value == (

@@ -14,7 +14,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import functions_v2
 
 import unicompute as uc
-from unicompute._function_models import FunctionPackage, FunctionSpec
+from unicompute._function_models import FunctionPackage, FunctionSpec, check_spec
 from unicompute.providers.gcp import LIMITS
 from unicompute.providers.gcp.functions_clients import FunctionClients
 from unicompute.providers.gcp.functions_convert import (
@@ -393,3 +393,22 @@ def test_triggers_variable_names_the_kinds(tmp_path: Path) -> None:
     assert trigger_kinds(spec(tmp_path, triggers=(
         uc.QueueTrigger("q-1"), uc.ScheduleTrigger("rate(1 hour)"),
         uc.HttpTrigger(auth="key")))) == "http,schedule,queue"
+
+
+def test_the_workload_tag_is_a_label_and_the_users_while_bookkeeping_is_hidden(
+    tmp_path: Path
+) -> None:
+    """``unicompute:workload`` (as on VMs) is an ordinary tag: stored as the label
+    ``unicompute--workload`` and shown in ``FunctionInfo.tags``; unicompute's bookkeeping
+    labels (managed, http, concurrency, batch size) are not shown."""
+    tags = {"team": "media", "unicompute:workload": "shop"}
+    triggers = (uc.HttpTrigger(auth="key"), uc.QueueTrigger("jobs"))
+    made = spec(tmp_path, tags=tags, triggers=triggers, concurrency=3)
+    check_spec(made, FUNCTION_LIMITS, None)
+    labels = function_labels(made)
+    assert labels["unicompute--workload"] == "shop"
+    assert set(labels) == {"team", "unicompute--workload", "unicompute--managed",
+                           "unicompute--http", "unicompute--concurrency",
+                           "unicompute--batch-size"}
+    fn = deployed(tmp_path, tags=tags, triggers=triggers, concurrency=3)
+    assert dict(function_info(fn).tags) == tags
