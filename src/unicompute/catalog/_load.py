@@ -138,6 +138,10 @@ class Catalog:
                             else float(raw["per_ghz_second"])),
             ghz_per_memory_mb={int(k): float(v)
                                for k, v in raw.get("ghz_per_memory_mb", {}).items()},
+            per_vcpu_second=(None if raw.get("per_vcpu_second") is None
+                             else float(raw["per_vcpu_second"])),
+            vcpu_per_memory_mb={int(k): float(v)
+                                for k, v in raw.get("vcpu_per_memory_mb", {}).items()},
             increment_ms=int(raw.get("increment_ms", 1)),
             minimum_ms=int(raw.get("minimum_ms", 0)),
         )

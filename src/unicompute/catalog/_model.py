@@ -78,8 +78,11 @@ class Offer:
 @dataclass(frozen=True)
 class FunctionPrices:
     """A cloud's serverless-function prices (on demand): per million requests, per GB-second
-    (and, on GCP 1st gen, per GHz-second with the GHz each memory size gets), the monthly free
-    tier, how usage is rounded, and the source."""
+    (GiB-second where the cloud says so: memory MB / 1024), the monthly free tier, how usage is
+    rounded, and the source. Where CPU is billed apart, it is per vCPU-second with the vCPUs
+    each memory size gets (GCP's Cloud Run functions, 2nd gen, billed as Cloud Run) or per
+    GHz-second with the GHz each memory size gets (a 1st-gen-style price list); a memory size
+    between two listed ones gets the next larger one's."""
 
     provider: str
     service: str
@@ -90,6 +93,8 @@ class FunctionPrices:
     source: str
     per_ghz_second: float | None = None
     ghz_per_memory_mb: Mapping[int, float] = field(default_factory=dict)
+    per_vcpu_second: float | None = None
+    vcpu_per_memory_mb: Mapping[int, float] = field(default_factory=dict)
     increment_ms: int = 1
     minimum_ms: int = 0
 
@@ -100,9 +105,18 @@ class FunctionPrices:
         steps = -(-duration_ms // self.increment_ms)
         duration_ms = max(float(steps * self.increment_ms), float(self.minimum_ms))
         gb_seconds = memory_mb / 1024 * duration_ms / 1000 * 1_000_000
+        seconds = duration_ms / 1000 * 1_000_000
         cost = self.per_million_requests + gb_seconds * self.per_gb_second
         if self.per_ghz_second is not None and self.ghz_per_memory_mb:
-            fitting = [mb for mb in sorted(self.ghz_per_memory_mb) if mb >= memory_mb]
-            ghz = self.ghz_per_memory_mb[fitting[0] if fitting else max(self.ghz_per_memory_mb)]
-            cost += ghz * duration_ms / 1000 * 1_000_000 * self.per_ghz_second
+            cost += _for_memory(self.ghz_per_memory_mb, memory_mb) * seconds * self.per_ghz_second
+        if self.per_vcpu_second is not None and self.vcpu_per_memory_mb:
+            cost += (_for_memory(self.vcpu_per_memory_mb, memory_mb) * seconds
+                     * self.per_vcpu_second)
         return cost
+
+
+def _for_memory(table: Mapping[int, float], memory_mb: int) -> float:
+    """The value ``table`` gives the smallest listed memory size of at least ``memory_mb``
+    (the largest one's beyond the table)."""
+    fitting = [mb for mb in sorted(table) if mb >= memory_mb]
+    return table[fitting[0] if fitting else max(table)]

@@ -130,8 +130,16 @@ def test_function_prices_per_million() -> None:
     # 1M x 128 MB x 100 ms = 12,500 GB-s x 0.0000166667 + 0.20
     assert aws.cost_per_million(128, 100) == pytest.approx(0.20 + 12_500 * 0.0000166667)
     gcp = catalog.functions("gcp")
-    # 256 MB -> 0.4 GHz; 150 ms bills as 200 ms: 0.40 + 50,000 GB-s x 2.5e-6 + 80,000 GHz-s x 1e-5
-    assert gcp.cost_per_million(256, 150) == pytest.approx(0.40 + 0.125 + 0.80)
+    # 2nd gen (Cloud Run): 256 MiB gets 0.167 vCPU; 150 ms bills as 200 ms: 0.40/M requests
+    # + 50,000 GiB-s x 2.5e-6 + 0.167 x 200,000 vCPU-s x 2.4e-5
+    assert "2nd gen" in gcp.service and gcp.per_ghz_second is None
+    assert gcp.cost_per_million(256, 150) == pytest.approx(0.40 + 0.125 + 0.8016)
+    # 300 MiB is not a tier: it gets the 512 MiB tier's 0.333 vCPU; 1 GiB x 1 s: 0.583 vCPU
+    assert gcp.cost_per_million(300, 100) == pytest.approx(
+        0.40 + 300 / 1024 * 100_000 * 2.5e-6 + 0.333 * 100_000 * 2.4e-5)
+    assert gcp.cost_per_million(1024, 1000) == pytest.approx(
+        0.40 + 1_000_000 * 2.5e-6 + 0.583 * 1_000_000 * 2.4e-5)
+    assert gcp.free_tier["vcpu_seconds"] == 180_000 and gcp.free_tier["gib_seconds"] == 360_000
     azure = catalog.functions("azure")
     # 50 ms bills as the 100 ms minimum
     assert azure.cost_per_million(512, 50) == pytest.approx(0.20 + 50_000 * 0.000016)

@@ -56,8 +56,9 @@ def test_show_functions() -> None:
     result = CliRunner().invoke(catalog_group, ["show", "--functions", "--json"])
     records = {r["provider"]: r for r in json.loads(result.stdout)}
     assert records["aws"]["per_million_requests"] == 0.20
+    # 2nd gen: 128 MiB gets 0.083 vCPU; 12,500 GiB-s and 8,300 vCPU-s per million
     assert records["gcp"]["million_128mb_100ms"] == pytest.approx(
-        0.40 + 12_500 * 0.0000025 + 0.2 * 100_000 * 0.00001, abs=1e-4)
+        0.40 + 12_500 * 0.0000025 + 0.083 * 100_000 * 0.000024, abs=1e-4)
 
 
 def test_refresh_without_network_fails_clearly_and_keeps_the_snapshot(
