@@ -118,11 +118,14 @@ def http_response(result: Any) -> func.HttpResponse:
     return func.HttpResponse(body, status_code=status, headers=headers)
 
 
-def _raise(outcome: _Outcome) -> None:
-    """Fail the invocation (the host logs it, retries queue messages) with the handler's
-    error."""
-    error = outcome.error or {}
-    raise RuntimeError(f"{error.get('errorType')}: {error.get('errorMessage')}")
+def _result(event: Any, native: Any, request_id: str | None = None) -> Any:
+    """The handler's result on ``event``; its failure fails the invocation (the host logs it
+    and retries queue messages) with the handler's error."""
+    outcome, _, _ = run(event, native, request_id or _request_id(native))
+    if outcome.error is not None:
+        error = outcome.error
+        raise RuntimeError(f"{error.get('errorType')}: {error.get('errorMessage')}")
+    return outcome.result
 
 
 # -- registration -----------------------------------------------------------------------------
@@ -160,9 +163,7 @@ def _invoke_function() -> None:
 
 def _async_function(queue: str) -> None:
     def run_async(msg: func.QueueMessage, context: func.Context) -> None:
-        outcome, _, _ = run(json.loads(msg.get_body() or b"null"), context, _request_id(context))
-        if outcome.error is not None:
-            _raise(outcome)
+        _result(json.loads(msg.get_body() or b"null"), context)
 
     _register(run_async, f"uc-async-{_FUNCTION}",
               app.queue_trigger(arg_name="msg", queue_name=queue,
@@ -174,10 +175,7 @@ def _http_function(auth: str) -> None:
 
     def http(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
         request_id = _request_id(context)
-        outcome, _, _ = run(http_event(req, request_id), context, request_id)
-        if outcome.error is not None:
-            _raise(outcome)
-        return http_response(outcome.result)
+        return http_response(_result(http_event(req, request_id), context, request_id))
 
     _register(http, _FUNCTION,
               app.route(route=_FUNCTION, auth_level=level,
@@ -186,10 +184,7 @@ def _http_function(auth: str) -> None:
 
 def _timer_function(index: int, expression: str, schedule: str) -> None:
     def timer(timer: func.TimerRequest, context: func.Context) -> None:
-        event = common.schedule_event(expression, {"past_due": bool(timer.past_due)})
-        outcome, _, _ = run(event, context, _request_id(context))
-        if outcome.error is not None:
-            _raise(outcome)
+        _result(common.schedule_event(expression, {"past_due": bool(timer.past_due)}), context)
 
     _register(timer, f"uc-timer-{index}",
               app.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=False))
@@ -210,9 +205,7 @@ def queue_event(msg: func.QueueMessage, queue: str) -> dict[str, Any]:
 
 def _queue_function(index: int, queue: str) -> None:
     def on_message(msg: func.QueueMessage, context: func.Context) -> None:
-        outcome, _, _ = run(queue_event(msg, queue), context, _request_id(context))
-        if outcome.error is not None:
-            _raise(outcome)
+        _result(queue_event(msg, queue), context)
 
     _register(on_message, f"uc-queue-{index}",
               app.queue_trigger(arg_name="msg", queue_name=queue,
