@@ -184,13 +184,15 @@ def _show_functions(catalog: Catalog, clouds: tuple[str, ...], as_json: bool) ->
             "provider": cloud, "service": prices.service,
             "per_million_requests": prices.per_million_requests,
             "per_gb_second": prices.per_gb_second, "per_ghz_second": prices.per_ghz_second,
+            "per_vcpu_second": prices.per_vcpu_second,
             "free_tier": dict(prices.free_tier), "billing": prices.billing,
             "million_128mb_100ms": round(prices.cost_per_million(128, 100), 4),
             "source": prices.source,
         })
     show(records, [Column("provider", "cloud"), Column("service", "service"),
                    Column("per_million_requests", "$/1M req", "right"),
-                   Column("per_gb_second", "$/GB-s", "right"),
+                   Column("per_gb_second", "$/GB-s (GiB-s on GCP)", "right"),
+                   Column("per_vcpu_second", "$/vCPU-s", "right"),
                    Column("million_128mb_100ms", "$/1M x 128MB x 100ms", "right"),
                    Column("billing", "billing")], as_json=as_json)
     if not as_json:
