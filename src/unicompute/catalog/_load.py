@@ -144,6 +144,7 @@ class Catalog:
                                 for k, v in raw.get("vcpu_per_memory_mb", {}).items()},
             increment_ms=int(raw.get("increment_ms", 1)),
             minimum_ms=int(raw.get("minimum_ms", 0)),
+            instance_memory_mb=tuple(int(mb) for mb in raw.get("instance_memory_mb", ())),
         )
 
 

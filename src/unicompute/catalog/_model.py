@@ -82,7 +82,10 @@ class FunctionPrices:
     rounded, and the source. Where CPU is billed apart, it is per vCPU-second with the vCPUs
     each memory size gets (GCP's Cloud Run functions, 2nd gen, billed as Cloud Run) or per
     GHz-second with the GHz each memory size gets (a 1st-gen-style price list); a memory size
-    between two listed ones gets the next larger one's."""
+    between two listed ones gets the next larger one's. Where the cloud bills the memory of the
+    instance a function runs on rather than the function's own (Azure's Flex Consumption:
+    512, 2,048 or 4,096 MB), ``instance_memory_mb`` lists those sizes and a function is billed
+    on the smallest one holding its memory (:meth:`billed_memory_mb`)."""
 
     provider: str
     service: str
@@ -97,14 +100,23 @@ class FunctionPrices:
     vcpu_per_memory_mb: Mapping[int, float] = field(default_factory=dict)
     increment_ms: int = 1
     minimum_ms: int = 0
+    instance_memory_mb: tuple[int, ...] = ()
+
+    def billed_memory_mb(self, memory_mb: int) -> int:
+        """The memory (MB) a function of ``memory_mb`` is billed on: the smallest of
+        ``instance_memory_mb`` holding it, or ``memory_mb`` itself where the cloud bills the
+        function's own memory (or it exceeds every instance size)."""
+        return next((mb for mb in sorted(self.instance_memory_mb) if mb >= memory_mb),
+                    memory_mb)
 
     def cost_per_million(self, memory_mb: int, duration_ms: float) -> float:
         """USD for one million invocations of ``duration_ms`` each at ``memory_mb``, before the
         free tier (which is per account and month, not per function). The duration is rounded
-        up to the cloud's increment and raised to its minimum first."""
+        up to the cloud's increment and raised to its minimum first; memory is billed as
+        :meth:`billed_memory_mb` (CPU, where billed apart, at the function's own size)."""
         steps = -(-duration_ms // self.increment_ms)
         duration_ms = max(float(steps * self.increment_ms), float(self.minimum_ms))
-        gb_seconds = memory_mb / 1024 * duration_ms / 1000 * 1_000_000
+        gb_seconds = self.billed_memory_mb(memory_mb) / 1024 * duration_ms / 1000 * 1_000_000
         seconds = duration_ms / 1000 * 1_000_000
         cost = self.per_million_requests + gb_seconds * self.per_gb_second
         if self.per_ghz_second is not None and self.ghz_per_memory_mb:

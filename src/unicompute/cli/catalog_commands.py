@@ -186,6 +186,7 @@ def _show_functions(catalog: Catalog, clouds: tuple[str, ...], as_json: bool) ->
             "per_gb_second": prices.per_gb_second, "per_ghz_second": prices.per_ghz_second,
             "per_vcpu_second": prices.per_vcpu_second,
             "free_tier": dict(prices.free_tier), "billing": prices.billing,
+            "instance_memory_mb": list(prices.instance_memory_mb),
             "million_128mb_100ms": round(prices.cost_per_million(128, 100), 4),
             "source": prices.source,
         })

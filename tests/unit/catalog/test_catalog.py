@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import unicompute as uc
-from unicompute.catalog import Pricing, load_catalog
+from unicompute.catalog import FunctionPrices, Pricing, load_catalog
 
 REGIONS = {
     "aws": {"us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1"},
@@ -140,7 +141,38 @@ def test_function_prices_per_million() -> None:
     assert gcp.cost_per_million(1024, 1000) == pytest.approx(
         0.40 + 1_000_000 * 2.5e-6 + 0.583 * 1_000_000 * 2.4e-5)
     assert gcp.free_tier["vcpu_seconds"] == 180_000 and gcp.free_tier["gib_seconds"] == 360_000
-    azure = catalog.functions("azure")
-    # 50 ms bills as the 100 ms minimum
-    assert azure.cost_per_million(512, 50) == pytest.approx(0.20 + 50_000 * 0.000016)
     assert aws.free_tier["requests"] == 1_000_000
+
+
+def test_azure_function_prices_are_flex_consumption_on_demand() -> None:
+    azure = load_catalog().functions("azure")
+    assert "Flex Consumption" in azure.service
+    # 256 MB runs on the 512 MB instance, which is billed; 100 ms bills as the 1,000 ms
+    # minimum: 0.5 GB x 1 s x 1M = 500,000 GB-s x $0.000026 + $0.40
+    assert azure.cost_per_million(256, 100) == pytest.approx(0.40 + 13.00)
+    assert azure.cost_per_million(512, 1000) == pytest.approx(0.40 + 13.00)
+    # 600 MB runs on 2,048 MB; 1,050 ms rounds up to 1,100 ms: 2,200,000 GB-s
+    assert azure.cost_per_million(600, 1050) == pytest.approx(0.40 + 57.20)
+    # 4,096 MB x 2 s: 8,000,000 GB-s
+    assert azure.cost_per_million(4096, 2000) == pytest.approx(0.40 + 208.00)
+    assert azure.free_tier["requests"] == 250_000 and azure.free_tier["gb_seconds"] == 100_000
+
+
+def test_azure_functions_are_billed_on_the_instance_size_the_provider_deploys() -> None:
+    from unicompute.providers.azure.functions_limits import FUNCTION_LIMITS, instance_memory_mb
+
+    azure = load_catalog().functions("azure")
+    for memory_mb in range(FUNCTION_LIMITS.min_memory_mb, FUNCTION_LIMITS.max_memory_mb + 1):
+        assert azure.billed_memory_mb(memory_mb) == instance_memory_mb(memory_mb), memory_mb
+
+
+def test_billed_memory_is_the_functions_own_without_instance_sizes() -> None:
+    plain = FunctionPrices(provider="x", service="x", per_million_requests=0.0,
+                           per_gb_second=1.0, free_tier={}, billing="", source="")
+    assert plain.billed_memory_mb(300) == 300
+    sized = replace(plain, instance_memory_mb=(2048, 512))
+    assert [sized.billed_memory_mb(mb) for mb in (1, 512, 513, 2048)] == [512, 512, 2048, 2048]
+    # Beyond every instance size: its own memory, never a smaller one's
+    assert sized.billed_memory_mb(3000) == 3000
+    # 1M x 1 s at 513 MB billed as 2,048 MB: 2,000,000 GB-s
+    assert sized.cost_per_million(513, 1000) == pytest.approx(2_000_000)

@@ -59,6 +59,11 @@ def test_show_functions() -> None:
     # 2nd gen: 128 MiB gets 0.083 vCPU; 12,500 GiB-s and 8,300 vCPU-s per million
     assert records["gcp"]["million_128mb_100ms"] == pytest.approx(
         0.40 + 12_500 * 0.0000025 + 0.083 * 100_000 * 0.000024, abs=1e-4)
+    # Flex Consumption: 128 MB runs on (and is billed as) 512 MB, 100 ms as 1,000 ms
+    azure = records["azure"]
+    assert azure["instance_memory_mb"] == [512, 2048, 4096]
+    assert azure["million_128mb_100ms"] == pytest.approx(0.40 + 500_000 * 0.000026, abs=1e-4)
+    assert records["aws"]["instance_memory_mb"] == []
 
 
 def test_refresh_without_network_fails_clearly_and_keeps_the_snapshot(
