@@ -378,12 +378,12 @@ BILLED_STATES = frozenset({VMState.PENDING, VMState.RUNNING})
 LAUNCH_TIME_MEANS: Mapping[str, str] = MappingProxyType({
     "aws": "its last start (EC2 LaunchTime)",
     "azure": "its creation (timeCreated)",
-    "gcp": "its creation (GCE creationTimestamp)",
+    "gcp": "its last start (GCE lastStartTimestamp)",
 })
 #: The rule of :func:`cost_so_far`, in words, for status output and docs.
 COST_SO_FAR_RULE = (
     "cost so far = list price (spot price for spot VMs), billing rules applied, from each "
-    "pending or running VM's launch time to now: on AWS its last start, on Azure and GCP its "
+    "pending or running VM's launch time to now: on AWS and GCP its last start, on Azure its "
     "creation (stopped periods since then count as running; unicompute keeps no state "
     "history); stopped VMs are not counted")
 
@@ -405,9 +405,9 @@ def cost_so_far(vm: VM, provider: str, region: str, *, now: datetime,
 
     ``None`` when it is not (a stopped VM's compute is not billed, and when it last ran is
     not known), the catalog has no price, or the VM no launch time. The launch time is what
-    the cloud reports (:data:`LAUNCH_TIME_MEANS`): the last start on AWS, the creation on
-    Azure and GCP, so there a VM stopped and started again counts its stopped periods as
-    running. See :data:`COST_SO_FAR_RULE`."""
+    the cloud reports (:data:`LAUNCH_TIME_MEANS`): the last start on AWS and GCP, the creation
+    on Azure, so there a VM stopped and started again counts its stopped periods as running.
+    See :data:`COST_SO_FAR_RULE`."""
     if vm.launched_at is None or vm.state not in BILLED_STATES:
         return None
     try:

@@ -186,4 +186,6 @@ def read_logs(clients: FunctionClients, name: str, *, since_ms: int | None,
         if not token:
             break
         body["pageToken"] = token
-    return sorted(lines[:limit], key=lambda line: line.timestamp_ms)
+    # Cloud Logging answers newest first, and lines of one millisecond tie: reversing before
+    # the stable sort keeps them in the order they were written.
+    return sorted(reversed(lines[:limit]), key=lambda line: line.timestamp_ms)
