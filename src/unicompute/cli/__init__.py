@@ -2,7 +2,11 @@
 
 ``main`` is the entry point. Errors from unicompute print one line to stderr (``error: ...``) and
 exit with 2 for bad input (:class:`~unicompute.InvalidRequest`, usage errors) or 1 for everything
-the cloud refused; no traceback is shown for them. Secret config values are never printed.
+the cloud refused; no traceback is shown for them. Ctrl-C ends any command with one line
+(``interrupted (Ctrl-C)``, plus what to run next where a command says so) and exit status 130, as a
+shell reports a process ended by SIGINT; ``launch`` first says, per cloud, what it had made.
+(``mock-server`` is the exception: Ctrl-C is how it is stopped, with status 0.) Secret config
+values are never printed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import unicompute as uc
 
 from .catalog import images, sizes
 from .catalog_commands import catalog_group
+from .exits import EXIT_BAD_INPUT, EXIT_CLOUD_ERROR, EXIT_INTERRUPTED, INTERRUPT_HINT
 from .functions import functions
 from .mock_server import mock_server
 from .mock_state import mock_group
@@ -22,14 +27,10 @@ from .session import connection_options, redact, settings
 from .vms import vms
 from .workload import destroy_command, launch_command, plan_command, status_command
 
-#: Exit status for bad input (also click's own for usage errors) and for cloud failures.
-EXIT_BAD_INPUT = 2
-EXIT_CLOUD_ERROR = 1
-
 
 class _Main(click.Group):
-    """The root group; turns :class:`~unicompute.UnicomputeError` into one line and an exit
-    status."""
+    """The root group; turns :class:`~unicompute.UnicomputeError` and Ctrl-C into one line and
+    an exit status (click's own handling would print ``Aborted!`` and exit 1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -38,6 +39,10 @@ class _Main(click.Group):
             message = " ".join(str(exc).split())  # one line, whatever the provider sent
             click.echo(f"error: {redact(message, settings(ctx).secrets())}", err=True)
             ctx.exit(EXIT_BAD_INPUT if isinstance(exc, uc.InvalidRequest) else EXIT_CLOUD_ERROR)
+        except (KeyboardInterrupt, click.Abort):
+            hint = ctx.meta.get(INTERRUPT_HINT)
+            click.echo("interrupted (Ctrl-C)" + (f"; {hint}" if hint else ""), err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 @click.group(
@@ -74,4 +79,4 @@ for _command in (
 ):
     main.add_command(_command)
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CLOUD_ERROR", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CLOUD_ERROR", "EXIT_INTERRUPTED", "main"]

@@ -25,6 +25,7 @@ from .._function_models import check_spec_on
 from ..workloads.deploy import CloudsIncomplete, in_parallel
 from ..workloads.placement import DEFAULT_REGIONS, clouds_for
 from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_function_file
+from .exits import on_interrupt
 from .output import Column, Record, note, show
 from .params import json_option, key_values, tag_option
 from .session import cloud_opener, connection_options, open_cloud, redact, settings
@@ -293,6 +294,9 @@ def deploy_command(ctx: click.Context, directory: Path, name: str | None, handle
 
     def check(cloud: uc.Cloud) -> None:
         check_spec_on(spec, cloud)  # names the cloud that refuses it
+
+    on_interrupt(ctx, "deploy again to finish (it updates what exists); `unicompute functions "
+                 "list` shows what was deployed")
 
     def deploy(cloud: uc.Cloud) -> list[Record]:
         return [function_record(cloud.functions.deploy(spec))]

@@ -29,12 +29,10 @@ from ..workloads.apply import STARTING_STEPS
 from ..workloads.deploy import Prepared, prepare
 from ..workloads.placement import DEFAULT_HOURS, Placement, place
 from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_placement
+from .exits import EXIT_INTERRUPTED, on_interrupt
 from .output import LAUNCHED_COLUMNS, Column, console, money, note, price_column, show, vm_record
 from .params import json_option, timeout_option
 from .session import cloud_opener, connection_options, open_cloud, redact, settings
-
-#: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
-EXIT_INTERRUPTED = 130
 
 _workload_argument = click.argument(
     "workload_file",
@@ -553,6 +551,8 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
 def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_json: bool) -> None:
     """Remove every VM and function of WORKLOAD.yaml on every cloud and region it may be on,
     then check that nothing tagged with it remains."""
+    on_interrupt(ctx, f"run `unicompute destroy {workload_file}` again (same options) to "
+                 "remove what is left")
     found = _targets(ctx, workload_file)
     if found is None:
         legacy_destroy(ctx, workload_file, timeout, as_json)
