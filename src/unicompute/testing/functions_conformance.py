@@ -9,13 +9,28 @@ provider::
 
 Every function a test deploys has a fresh name and is deleted afterwards, even when the test
 fails. Providers without ``Capability.FUNCTIONS`` are skipped explicitly.
+
+The schedule, queue and log-window tests need the platform to move: time to pass, a message
+to be put on a queue and delivered. How differs per cloud and per fake, so those steps are the
+hooks :meth:`FunctionConformance.advance_time`, :meth:`~FunctionConformance.prepare_queue` and
+:meth:`~FunctionConformance.send_to_queue`; the base class skips the tests that need a hook a
+subclass does not give. :func:`running_fake` finds the fake the ``cloud`` fixture runs::
+
+    @pytest.mark.clouds("aws")
+    class TestAWSFunctions(FunctionConformance):
+        def advance_time(self, cloud, seconds):
+            fake = running_fake(cloud.provider)
+            fake.clock.advance(seconds)
+            fake.functions.drain(30)
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +38,19 @@ import pytest
 
 from .. import _errors as errors
 from .._cloud import Cloud
-from .._function_models import FunctionSpec, FunctionState, HttpTrigger, ScheduleTrigger
+from .._function_models import (
+    FunctionSpec,
+    FunctionState,
+    HttpTrigger,
+    LogLine,
+    QueueTrigger,
+    ScheduleTrigger,
+)
 from .._functions import Function
 from ..driver import Capability
 
+#: How :data:`SOURCE`'s ``record`` handler starts the log line holding the event it got.
+EVENT_MARK = "conformance event "
 #: Handlers of the conformance function, one source tree for every cloud.
 SOURCE = '''\
 import json
@@ -58,9 +82,38 @@ def http(event, context):
     n = json.loads(event.get("body") or "{}")["n"]
     return {"statusCode": 201, "headers": {"content-type": "application/json"},
             "body": json.dumps({"doubled": n * 2})}
-'''
+
+
+def chatty(event, context):
+    for line in (1, 2, 3):
+        print(event["run"], "line", line)
+    return event["run"]
+
+
+def record(event, context):
+    print(EVENT_MARK + json.dumps(event, sort_keys=True))
+''' + f"\n\nEVENT_MARK = {EVENT_MARK!r}\n"
 #: A variable set in the caller's process that no function may see.
 SECRET_VARIABLE = "UC_CONFORMANCE_CALLER_SECRET"
+
+
+def running_fake(provider: str) -> Any:
+    """The fake of ``provider`` in this process's running ``mock_cloud()`` (the one the
+    ``cloud`` fixture starts), for the hooks of a subclass; skips the test when no fake runs
+    (``--unicompute-live``: the hooks drive fakes only)."""
+    from ..mocks import _cloud
+
+    running = _cloud._running
+    if running is None or not running.active or provider not in running.providers:
+        pytest.skip(f"no {provider} fake is running: this step drives the fake's clock and "
+                    "queues, which a live cloud does not offer")
+    return running.fake(provider)
+
+
+def events_in(lines: list[LogLine]) -> list[Any]:
+    """The events :data:`SOURCE`'s ``record`` handler logged, oldest first."""
+    return [json.loads(line.message.split(EVENT_MARK, 1)[1].strip()) for line in lines
+            if EVENT_MARK in line.message]
 
 
 class FunctionConformance:
@@ -73,6 +126,25 @@ class FunctionConformance:
 
     runs_code = True
     serves_urls = True
+
+    # -- hooks: how the platform is moved (override per provider) ----------------------------
+    def advance_time(self, cloud: Cloud, seconds: int) -> None:
+        """Let ``seconds`` of the platform's time pass, and return once what became due then
+        (schedules firing, queue messages made visible again) has run."""
+        pytest.skip(f"{type(self).__name__} does not say how to move {cloud.provider}'s time: "
+                    "override advance_time")
+
+    def prepare_queue(self, cloud: Cloud, queue: str) -> None:
+        """Make ``queue`` something a :class:`QueueTrigger` may name before the deploy (create
+        it where the cloud needs the queue to exist first; nothing where the deploy does)."""
+        pytest.skip(f"{type(self).__name__} does not say how to make a {cloud.provider} "
+                    "queue: override prepare_queue")
+
+    def send_to_queue(self, cloud: Cloud, queue: str, body: str) -> None:
+        """Put one message with ``body`` on ``queue``, and return once the platform has
+        delivered it to the functions the queue triggers."""
+        pytest.skip(f"{type(self).__name__} does not say how to send to a {cloud.provider} "
+                    "queue: override send_to_queue")
 
     @pytest.fixture
     def executing(self) -> None:
@@ -239,3 +311,74 @@ class FunctionConformance:
         answer = requests.post(fn.url, data='{"n": 4}', timeout=30,
                                headers={"content-type": "application/json"})
         assert (answer.status_code, answer.json()) == (201, {"doubled": 8})
+
+    # -- logs ---------------------------------------------------------------------------------
+    def test_logs_hold_printed_lines_in_written_order(self, cloud: Cloud, spec: FunctionSpec,
+                                                      executing: None) -> None:
+        fn = cloud.functions.deploy(self.variant(spec, handler="app.chatty"))
+        run = f"run-{uuid.uuid4().hex[:8]}"
+        assert fn.invoke({"run": run}).result == run
+        lines = fn.logs()
+        assert [line.timestamp_ms for line in lines] == sorted(
+            line.timestamp_ms for line in lines)
+        assert [line.message.strip() for line in lines if run in line.message] == [
+            f"{run} line 1", f"{run} line 2", f"{run} line 3"]
+
+    def test_logs_since_leave_out_earlier_lines(self, cloud: Cloud, spec: FunctionSpec,
+                                                executing: None) -> None:
+        fn = cloud.functions.deploy(self.variant(spec, handler="app.chatty"))
+        first, second = (f"run-{uuid.uuid4().hex[:8]}" for _ in range(2))
+        fn.invoke({"run": first})
+        earlier = [line for line in fn.logs() if first in line.message]
+        assert len(earlier) == 3
+        self.advance_time(cloud, 60)
+        fn.invoke({"run": second})
+        since_ms = max(line.timestamp_ms for line in earlier) + 1
+        since = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=since_ms)
+        later = fn.logs(since=since)
+        assert all(line.timestamp_ms >= since_ms for line in later)
+        assert [line.message.strip() for line in later if first in line.message] == []
+        assert [line.message.strip() for line in later if second in line.message] == [
+            f"{second} line 1", f"{second} line 2", f"{second} line 3"]
+
+    # -- event triggers -----------------------------------------------------------------------
+    def test_schedule_trigger_fires_as_time_passes(self, cloud: Cloud, spec: FunctionSpec,
+                                                   executing: None) -> None:
+        schedule = ScheduleTrigger("rate(5 minutes)")
+        fn = cloud.functions.deploy(self.variant(spec, handler="app.record",
+                                                 triggers=(schedule,)))
+        assert fn.triggers == (schedule,)
+        assert events_in(fn.logs()) == []
+        self.advance_time(cloud, 5 * 60 + 1)
+        events = events_in(fn.logs())
+        # Every five minutes from the deploy (EventBridge) or on the clock's five-minute marks
+        # (cron): once or twice in five minutes and a second.
+        assert 1 <= len(events) <= 2, events
+        for event in events:
+            # What every cloud's scheduled event holds: EventBridge's ``source``, ``time`` (an
+            # ISO 8601 instant) and ``detail``, which the other clouds' shims give in the
+            # portable event.
+            assert isinstance(event["source"], str) and event["source"]
+            assert isinstance(event["detail"], dict)
+            assert datetime.fromisoformat(event["time"]).tzinfo is not None, event["time"]
+
+    def test_queue_trigger_delivers_each_message_once(self, cloud: Cloud, spec: FunctionSpec,
+                                                      executing: None) -> None:
+        queue = f"conf-q-{uuid.uuid4().hex[:10]}"
+        self.prepare_queue(cloud, queue)
+        fn = cloud.functions.deploy(self.variant(spec, handler="app.record",
+                                                 triggers=(QueueTrigger(queue),)))
+        assert fn.triggers == (QueueTrigger(queue),)
+        body = json.dumps({"order": uuid.uuid4().hex, "note": "h\u00e9llo, w\u00f6rld"},
+                          ensure_ascii=False)
+        self.send_to_queue(cloud, queue, body)
+        events = events_in(fn.logs())
+        assert len(events) == 1, events
+        (record,) = events[0]["Records"]  # SQS-shaped, one message
+        assert record["body"] == body
+        assert isinstance(record["messageId"], str) and record["messageId"]
+        assert isinstance(record["attributes"], dict)
+        assert isinstance(record["eventSource"], str) and record["eventSource"]
+        assert queue in record["eventSourceARN"]
+        self.advance_time(cloud, 10 * 60)  # a handled message was deleted: it never comes back
+        assert len(events_in(fn.logs())) == 1
