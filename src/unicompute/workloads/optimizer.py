@@ -38,14 +38,14 @@ class Need:
     def __post_init__(self) -> None:
         for name in ("vcpus", "memory_gib", "gpus"):
             if not _finite_and_not_negative(getattr(self, name)):
-                raise InvalidRequest(f"{name} must be a finite number, 0 or more", field=name)
+                raise InvalidRequest("must be a finite number, 0 or more", field=name)
         if self.count < 1:
-            raise InvalidRequest("count must be 1 or more", field="count")
+            raise InvalidRequest("must be 1 or more", field="count")
         if self.spot not in _SPOT_CHOICES:
-            raise InvalidRequest(f"spot must be one of {', '.join(_SPOT_CHOICES)}",
+            raise InvalidRequest(f"must be one of {', '.join(_SPOT_CHOICES)}",
                                  field="spot")
         if self.arch not in (None, "x86_64", "arm64"):
-            raise InvalidRequest("arch must be x86_64 or arm64", field="arch")
+            raise InvalidRequest("must be x86_64 or arm64", field="arch")
 
     def fits(self, offer: Offer) -> bool:
         """Whether ``offer`` meets the need (the explicit size, if one is named for its cloud)."""
@@ -89,9 +89,9 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
     it does not know, is refused, never silently ignored).
     """
     if not _finite_and_not_negative(hours):
-        raise InvalidRequest("hours must be a finite number, 0 or more", field="hours")
+        raise InvalidRequest("must be a finite number, 0 or more", field="hours")
     if commitment is not None and commitment not in _COMMITMENTS:
-        raise InvalidRequest("commitment must be Pricing.COMMIT_1Y or Pricing.COMMIT_3Y",
+        raise InvalidRequest("must be Pricing.COMMIT_1Y or Pricing.COMMIT_3Y",
                              field="commitment")
     catalog = catalog or load_catalog()
     known = catalog.providers()
@@ -101,12 +101,12 @@ def rank(need: Need, clouds: Sequence[str] = ("aws", "azure", "gcp"),
                                  field="regions" if cloud not in clouds else "clouds")
     unknown_sized = sorted(set(need.sizes) - set(known))
     if unknown_sized:
-        raise InvalidRequest(f"sizes names unknown cloud(s) {', '.join(unknown_sized)} (known: "
+        raise InvalidRequest(f"names unknown cloud(s) {', '.join(unknown_sized)} (known: "
                              f"{', '.join(known)})", field="sizes")
     for cloud, listed in (regions or {}).items():
         if not listed:
-            raise InvalidRequest(f"regions[{cloud!r}] is empty; list at least one region or "
-                                 "leave the cloud out for every region", field="regions")
+            raise InvalidRequest(f"{cloud!r} lists no region; list at least one or leave the "
+                                 "cloud out for every region", field="regions")
         unpriced = [r for r in listed if r not in catalog.regions(cloud)]
         if unpriced:
             raise InvalidRequest(f"the {cloud} catalog has no prices for region(s) "
