@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import click
@@ -12,6 +13,13 @@ from .params import json_option, key_values
 
 #: The ports ``mock-server`` binds unless told otherwise.
 DEFAULT_PORTS: dict[str, int] = {"aws": 5000, "azure": 5001, "gcp": 5002}
+
+
+def silence_access_logs() -> None:
+    """Log no request lines of the served fakes: they can carry secrets (function keys in
+    ``?code=``, signed URLs). Moto (the AWS fake) serves through werkzeug, which logs each
+    request at INFO on the ``werkzeug`` logger; its warnings and errors still show."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @click.command("mock-server")
@@ -32,8 +40,9 @@ DEFAULT_PORTS: dict[str, int] = {"aws": 5000, "azure": 5001, "gcp": 5002}
 )
 @json_option
 def mock_server(host: str, ports: dict[str, str], as_json: bool) -> None:
-    """Serve the cloud fakes until interrupted (Ctrl-C), and print their endpoints. Their clocks
-    follow the wall clock, so what is created later carries a later time, as on a real cloud.
+    """Serve the cloud fakes until interrupted (Ctrl-C, exit status 0), and print their
+    endpoints. Their clocks follow the wall clock, so what is created later carries a later
+    time, as on a real cloud. Requests are not logged (URLs can carry secrets).
 
     \b
     Point clients at an endpoint, e.g.:
@@ -48,6 +57,7 @@ def mock_server(host: str, ports: dict[str, str], as_json: bool) -> None:
         except ValueError:
             raise click.BadParameter(f"{port!r} is not a port number",
                                      param_hint="--port") from None
+    silence_access_logs()
     with MockServer(host=host, ports=chosen, real_time=True) as server:
         records = [{"provider": name, "endpoint": url} for name, url in server.endpoints.items()]
         columns = [Column("provider", "provider"), Column("endpoint", "endpoint")]

@@ -1,6 +1,6 @@
 """``--mock`` across commands: one background mock-server that keeps the fakes' state.
 
-The first command run with ``--mock`` starts ``python -m unicompute.cli.mock_state`` in the
+The first command run with ``--mock`` starts ``python -m unicompute.cli.mock_process`` in the
 background: every cloud's fake served on 127.0.0.1 (:class:`~unicompute.mocks.MockServer`) plus a
 small control endpoint. Its pid, endpoints and control URL go to ``state.json`` in
 ``$UNICOMPUTE_MOCK_DIR`` (default ``~/.cache/unicompute/mock/``); later commands read the file
@@ -8,6 +8,8 @@ and talk to the same fakes, so ``launch``, ``status`` and ``destroy`` run as thr
 one another's work. ``unicompute mock status|reset|stop`` inspect it, forget every resource, or
 end the server. The fakes' clocks follow the wall clock (``MockServer(real_time=True)``), so a
 VM launched by a later command carries its own launch time and ``status`` its cost so far.
+The server's output goes to ``server.log`` in the same directory: warnings and errors only, no
+request lines (they can carry secrets, such as function keys in ``?code=``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 import click
 
+from .mock_server import silence_access_logs
 from .output import Column, note, show
 from .params import json_option
 
@@ -92,7 +95,7 @@ def ensure_server(directory: Path | None = None) -> dict[str, Any]:
         (where / STATE_FILE).unlink(missing_ok=True)
         log = open(where / "server.log", "ab")  # noqa: SIM115 - handed to the child
         subprocess.Popen(
-            [sys.executable, "-m", "unicompute.cli.mock_state", str(where)],
+            [sys.executable, "-m", "unicompute.cli.mock_process", str(where)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )
         log.close()
@@ -153,6 +156,7 @@ def serve(directory: Path) -> None:
     """Run the fakes and the control endpoint until ``POST /stop`` or SIGTERM."""
     from ..mocks import MOCKABLE_PROVIDERS, MockServer
 
+    silence_access_logs()
     stopped = threading.Event()
     server = MockServer(real_time=True, ports=dict.fromkeys(MOCKABLE_PROVIDERS, 0))
     endpoints = server.start()
@@ -235,7 +239,3 @@ def mock_stop() -> None:
     """End the mock server (its state is gone)."""
     pid = stop_server()
     note("No mock server runs." if pid is None else f"Stopped the mock server (pid {pid}).")
-
-
-if __name__ == "__main__":
-    serve(Path(sys.argv[1]))
