@@ -16,7 +16,9 @@ queue, one message per invocation (Azure's queue trigger hands functions single 
 ``batchSize`` is how many run at once). A failed message becomes visible again at once
 (``visibilityTimeout`` 0) with its ``dequeue_count`` raised; after ``maxDequeueCount`` (5, or
 ``host.json``/the app setting) it moves to ``{queue}-poison``. Timers fire once per occurrence
-of their 6-field NCRONTAB schedule (UTC) passed by an advance, ``past_due`` false.
+of their 6-field NCRONTAB schedule (UTC) passed by an advance, ``past_due`` false, with the
+schedule status the host passes (in the fake clock's time): ``Next`` the occurrence it fires
+for, ``Last`` and ``LastUpdated`` the one before (``0001-01-01T00:00:00`` at first).
 """
 
 from __future__ import annotations
@@ -112,6 +114,18 @@ class Ncrontab:
         return None
 
 
+#: How the host writes a schedule status time it has none for (.NET's ``default(DateTime)``).
+_NEVER = "0001-01-01T00:00:00"
+
+
+def _schedule_status(last: datetime | None, occurrence: datetime) -> dict[str, str]:
+    """The ``ScheduleStatus`` a timer function gets when it fires for ``occurrence``, after
+    firing last for ``last``: the host passes the status from before the call (``Last`` the
+    previous occurrence, ``Next`` this one) and records the new one afterwards."""
+    previous = last.isoformat() if last is not None else _NEVER
+    return {"Last": previous, "Next": occurrence.isoformat(), "LastUpdated": previous}
+
+
 @dataclass
 class QueueMessage:
     id: str
@@ -136,6 +150,8 @@ class FunctionsHandle:
         self._lock = threading.RLock()
         #: (site id, function) → the fake time its timer last looked from.
         self._timers: dict[tuple[str, str], datetime] = {}
+        #: (site id, function) → the occurrence its timer last fired for.
+        self._fired: dict[tuple[str, str], datetime] = {}
         self.active = False
         clock.on_advance(self._on_advance)
 
@@ -147,6 +163,7 @@ class FunctionsHandle:
         with self._lock:
             self._queues.items.clear()
             self._timers.clear()
+            self._fired.clear()
         self._apps.reset()
 
     # -- queues ----------------------------------------------------------------------------------
@@ -209,7 +226,7 @@ class FunctionsHandle:
         now = self.clock.now()
         with self._arm.lock:
             sites = list(self._arm.stores[SITE].values())
-        due: list[tuple[datetime, Resource, str, str]] = []
+        due: list[tuple[datetime, Resource, str, tuple[str, str]]] = []
         for site in sites:
             if self._apps.code_dir(site) is None or site.props.get("state") != "Running":
                 continue
@@ -226,13 +243,15 @@ class FunctionsHandle:
                     self._timers[key] = now
                 moment = schedule.next_after(since)
                 while moment is not None and moment <= now:
-                    due.append((moment, site, name, str(info["schedule"])))
+                    due.append((moment, site, name, key))
                     moment = schedule.next_after(moment)
-        for moment, site, name, _expression in sorted(due, key=lambda d: d[0]):
+        for moment, site, name, key in sorted(due, key=lambda d: d[0]):
+            with self._lock:
+                last = self._fired.get(key)
+                self._fired[key] = moment
             self._apps.run(site, name, {"trigger": "timer", "timer": {
                 "past_due": False, "schedule": {"AdjustForDST": False},
-                "schedule_status": {"Last": moment.isoformat(), "Next": None,
-                                    "LastUpdated": moment.isoformat()}}},
+                "schedule_status": _schedule_status(last, moment)}},
                 reason=f"Timer fired at {moment.isoformat()}")
         self.poll()
 
