@@ -8,7 +8,7 @@ leaves the machine and no credentials are needed. Each entry starts from empty s
 
 from __future__ import annotations
 
-from ._cloud import MOCKABLE_PROVIDERS, MockCloud, mock_cloud
+from ._cloud import MOCKABLE_PROVIDERS, MockCloud, mock_cloud, running_mock
 from ._server import MockServer
 
-__all__ = ["MOCKABLE_PROVIDERS", "MockCloud", "MockServer", "mock_cloud"]
+__all__ = ["MOCKABLE_PROVIDERS", "MockCloud", "MockServer", "mock_cloud", "running_mock"]

@@ -197,6 +197,12 @@ class MockCloud(ContextDecorator):
         self.stop()
 
 
+def running_mock() -> MockCloud | None:
+    """The ``mock_cloud()`` active in this process, if there is one (e.g. the one the pytest
+    plugin's ``cloud`` fixture started), so helpers can reach its fakes' handles."""
+    return _running if _running is not None and _running.active else None
+
+
 def mock_cloud(providers: Iterable[str] | None = None, *, run_user_data: bool = False,
                user_data_timeout: float = 30.0) -> MockCloud:
     """Fakes for ``providers`` (default: every cloud that has one), as a context manager or

@@ -9,7 +9,9 @@
 """
 
 from .conformance import VMConformance
-from .functions_conformance import FunctionConformance
+from .functions_conformance import FunctionConformance, running_fake
 from .profiles import PROFILES, Profile, profile_for
 
-__all__ = ["PROFILES", "FunctionConformance", "Profile", "VMConformance", "profile_for"]
+__all__ = [
+    "PROFILES", "FunctionConformance", "Profile", "VMConformance", "profile_for", "running_fake",
+]

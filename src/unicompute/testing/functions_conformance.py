@@ -101,10 +101,10 @@ def running_fake(provider: str) -> Any:
     """The fake of ``provider`` in this process's running ``mock_cloud()`` (the one the
     ``cloud`` fixture starts), for the hooks of a subclass; skips the test when no fake runs
     (``--unicompute-live``: the hooks drive fakes only)."""
-    from ..mocks import _cloud
+    from ..mocks import running_mock
 
-    running = _cloud._running
-    if running is None or not running.active or provider not in running.providers:
+    running = running_mock()
+    if running is None or provider not in running.providers:
         pytest.skip(f"no {provider} fake is running: this step drives the fake's clock and "
                     "queues, which a live cloud does not offer")
     return running.fake(provider)
