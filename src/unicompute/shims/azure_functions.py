@@ -13,8 +13,9 @@ At import it reads the app settings unicompute wrote and registers, on the modul
   run through the host's ``/admin/functions`` endpoint: the message is the JSON payload;
 * ``{fn}`` for an ``HttpTrigger``: the route ``/api/{fn}``; the event is Lambda's function-URL
   payload (format 2.0) and the result maps to the response as on Lambda;
-* ``uc-timer-{i}`` per ``ScheduleTrigger`` (NCRONTAB) and ``uc-queue-{i}`` per ``QueueTrigger``,
-  with the portable schedule and SQS-shaped queue events.
+* ``uc-timer-{i}`` per ``ScheduleTrigger`` (NCRONTAB), with EventBridge's scheduled event
+  (``source`` ``unicompute.schedule``, :func:`schedule_event`), and ``uc-queue-{i}`` per
+  ``QueueTrigger``, with the SQS-shaped queue event.
 
 The user's handler (``UNICOMPUTE_HANDLER``, ``"app.handler"``) is imported at import too; a
 failure is kept and reported by every invocation (``ImportModuleError``) instead of breaking
@@ -182,11 +183,40 @@ def _http_function(auth: str) -> None:
                         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]))
 
 
-def _timer_function(index: int, expression: str, schedule: str) -> None:
-    def timer(timer: func.TimerRequest, context: func.Context) -> None:
-        _result(common.schedule_event(expression, {"past_due": bool(timer.past_due)}), context)
+def _subscription() -> str:
+    """The subscription of the app: ``WEBSITE_OWNER_NAME`` is ``{subscription}+{webspace}``."""
+    owner, plus, _ = os.environ.get("WEBSITE_OWNER_NAME", "").partition("+")
+    return owner if plus else ""
 
-    _register(timer, f"uc-timer-{index}",
+
+def schedule_event(timer: func.TimerRequest, function: str, expression: str) -> dict[str, Any]:
+    """EventBridge's scheduled event (:func:`common.schedule_event`) of a firing of timer
+    function ``function``: ``time`` is the occurrence it fires for (the schedule status'
+    ``Next``, which the host updates only after the call), ``resources`` the function's ARM
+    id, ``region`` the ARM location (``REGION_NAME`` ``"East US"`` → ``"eastus"``) and
+    ``account`` the subscription (``""`` when the platform does not say; the ARM id is then
+    ``{app}/functions/{function}``)."""
+    subscription = _subscription()
+    group = os.environ.get("WEBSITE_RESOURCE_GROUP", "")
+    site = os.environ.get("WEBSITE_SITE_NAME", _FUNCTION)
+    resource = f"{site}/functions/{function}"
+    if subscription and group:
+        resource = (f"/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+                    f"Microsoft.Web/sites/{resource}")
+    status = getattr(timer, "schedule_status", None) or {}
+    return common.schedule_event(
+        schedule=expression, resource=resource, account=subscription,
+        region="".join(os.environ.get("REGION_NAME", "").split()).lower(),
+        when=str(status.get("Next") or ""))
+
+
+def _timer_function(index: int, expression: str, schedule: str) -> None:
+    name = f"uc-timer-{index}"
+
+    def timer(timer: func.TimerRequest, context: func.Context) -> None:
+        _result(schedule_event(timer, name, expression), context)
+
+    _register(timer, name,
               app.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=False))
 
 

@@ -13,7 +13,8 @@ It holds, once, each piece of the portable contract the shims implement:
 * :class:`ColdStart`: whether a call is the instance's first;
 * :func:`http_event` and :func:`http_answer`: Lambda's function-URL event (payload format 2.0)
   and how a handler's result becomes the HTTP response;
-* :func:`schedule_event` and :func:`queue_event`: the portable schedule and SQS-shaped events.
+* :func:`schedule_event` and :func:`queue_event`: EventBridge's scheduled event and the
+  SQS-shaped event.
 
 It runs where functions run: it imports only the standard library (neither unicompute nor any
 cloud's SDK is installed there).
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -282,17 +284,51 @@ def http_answer(result: Any) -> tuple[int, dict[str, str], bytes]:
 
 
 # -- schedule and queue events ----------------------------------------------------------------
+#: The ``source`` of the schedule events unicompute's shims make (EventBridge's own are
+#: ``aws.events``).
+SCHEDULE_SOURCE = "unicompute.schedule"
+
+
 def utc_now() -> str:
     """The time now as EventBridge writes it: ISO 8601 UTC to the second, ``Z``."""
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def schedule_event(schedule: str, detail: Mapping[str, Any],
+def event_time(stamp: str | None) -> str | None:
+    """``stamp`` (ISO 8601; without an offset it is UTC) as EventBridge writes times: UTC to
+    the second, ``Z``. ``None`` when it is empty, not a time, or before 1970 (Azure's
+    "never", ``0001-01-01T00:00:00``)."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment.year < 1970:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def schedule_event(*, schedule: str, resource: str, region: str, account: str = "",
                    when: str | None = None) -> dict[str, Any]:
-    """The portable schedule event: ``{"source": "unicompute.schedule", "time", "schedule",
-    "detail"}``; ``time`` is ``when`` (default: now, :func:`utc_now`)."""
-    return {"source": "unicompute.schedule", "time": when or utc_now(), "schedule": schedule,
-            "detail": dict(detail)}
+    """EventBridge's scheduled event, as unicompute's shims give it on clouds other than AWS:
+    ``{"version": "0", "id", "detail-type": "Scheduled Event", "source":
+    "unicompute.schedule", "account", "time", "region", "resources": [resource],
+    "detail": {"schedule": schedule}}``.
+
+    ``time`` is the occurrence the platform fires for (``when``, see :func:`event_time`),
+    or now when it did not say. ``id`` is unique per firing: derived from ``resource`` and that
+    time when the platform gave it (so a retried firing keeps its id), random otherwise.
+    ``account`` is the subscription or project (``""`` when unknown).
+    """
+    time_ = event_time(when)
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{resource}#{time_}") if time_
+                   else uuid.uuid4())
+    return {"version": "0", "id": event_id, "detail-type": "Scheduled Event",
+            "source": SCHEDULE_SOURCE, "account": account, "time": time_ or utc_now(),
+            "region": region, "resources": [resource], "detail": {"schedule": schedule}}
 
 
 def queue_event(*, message_id: str, body: str, attributes: Mapping[str, str],

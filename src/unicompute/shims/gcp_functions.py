@@ -29,7 +29,8 @@ Requests are dispatched so:
   or ``{"ok": false, "errorType", "errorMessage", "stackTrace": [...]}``, both with
   ``requestId``, ``durationMs``, ``coldStart`` and ``logs`` (what the call printed, last 4 KB).
 * ``POST /_unicompute/schedule`` (key, and a ``schedule`` trigger): Cloud Scheduler's call; the
-  event is ``{"source": "unicompute.schedule", "time", "schedule", "detail": {"jobName"}}``.
+  event is EventBridge's scheduled event with ``source`` ``unicompute.schedule``
+  (:func:`schedule_event`).
 * a CloudEvent (a ``CloudEvent`` object, or a request with ``ce-*`` headers or a
   ``application/cloudevents+json`` body) of a Pub/Sub message, on a function with a ``queue``
   trigger: the event is SQS-shaped,
@@ -206,18 +207,34 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return {"ok": False, **common.error_document(exc)}
 
 
+def schedule_event(body: Any, headers: Any) -> dict[str, Any]:
+    """EventBridge's scheduled event (:func:`common.schedule_event`) of a Cloud Scheduler call
+    with JSON ``body`` and ``headers``: ``time`` is the occurrence it fires for
+    (``X-CloudScheduler-ScheduleTime``), ``resources`` the job: its full name
+    ``projects/{p}/locations/{l}/jobs/{j}`` when the body names it (``"job"``), which also
+    gives ``account`` (the project) and ``region``; otherwise the job's id
+    (``X-CloudScheduler-JobName``), ``account`` and ``region`` ``""``."""
+    fields = body if isinstance(body, dict) else {}
+    job = str(fields.get("job") or "")
+    parts = job.split("/")
+    project = region = ""
+    if len(parts) == 6 and (parts[0], parts[2], parts[4]) == ("projects", "locations", "jobs"):
+        project, region = parts[1], parts[3]
+    else:
+        job = str(headers.get("X-CloudScheduler-JobName") or "")
+    return common.schedule_event(
+        schedule=str(fields.get("schedule") or ""), resource=job, region=region,
+        account=project, when=headers.get("X-CloudScheduler-ScheduleTime"))
+
+
 def _scheduled(request: Any) -> tuple[str, int]:
     try:
         body = json.loads(request.get_data() or b"{}")
     except ValueError:
         body = {}
     headers = request.headers
-    event = common.schedule_event(
-        body.get("schedule", "") if isinstance(body, dict) else "",
-        {"jobName": headers.get("X-CloudScheduler-JobName", "")},
-        when=headers.get("X-CloudScheduler-ScheduleTime"))
     try:
-        _run(event, request, _request_id(headers))
+        _run(schedule_event(body, headers), request, _request_id(headers))
     except Exception:  # logged; Cloud Scheduler sees a failed attempt
         traceback.print_exc()
         return "Internal Server Error", 500

@@ -10,6 +10,8 @@ import os
 import sys
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -186,12 +188,53 @@ def test_error_documents() -> None:
                                                             "Unable to import module 'x'")
 
 
-def test_events_of_schedules_and_queues() -> None:
-    at = common.schedule_event("rate(5 minutes)", {"jobName": "j"}, when="2026-01-02T03:04:05Z")
-    assert at == {"source": "unicompute.schedule", "time": "2026-01-02T03:04:05Z",
-                  "schedule": "rate(5 minutes)", "detail": {"jobName": "j"}}
-    now = common.schedule_event("cron(0 * * * ? *)", {})["time"]
-    assert len(now) == 20 and now.endswith("Z") and now[:4].isdigit()
+#: The keys of EventBridge's scheduled event (what Lambda handlers get from a schedule rule).
+EVENTBRIDGE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region",
+                    "resources", "detail"}
+
+
+def test_schedule_event_is_eventbridges_scheduled_event() -> None:
+    at = common.schedule_event(schedule="rate(5 minutes)", resource="projects/p/locations/l/jobs/j",
+                               region="l", account="p", when="2026-01-02T03:04:05Z")
+    assert set(at) == EVENTBRIDGE_KEYS
+    assert {k: v for k, v in at.items() if k != "id"} == {
+        "version": "0", "detail-type": "Scheduled Event", "source": "unicompute.schedule",
+        "account": "p", "time": "2026-01-02T03:04:05Z", "region": "l",
+        "resources": ["projects/p/locations/l/jobs/j"], "detail": {"schedule": "rate(5 minutes)"}}
+    assert str(uuid.UUID(at["id"])) == at["id"]
+
+
+def test_schedule_event_ids_are_one_per_firing() -> None:
+    def event_id(resource: str, when: str | None) -> str:
+        return str(common.schedule_event(schedule="rate(1 hour)", resource=resource,
+                                         region="r", when=when)["id"])
+
+    firing = event_id("timer", "2026-01-02T03:00:00Z")
+    assert firing == event_id("timer", "2026-01-02T03:00:00+00:00")  # a retry of that firing
+    assert len({firing, event_id("timer", "2026-01-02T04:00:00Z"),
+                event_id("other", "2026-01-02T03:00:00Z")}) == 3
+    assert event_id("timer", None) != event_id("timer", None)
+
+
+@pytest.mark.parametrize(("stamp", "expected"), [
+    ("2026-01-02T03:05:00+00:00", "2026-01-02T03:05:00Z"),       # Azure's ScheduleStatus
+    ("2026-01-02T04:05:00.0012345+01:00", "2026-01-02T03:05:00Z"),
+    ("2026-01-02T03:05:00", "2026-01-02T03:05:00Z"),             # no offset: UTC
+    ("2026-01-02T03:05:00.000000Z", "2026-01-02T03:05:00Z"),     # X-CloudScheduler-ScheduleTime
+    ("0001-01-01T00:00:00", None), ("soon", None), ("", None), (None, None)])
+def test_event_time_is_utc_to_the_second(stamp: str | None, expected: str | None) -> None:
+    assert common.event_time(stamp) == expected
+
+
+def test_schedule_event_without_a_time_is_now() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    got = common.schedule_event(schedule="rate(1 hour)", resource="t", region="r",
+                                when="0001-01-01T00:00:00")
+    stamp = datetime.strptime(got["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= stamp <= datetime.now(UTC) and got["account"] == ""
+
+
+def test_queue_event_is_sqs_shaped() -> None:
     assert common.queue_event(message_id="m", body="b", attributes={"k": "v"},
                               event_source="azure:queue", source_id="jobs") == {"Records": [{
                                   "messageId": "m", "body": "b", "attributes": {"k": "v"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,7 @@ def test_logs_keep_the_order_lines_were_written_in(group: Group, fake: Any,
 def test_timer_and_queue_triggers_fire(group: Group, fake: Any, source: Path) -> None:
     fn = group.deploy(spec(source, fn_name(), triggers=(
         uc.ScheduleTrigger("rate(5 minutes)"), uc.QueueTrigger("work-items"))))
+    deployed = fake.clock.now()
     fake.clock.advance(301)
     fake.functions.send("work-items", "hello queue")
     assert fake.functions.poll() == 1
@@ -250,7 +252,14 @@ def test_timer_and_queue_triggers_fire(group: Group, fake: Any, source: Path) ->
     events = [json.loads(line.message.split("event ", 1)[1]) for line in fn.logs()
               if line.message.startswith("event ")]
     schedules = [e for e in events if e.get("source") == "unicompute.schedule"]
-    assert schedules and schedules[0]["schedule"] == "rate(5 minutes)"
+    # EventBridge's scheduled event, at the occurrence the fake clock fired (a 5-minute mark
+    # of the fake's time, not the wall clock's), naming the timer function.
+    assert len(schedules) == 1 and schedules[0]["detail-type"] == "Scheduled Event"
+    assert schedules[0]["detail"] == {"schedule": "rate(5 minutes)"}
+    fired = datetime.strptime(schedules[0]["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert deployed < fired <= fake.clock.now() and fired.minute % 5 == fired.second == 0
+    assert schedules[0]["region"] == "eastus"
+    assert schedules[0]["resources"][0].endswith(f"{fn.name}/functions/uc-timer-0")
     records = [e["Records"][0] for e in events if "Records" in e]
     assert records and records[0]["body"] == "hello queue"
     assert (records[0]["eventSource"], records[0]["eventSourceARN"]) == (

@@ -19,7 +19,11 @@ from unicompute.providers.azure.functions_convert import triggers_json
 pytest.importorskip("azure.functions")
 
 SOURCE = '''\
+import json
 import time
+
+def record(event, context):
+    print("EVENT " + json.dumps(event))
 
 def handler(event, context):
     print("handling", event)
@@ -74,6 +78,16 @@ if case.get("queue") is not None:
         out["queue"] = "ok"
     except Exception as exc:
         out["queue"] = "raised " + str(exc)
+if case.get("timer") is not None:
+    from azure.functions.timer import TimerRequest
+    timer = TimerRequest(past_due=False, schedule={"AdjustForDST": True},
+                         schedule_status=case["timer"])
+    name = [n for n in functions if n.startswith("uc-timer-")][0]
+    try:
+        functions[name].get_user_function()(timer, Ctx())
+        out["timer"] = "ok"
+    except Exception as exc:
+        out["timer"] = "raised " + str(exc)
 print("@@" + json.dumps(out))
 '''
 
@@ -91,16 +105,24 @@ def app_dir(tmp_path: Path) -> Path:
     return target
 
 
-def run(app_dir: Path, handler: str, triggers: tuple[Any, ...], case: dict[str, Any]
-        ) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNICOMPUTE_")}
+#: What Azure sets for every app (App Service's read-only variables).
+SITE_ENV = {"WEBSITE_SITE_NAME": "fn", "WEBSITE_RESOURCE_GROUP": "rg-1",
+            "WEBSITE_OWNER_NAME": "0b1f6471-1bf0-4dda-aec3-111122223333+rg-1-EastUSwebspace-Linux",
+            "REGION_NAME": "East US"}
+
+
+def run(app_dir: Path, handler: str, triggers: tuple[Any, ...], case: dict[str, Any],
+        site: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the driver reports for ``case``, plus ``stderr``: what the app wrote there."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("UNICOMPUTE_", "WEBSITE_", "REGION_NAME"))}
     env.update({"UNICOMPUTE_HANDLER": handler, "UNICOMPUTE_FUNCTION": "fn",
                 "UNICOMPUTE_MEMORY_MB": "256", "UNICOMPUTE_TIMEOUT_S": "2",
-                "UNICOMPUTE_TRIGGERS": triggers_json("fn", triggers)})
+                "UNICOMPUTE_TRIGGERS": triggers_json("fn", triggers), **(site or {})})
     done = subprocess.run([sys.executable, "driver.py", json.dumps(case)], cwd=app_dir,
                           env=env, capture_output=True, text=True, timeout=60, check=True)
     line = [x for x in done.stdout.splitlines() if x.startswith("@@")][-1]
-    return dict(json.loads(line[2:]))
+    return {**json.loads(line[2:]), "stdout": done.stdout, "stderr": done.stderr}
 
 
 def test_package_layout(app_dir: Path, tmp_path: Path) -> None:
@@ -172,3 +194,36 @@ def test_queue_message_becomes_sqs_records(app_dir: Path) -> None:
     assert ok["queue"] == "ok"
     failed = run(app_dir, "app.fail", (QueueTrigger("jobs"),), {"queue": "x"})
     assert failed["queue"].startswith("raised ValueError")
+
+
+def _printed_event(out: dict[str, Any]) -> dict[str, Any]:
+    """The event ``app.record`` printed."""
+    line = next(x for x in out["stdout"].splitlines() if x.startswith("EVENT "))
+    return dict(json.loads(line[len("EVENT "):]))
+
+
+def test_timer_gives_eventbridges_scheduled_event(app_dir: Path) -> None:
+    status = {"Last": "2026-01-02T03:00:00+00:00", "Next": "2026-01-02T03:05:00+00:00",
+              "LastUpdated": "2026-01-02T03:00:00.0100000+00:00"}
+    triggers = (ScheduleTrigger("rate(5 minutes)"),)
+    out = run(app_dir, "app.record", triggers, {"timer": status}, SITE_ENV)
+    assert out["timer"] == "ok"
+    event = _printed_event(out)
+    assert {k: v for k, v in event.items() if k != "id"} == {
+        "version": "0", "detail-type": "Scheduled Event", "source": "unicompute.schedule",
+        "account": "0b1f6471-1bf0-4dda-aec3-111122223333", "time": "2026-01-02T03:05:00Z",
+        "region": "eastus", "detail": {"schedule": "rate(5 minutes)"},
+        "resources": ["/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg-1"
+                      "/providers/Microsoft.Web/sites/fn/functions/uc-timer-0"]}
+    again = _printed_event(run(app_dir, "app.record", triggers, {"timer": status}, SITE_ENV))
+    assert again["id"] == event["id"]  # the same occurrence, the same id
+
+
+def test_timer_without_site_variables_or_status(app_dir: Path) -> None:
+    out = run(app_dir, "app.record", (ScheduleTrigger("rate(1 hour)"),),
+              {"timer": {"Last": "0001-01-01T00:00:00"}})
+    event = _printed_event(out)
+    assert (event["account"], event["region"], event["resources"]) == (
+        "", "", ["fn/functions/uc-timer-0"])
+    assert len(event["time"]) == 20 and event["time"].endswith("Z")
+

@@ -113,7 +113,7 @@ def test_schedule_fires_as_the_clock_moves(cloud: uc.Cloud, fake: GcpFake,
               if line.message.startswith("event ")]
     assert len(events) == 2
     assert {e["source"] for e in events} == {"unicompute.schedule"}
-    assert {e["schedule"] for e in events} == {"rate(5 minutes)"}
+    assert {e["detail"]["schedule"] for e in events} == {"rate(5 minutes)"}
 
 
 def test_queue_trigger_gets_pubsub_messages(cloud: uc.Cloud, fake: GcpFake,
@@ -240,7 +240,7 @@ def test_a_public_url_serves_its_http_trigger_and_nothing_else(cloud: uc.Cloud, 
         time.sleep(0.05)
         seen = logged_events(fn)
     assert {"n": 1} in seen and {"n": 2} in seen and {"n": 3} not in seen
-    assert [e["schedule"] for e in seen if e.get("source") == "unicompute.schedule"] == [
+    assert [e["detail"]["schedule"] for e in seen if e.get("source") == "unicompute.schedule"] == [
         "rate(1 hour)"]
 
 

@@ -213,8 +213,29 @@ def test_scheduler_call_gives_the_schedule_event(load: Callable[[str], Any]) -> 
         headers={"X-CloudScheduler": "true", "X-CloudScheduler-JobName": "uc-f-1234abcd",
                  "X-CloudScheduler-ScheduleTime": "2026-01-02T03:04:00Z", **KEYED}))
     assert status == 204
-    assert seen == [{"source": "unicompute.schedule", "time": "2026-01-02T03:04:00Z",
-                     "schedule": "rate(5 minutes)", "detail": {"jobName": "uc-f-1234abcd"}}]
+    assert [{k: v for k, v in e.items() if k != "id"} for e in seen] == [{
+        "version": "0", "detail-type": "Scheduled Event", "source": "unicompute.schedule",
+        "account": "", "time": "2026-01-02T03:04:00Z", "region": "",
+        "resources": ["uc-f-1234abcd"], "detail": {"schedule": "rate(5 minutes)"}}]
+
+
+def test_scheduler_call_naming_its_job_gives_project_and_region(
+        load: Callable[[str], Any]) -> None:
+    shim = load("handlers.echo")
+    seen: list[Any] = []
+    shim._user_handler = lambda event, context: seen.append(event)
+    job = "projects/proj-1/locations/europe-west1/jobs/uc-f-1234abcd"
+    for _ in range(2):  # Cloud Scheduler retrying the same occurrence
+        _, status = shim.unicompute_entry(request(
+            "/_unicompute/schedule",
+            body=json.dumps({"function": "f", "schedule": "cron(0 3 * * ? *)", "job": job}),
+            headers={"X-CloudScheduler-JobName": "uc-f-1234abcd",
+                     "X-CloudScheduler-ScheduleTime": "2026-01-02T03:00:00.000000Z", **KEYED}))
+        assert status == 204
+    first, retry = seen
+    assert (first["account"], first["region"], first["resources"]) == (
+        "proj-1", "europe-west1", [job])
+    assert first["time"] == "2026-01-02T03:00:00Z" and first["id"] == retry["id"]
 
 
 def _pubsub_data(text: str) -> dict[str, Any]:
