@@ -23,7 +23,7 @@ from .exits import EXIT_BAD_INPUT, EXIT_CLOUD_ERROR, EXIT_INTERRUPTED, INTERRUPT
 from .functions import functions
 from .mock_server import mock_server
 from .mock_state import mock_group
-from .session import connection_options, redact, settings
+from .session import ROOT_CLOUD_HELP, connection_options_with, redact, settings
 from .vms import vms
 from .workload import destroy_command, launch_command, plan_command, status_command
 
@@ -48,16 +48,19 @@ class _Main(click.Group):
 @click.group(
     cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-@connection_options
+@connection_options_with(cloud_help=ROOT_CLOUD_HELP)
 @click.version_option(uc.__version__, prog_name="unicompute")
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """One command line for virtual machines on every cloud.
+    """One command line for virtual machines, serverless functions and whole workloads (VM
+    groups and functions from one YAML file, placed by price) on AWS, Azure, GCP and Apache
+    Libcloud's clouds, or offline on built-in fakes (--mock).
 
     \b
     Examples:
       unicompute plan examples/shop.yaml --cloud all --mock   # cost on every cloud
       unicompute launch examples/shop.yaml --mock    # on the cheapest cloud (fakes)
+      unicompute functions deploy examples/functions/hello --cloud all --mock
       unicompute sizes --vcpus 2 --memory 4          # the cheapest sizes with 2 vCPUs, 4 GiB
       unicompute vms list --state running --json
     """

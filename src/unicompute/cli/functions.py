@@ -28,7 +28,7 @@ from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_function_file
 from .exits import on_interrupt
 from .output import Column, Record, note, show
 from .params import json_option, key_values, tag_option
-from .session import cloud_opener, connection_options, open_cloud, redact, settings
+from .session import cloud_opener, connection_options_with, open_cloud, redact, settings
 
 #: The file ``deploy DIR`` reads its settings from, when ``DIR`` has one.
 FUNCTION_FILE = "function.yaml"
@@ -227,6 +227,13 @@ def _failed(provider: str, name: str | None, exc: CloudsIncomplete, secrets: lis
 
 
 # -- the commands ---------------------------------------------------------------------------
+#: ``--cloud`` and ``--region`` of the functions commands.
+functions_connection_options = connection_options_with(
+    cloud_help="aws, azure, gcp, or all: each of them at once (default: aws).",
+    region_help="Region (default: the provider's default region; not with --cloud all, where "
+    "each cloud uses its default).")
+
+
 @click.group("functions")
 def functions() -> None:
     """Deploy, invoke, list, read the logs of and delete serverless functions (--cloud all:
@@ -272,7 +279,7 @@ def build_spec(directory: Path, overrides: dict[str, Any]) -> uc.FunctionSpec:
               help="Run for messages of this queue (repeatable).")
 @tag_option("Tag to set (repeatable).")
 @json_option
-@connection_options
+@functions_connection_options
 @click.pass_context
 def deploy_command(ctx: click.Context, directory: Path, name: str | None, handler: str | None,
                    runtime: str | None, memory_mb: int | None, timeout_s: int | None,
@@ -327,7 +334,7 @@ def _payload(text: str | None, file: BinaryIO | None) -> Any:
 @click.option("--mode", type=click.Choice(list(_MODES)), default="sync", show_default=True,
               help="sync waits for the result; async queues the event; dry-run only checks.")
 @json_option
-@connection_options
+@functions_connection_options
 @click.pass_context
 def invoke_command(ctx: click.Context, name: str, payload: str | None,
                    payload_file: BinaryIO | None, mode: str, as_json: bool) -> None:
@@ -351,7 +358,7 @@ def invoke_command(ctx: click.Context, name: str, payload: str | None,
 @functions.command("list")
 @tag_option("Only functions with this tag (repeatable; all must match).")
 @json_option
-@connection_options
+@functions_connection_options
 @click.pass_context
 def list_command(ctx: click.Context, tags: dict[str, str], as_json: bool) -> None:
     """List the functions."""
@@ -370,7 +377,7 @@ def list_command(ctx: click.Context, tags: dict[str, str], as_json: bool) -> Non
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
               help="At most this many of the latest lines (per cloud).")
 @json_option
-@connection_options
+@functions_connection_options
 @click.pass_context
 def logs_command(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     """The latest log lines of function NAME, oldest first."""
@@ -390,7 +397,7 @@ def logs_command(ctx: click.Context, name: str, limit: int, as_json: bool) -> No
 @functions.command("delete")
 @click.argument("name")
 @json_option
-@connection_options
+@functions_connection_options
 @click.pass_context
 def delete_command(ctx: click.Context, name: str, as_json: bool) -> None:
     """Delete function NAME and everything deployed for it. With --cloud all, a cloud where it

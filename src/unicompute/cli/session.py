@@ -112,52 +112,73 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], An
     return callback
 
 
+#: ``--cloud`` and ``--region`` as most commands read them.
+CLOUD_HELP = "Provider: aws, azure, gcp or libcloud:<driver> (default: aws)."
+REGION_HELP = "Region (default: the provider's default region)."
+#: ... as the root group shows them, for every command after it.
+ROOT_CLOUD_HELP = (
+    "Provider for the command: aws, azure, gcp or libcloud:<driver> (default: aws); "
+    "plan/launch/status/destroy also take cheapest and all and default to the file's "
+    "placement.cloud; functions commands take all.")
+
+
+def connection_options_with(*, cloud_help: str = CLOUD_HELP, region_help: str = REGION_HELP
+                            ) -> Callable[[F], F]:
+    """:func:`connection_options` with a command's own help for ``--cloud`` and ``--region``
+    (what values it accepts and what it defaults to)."""
+
+    def decorate(command: F) -> F:
+        options = [
+            click.option(
+                "--cloud",
+                callback=_store("cloud"),
+                expose_value=False,
+                metavar="NAME",
+                help=cloud_help,
+            ),
+            click.option(
+                "--region",
+                callback=_store("region"),
+                expose_value=False,
+                help=region_help,
+            ),
+            click.option(
+                "--endpoint",
+                callback=_store("endpoint"),
+                expose_value=False,
+                metavar="URL",
+                help="Send the provider's API calls to URL, e.g. a "
+                "`unicompute mock-server` (passed as endpoint_url).",
+            ),
+            click.option(
+                "--config",
+                callback=_store("config"),
+                expose_value=False,
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Provider config for unicompute.connect (repeatable). Values of "
+                "names containing key/secret/token/password are never printed.",
+            ),
+            click.option(
+                "--mock",
+                callback=_store("mock"),
+                expose_value=False,
+                is_flag=True,
+                help="Talk to the built-in fakes instead of the cloud; nothing leaves the "
+                "machine. A background mock server keeps their state between commands "
+                "(`unicompute mock status|reset|stop`).",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def connection_options(command: F) -> F:
     """Add ``--cloud``, ``--region``, ``--endpoint``, ``--config`` and ``--mock`` to ``command``."""
-    options = [
-        click.option(
-            "--cloud",
-            callback=_store("cloud"),
-            expose_value=False,
-            metavar="NAME",
-            help="Provider to use (default: aws).",
-        ),
-        click.option(
-            "--region",
-            callback=_store("region"),
-            expose_value=False,
-            help="Region (default: the provider's default region).",
-        ),
-        click.option(
-            "--endpoint",
-            callback=_store("endpoint"),
-            expose_value=False,
-            metavar="URL",
-            help="Send the provider's API calls to URL, e.g. a "
-            "`unicompute mock-server` (passed as endpoint_url).",
-        ),
-        click.option(
-            "--config",
-            callback=_store("config"),
-            expose_value=False,
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Provider config for unicompute.connect (repeatable). Values of "
-            "names containing key/secret/token/password are never printed.",
-        ),
-        click.option(
-            "--mock",
-            callback=_store("mock"),
-            expose_value=False,
-            is_flag=True,
-            help="Talk to the built-in fakes instead of the cloud; nothing leaves the "
-            "machine. A background mock server keeps their state between commands "
-            "(`unicompute mock status|reset|stop`).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return connection_options_with()(command)
 
 
 def open_cloud(ctx: click.Context, provider: str | None = None, region: str | None = None

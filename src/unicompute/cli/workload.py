@@ -32,7 +32,13 @@ from ..workloads.spec import ALL_CLOUDS, CHEAPEST, read_placement
 from .exits import EXIT_INTERRUPTED, on_interrupt
 from .output import LAUNCHED_COLUMNS, Column, console, money, note, price_column, show, vm_record
 from .params import json_option, timeout_option
-from .session import cloud_opener, connection_options, open_cloud, redact, settings
+from .session import cloud_opener, connection_options_with, open_cloud, redact, settings
+
+#: ``--cloud`` and ``--region`` of the workload commands.
+workload_connection_options = connection_options_with(
+    cloud_help="aws, azure, gcp, libcloud:<driver>, cheapest (the one cloud and region where "
+    "the whole workload costs least) or all (the same workload on aws, azure and gcp) "
+    "(default: the file's placement.cloud, else aws).")
 
 _workload_argument = click.argument(
     "workload_file",
@@ -140,11 +146,17 @@ def _progress(verb: str) -> Iterator[Callable[[workloads.Progress], None]]:
 
 
 def legacy_plan(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
-    """``plan`` on a provider without a price catalog: one cloud, sizes from the cloud."""
+    """``plan`` on a provider without a price catalog: one cloud, sizes from the cloud. Its
+    ``--json`` object has the keys of the catalog clouds' that apply (``workload``, ``mode``,
+    ``hourly``: ``null`` when a size has no price, ``chosen``: a record per group) and
+    ``region`` and ``to_launch``."""
     workload, cloud = _open(ctx, workload_file)
     plan = workloads.plan(workload, cloud)
     if as_json:
-        show(plan_records(plan), PLAN_COLUMNS, as_json=True)
+        click.echo(json.dumps({
+            "workload": workload.name, "mode": cloud.provider, "region": cloud.region,
+            "hourly": plan.hourly_cost, "to_launch": plan.to_launch,
+            "chosen": plan_records(plan)}, indent=2))
     else:
         _show_plan(ctx, plan, cloud, stderr=False)
 
@@ -401,6 +413,13 @@ def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: 
                   f"({catalog.origin(provider)})", markup=False)
 
 
+_plan_json_option = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print the plan as one JSON object instead of tables: workload, mode, hours, hourly, "
+    "total, max_hourly_cost, chosen (a record per group and cloud), options (the best region "
+    "per cloud), commitment, functions and catalog (date and source per cloud).")
+
+
 @click.command("plan")
 @_workload_argument
 @_hours_option
@@ -408,8 +427,8 @@ def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: 
 @_function_ms_option
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png",
               help="Also write a PNG comparing the clouds' costs (needs matplotlib).")
-@json_option
-@connection_options
+@_plan_json_option
+@workload_connection_options
 @click.pass_context
 def plan_command(ctx: click.Context, workload_file: Path, hours: float, commitment: str,
                  function_ms: float, plot: Path | None, as_json: bool) -> None:
@@ -444,7 +463,7 @@ def plan_command(ctx: click.Context, workload_file: Path, hours: float, commitme
 @_commitment_option
 @timeout_option
 @json_option
-@connection_options
+@workload_connection_options
 @click.pass_context
 def launch_command(
     ctx: click.Context, workload_file: Path, wait: bool, hours: float, commitment: str,
@@ -505,7 +524,7 @@ def _targets(ctx: click.Context, workload_file: Path) -> tuple[str, list[deploy.
 @click.command("status")
 @_workload_argument
 @json_option
-@connection_options
+@workload_connection_options
 @click.pass_context
 def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> None:
     """What of WORKLOAD.yaml runs where: VMs with state, price, cost so far and addresses, and
@@ -546,7 +565,7 @@ def status_command(ctx: click.Context, workload_file: Path, as_json: bool) -> No
 @_workload_argument
 @timeout_option
 @json_option
-@connection_options
+@workload_connection_options
 @click.pass_context
 def destroy_command(ctx: click.Context, workload_file: Path, timeout: float, as_json: bool) -> None:
     """Remove every VM and function of WORKLOAD.yaml on every cloud and region it may be on,
