@@ -38,7 +38,10 @@ from .session import cloud_opener, connection_options_with, open_cloud, redact, 
 workload_connection_options = connection_options_with(
     cloud_help="aws, azure, gcp, libcloud:<driver>, cheapest (the one cloud and region where "
     "the whole workload costs least) or all (the same workload on aws, azure and gcp) "
-    "(default: the file's placement.cloud, else aws).")
+    "(default: the file's placement.cloud, else aws).",
+    region_help="Use only this region of the cloud: one of the file's placement.regions for "
+    "it (any other is refused), or, where the file lists none, a region instead of the "
+    "provider's default. Not with cheapest or all (list regions per cloud in the file).")
 
 _workload_argument = click.argument(
     "workload_file",

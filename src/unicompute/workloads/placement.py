@@ -123,13 +123,21 @@ def clouds_for(mode: str) -> tuple[str, ...]:
 
 
 def regions_for(workload: Workload, provider: str, region: str | None = None) -> tuple[str, ...]:
-    """The regions allowed for ``provider``: ``region`` (``--region``) if given, else the file's
-    ``placement.regions``, else the provider's default region. Never empty (an empty tuple would
-    read as "every region" to the optimizer): ``InvalidRequest`` naming
-    ``placement.regions.<provider>`` when the file lists none or the provider has no default."""
-    if region is not None:
-        return (region,)
+    """The regions allowed for ``provider``: the file's ``placement.regions``, else the
+    provider's default region. ``region`` (``--region``) narrows them to that one: it must be
+    among the file's regions for ``provider`` when the file lists some (else ``InvalidRequest``
+    naming ``region``: the command line may not place a workload where its file forbids), and
+    replaces the default region when it lists none. Never empty (an empty tuple would read as
+    "every region" to the optimizer): ``InvalidRequest`` naming ``placement.regions.<provider>``
+    when the file lists none or the provider has no default."""
     listed = workload.placement.regions.get(provider)
+    if region is not None:
+        if listed is not None and region not in listed:
+            raise InvalidRequest(
+                f"--region {region!r} is not among placement.regions.{provider} "
+                f"({', '.join(listed)}) of the workload file; name one of those, or change the "
+                "file", field="region")
+        return (region,)
     if listed is not None:
         if not listed:
             raise InvalidRequest(f"placement.regions.{provider} must list at least one region",
@@ -160,8 +168,9 @@ def place(
     catalog: Catalog | None = None,
 ) -> Placement:
     """Choose where ``workload`` goes. ``cloud`` (the command line's ``--cloud``) overrides
-    ``placement.cloud``; neither means ``aws``. ``region`` (``--region``) overrides the file's
-    regions and only goes with one named cloud. ``commitment`` (``Pricing.COMMIT_1Y`` or
+    ``placement.cloud``; neither means ``aws``. ``region`` (``--region``) goes with one named
+    cloud only and narrows its regions to that one (:func:`regions_for`: it must be among the
+    file's regions for that cloud when the file lists some). ``commitment`` (``Pricing.COMMIT_1Y`` or
     ``COMMIT_3Y``) prices groups that are not spot at the committed rate where the catalog has
     one, else on demand (:meth:`Placement.fell_back`).
 

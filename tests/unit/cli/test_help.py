@@ -85,3 +85,11 @@ def test_top_level_help_names_functions_and_workloads(cli: Cli) -> None:
 def test_vm_commands_keep_the_plain_cloud_help(cli: Cli) -> None:
     cloud = option_help(help_text(cli, "vms", "list"), "--cloud NAME")
     assert "(default: aws)" in cloud and "cheapest" not in cloud
+
+
+@pytest.mark.parametrize("command", ["plan", "launch", "status", "destroy"])
+def test_workload_region_help_says_it_must_be_one_the_file_allows(cli: Cli, command: str
+                                                                   ) -> None:
+    region = option_help(help_text(cli, command), "--region TEXT", " --endpoint")
+    assert "one of the file's placement.regions" in region and "refused" in region
+    assert "Not with cheapest or all" in region
