@@ -17,6 +17,12 @@ At import it reads the app settings unicompute wrote and registers, on the modul
   (``source`` ``unicompute.schedule``, :func:`schedule_event`), and ``uc-queue-{i}`` per
   ``QueueTrigger``, with the SQS-shaped queue event.
 
+A handler's failure is written to the function's log (stderr) as Lambda's runtime writes it,
+``[ERROR] <type>: <message>`` and the traceback (:func:`common.log_error`), whatever the
+trigger: Application Insights keeps the host's ``Executed ... (Failed ...)`` line, not the
+exception, among the traces ``logs()`` reads, and ``uc-invoke-{fn}`` answers a failure as a
+succeeded HTTP call.
+
 The user's handler (``UNICOMPUTE_HANDLER``, ``"app.handler"``) is imported at import too; a
 failure is kept and reported by every invocation (``ImportModuleError``) instead of breaking
 the host's indexing. The handler runs in its own thread so that the shim can answer
@@ -76,6 +82,7 @@ def run(event: Any, native: Any, request_id: str) -> tuple[_Outcome, float, bool
     started = time.monotonic()
     if _import_error is not None:
         outcome.error = dict(_import_error)
+        outcome.logs.append(common.log_error(outcome.error))
         return outcome, 0.0, cold
     context = common.Context(native, function_name=_FUNCTION, request_id=request_id,
                              memory_mb=_MEMORY_MB, remaining_ms=common.time_left(_TIMEOUT_S))
@@ -97,6 +104,8 @@ def run(event: Any, native: Any, request_id: str) -> tuple[_Outcome, float, bool
         outcome.error = {"errorType": "Timeout",
                          "errorMessage": f"Task timed out after {_TIMEOUT_S:g} seconds",
                          "stackTrace": []}
+    if outcome.error is not None:
+        outcome.logs.append(common.log_error(outcome.error))
     return outcome, duration, cold
 
 

@@ -9,7 +9,8 @@ It holds, once, each piece of the portable contract the shims implement:
 * :class:`Context`: the portable context (``function_name``, ``request_id``, ``memory_mb``,
   ``remaining_time_ms()``, ``logger``, ``raw``) and :func:`function_logger`, its logger;
 * :func:`captured_output`: what one invocation printed (its ``logs``);
-* :func:`error_document`: a failure as ``{"errorType", "errorMessage", "stackTrace"}``;
+* :func:`error_document`: a failure as ``{"errorType", "errorMessage", "stackTrace"}``, and
+  :func:`log_error`, which logs one as Lambda's runtime does;
 * :class:`ColdStart`: whether a call is the instance's first;
 * :func:`http_event` and :func:`http_answer`: Lambda's function-URL event (payload format 2.0)
   and how a handler's result becomes the HTTP response;
@@ -75,13 +76,40 @@ def import_user_handler() -> tuple[Any, Exception | None]:
         return None, exc
 
 
+#: The files of a package that are unicompute's (the shims and this module), whose frames a
+#: handler's traceback does not show.
+SHIM_FILES = frozenset({"unicompute_shim.py", "function_app.py", "unicompute_shim_common.py",
+                        os.path.basename(__file__)})
+
+
 def error_document(exc: BaseException, error_type: str | None = None,
                    message: str | None = None) -> dict[str, Any]:
     """``exc`` as Lambda's error document: ``errorType`` (default: the exception's class),
-    ``errorMessage`` (default: ``str(exc)``) and ``stackTrace`` (the formatted traceback)."""
+    ``errorMessage`` (default: ``str(exc)``) and ``stackTrace`` (the formatted traceback
+    from the first frame outside the shims, as Lambda's runtime leaves out its own)."""
+    trace = exc.__traceback__
+    while (trace is not None and trace.tb_next is not None
+           and os.path.basename(trace.tb_frame.f_code.co_filename) in SHIM_FILES):
+        trace = trace.tb_next
     return {"errorType": error_type or type(exc).__name__,
             "errorMessage": str(exc) if message is None else message,
-            "stackTrace": traceback.format_exception(exc)}
+            "stackTrace": traceback.format_exception(type(exc), exc, trace)}
+
+
+def log_error(error: Mapping[str, Any]) -> str:
+    """Write a failure (an :func:`error_document`) to ``sys.stderr``, the function's log, as
+    Lambda's Python runtime logs one: ``[ERROR] <errorType>: <errorMessage>`` and then the
+    traceback (``Traceback (most recent call last):`` ...), when there is one. The text
+    written."""
+    text = f"[ERROR] {error.get('errorType')}: {error.get('errorMessage')}\n"
+    trace = "".join(str(line) for line in error.get("stackTrace") or ())
+    if trace:
+        if not trace.startswith("Traceback"):
+            trace = "Traceback (most recent call last):\n" + trace
+        text += trace if trace.endswith("\n") else trace + "\n"
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    return text
 
 
 # -- the portable context ---------------------------------------------------------------------

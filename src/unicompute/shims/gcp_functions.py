@@ -41,6 +41,9 @@ Requests are dispatched so:
   2.0); a result with ``statusCode`` becomes the status, headers and body, any other result
   200 ``application/json`` of its JSON. A handler failure answers 500.
 
+A handler's failure is written to the log (stderr) as Lambda's runtime writes it: ``[ERROR]
+<type>: <message>`` and the traceback (:func:`common.log_error`).
+
 The user's handler, named by ``UNICOMPUTE_HANDLER`` (``"app.handler"``), is imported when this
 module is; an import failure does not stop the function from starting but makes every call fail
 with ``errorType`` ``ImportError`` (direct invokes) or 500. Imports only the standard library
@@ -56,9 +59,7 @@ import binascii
 import hmac
 import json
 import os
-import sys
 import time
-import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -192,7 +193,7 @@ def _direct_invoke(request: Any) -> tuple[str, int, dict[str, str]]:
             document = {"ok": True, "result": result}
         except Exception as exc:  # the handler's failure is the answer
             document = _failure(exc)
-            traceback.print_exception(exc, file=sys.stderr)
+            common.log_error(document)
     logs = "".join(captured).encode("utf-8", "replace")[-LOG_TAIL_BYTES:]
     document.update(requestId=request_id, coldStart=cold,
                     durationMs=round((time.perf_counter() - started) * 1000, 3),
@@ -235,8 +236,8 @@ def _scheduled(request: Any) -> tuple[str, int]:
     headers = request.headers
     try:
         _run(schedule_event(body, headers), request, _request_id(headers))
-    except Exception:  # logged; Cloud Scheduler sees a failed attempt
-        traceback.print_exc()
+    except Exception as exc:  # logged; Cloud Scheduler sees a failed attempt
+        common.log_error(_failure(exc))
         return "Internal Server Error", 500
     return "", 204
 
@@ -277,10 +278,10 @@ def _on_cloud_event(attributes: dict[str, Any], data: Any, *, raise_errors: bool
     event = records_event(attributes, data)
     try:
         _run(event, raw, str(attributes.get("id") or uuid.uuid4().hex))
-    except Exception:
-        if raise_errors:
+    except Exception as exc:
+        if raise_errors:  # the Functions Framework logs it
             raise
-        traceback.print_exc()
+        common.log_error(_failure(exc))
         return False
     return True
 
@@ -325,6 +326,6 @@ def _http(request: Any) -> tuple[bytes | str, int, dict[str, str]]:
         result = _run(http_event(request, request_id), request, request_id)
         status, headers, body = common.http_answer(result)
         return body, status, headers
-    except Exception:  # logged, answered as the Functions Framework does
-        traceback.print_exc()
+    except Exception as exc:  # logged, answered as the Functions Framework does
+        common.log_error(_failure(exc))
         return "Internal Server Error", 500, {"content-type": "text/plain"}

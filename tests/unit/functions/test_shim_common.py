@@ -234,6 +234,40 @@ def test_schedule_event_without_a_time_is_now() -> None:
     assert before <= stamp <= datetime.now(UTC) and got["account"] == ""
 
 
+def test_error_document_leaves_out_the_shims_frames() -> None:
+    def user_code() -> None:
+        raise KeyError("gone")
+
+    shim: dict[str, Any] = {}  # a shim's frame calling the handler, as in a package
+    exec(compile("def call(handler, document):\n    try:\n        handler()\n"
+                 "    except Exception as exc:\n        return document(exc)\n",
+                 "/var/task/function_app.py", "exec"), shim)
+    trace = "".join(shim["call"](user_code, common.error_document)["stackTrace"])
+    assert trace.startswith("Traceback (most recent call last):\n")
+    assert "function_app.py" not in trace and ", in user_code\n" in trace
+
+
+def test_log_error_writes_lambdas_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    def fail() -> None:
+        raise ValueError("no good")
+
+    try:
+        fail()
+    except ValueError as exc:
+        written = common.log_error(common.error_document(exc))
+    lines = written.splitlines()
+    assert lines[:2] == ["[ERROR] ValueError: no good", "Traceback (most recent call last):"]
+    assert any('raise ValueError("no good")' in line for line in lines)
+    assert capsys.readouterr().err == written
+    timeout = common.log_error({"errorType": "Timeout", "errorMessage": "Task timed out after "
+                                "3 seconds", "stackTrace": []})
+    assert timeout == "[ERROR] Timeout: Task timed out after 3 seconds\n"
+    framed = common.log_error({"errorType": "E", "errorMessage": "m",
+                               "stackTrace": ['  File "app.py", line 1, in h\n']})
+    assert framed.splitlines()[1:] == ["Traceback (most recent call last):",
+                                       '  File "app.py", line 1, in h']
+
+
 def test_queue_event_is_sqs_shaped() -> None:
     assert common.queue_event(message_id="m", body="b", attributes={"k": "v"},
                               event_source="azure:queue", source_id="jobs") == {"Records": [{

@@ -241,6 +241,26 @@ def test_logs_keep_the_order_lines_were_written_in(group: Group, fake: Any,
     assert executing < executed, messages
 
 
+def test_failed_invoke_logs_the_error_as_lambda_does(group: Group, fake: Any,
+                                                      source: Path) -> None:
+    (source / "app.py").write_text(SOURCE + '''
+
+def fail(event, context):
+    raise ValueError("no good " + str(event))
+''')
+    fn = group.deploy(spec(source, fn_name(), handler="app.fail"))
+    with pytest.raises(uc.FunctionError) as info:
+        fn.invoke({"n": 9})
+    assert info.value.error_type == "Unhandled"
+    messages = [line.message for line in fn.logs()]
+    logged = "[ERROR] ValueError: no good {'n': 9}"
+    assert logged in messages, messages
+    at = messages.index(logged)
+    assert messages[at + 1] == "Traceback (most recent call last):"
+    assert any('raise ValueError("no good " + str(event))' in m for m in messages[at:])
+    assert logged in (info.value.invocation.logs or "")
+
+
 def test_timer_and_queue_triggers_fire(group: Group, fake: Any, source: Path) -> None:
     fn = group.deploy(spec(source, fn_name(), triggers=(
         uc.ScheduleTrigger("rate(5 minutes)"), uc.QueueTrigger("work-items"))))

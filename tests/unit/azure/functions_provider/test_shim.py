@@ -171,11 +171,18 @@ def test_invoke_returns_result_logs_and_context(app_dir: Path) -> None:
     ("app.slow", "Timeout", "2 seconds"),
 ])
 def test_invoke_failures(app_dir: Path, handler: str, error_type: str, message: str) -> None:
-    body = run(app_dir, handler, (), {"invoke": 7})["invoke"]["body"]
+    out = run(app_dir, handler, (), {"invoke": 7})
+    body = out["invoke"]["body"]
     assert body["ok"] is False and body["errorType"] == error_type
     assert message in body["errorMessage"]
+    # The function's log (stderr, which the host keeps) and the answer's logs say what failed,
+    # as Lambda's runtime logs it, though the host sees a succeeded HTTP call.
+    logged = f"[ERROR] {error_type}: {body['errorMessage']}\n"
+    assert logged in out["stderr"] and body["logs"].startswith(logged)
     if error_type == "ValueError":
         assert any('raise ValueError("bad "' in line for line in body["stackTrace"])
+        assert 'raise ValueError("bad " + str(event))' in body["logs"]
+        assert f"{logged}Traceback (most recent call last):\n" in out["stderr"]
 
 
 def test_http_trigger_speaks_lambda_url_format(app_dir: Path) -> None:
@@ -227,3 +234,9 @@ def test_timer_without_site_variables_or_status(app_dir: Path) -> None:
         "", "", ["fn/functions/uc-timer-0"])
     assert len(event["time"]) == 20 and event["time"].endswith("Z")
 
+
+def test_timer_failure_is_logged_and_fails_the_invocation(app_dir: Path) -> None:
+    out = run(app_dir, "app.fail", (ScheduleTrigger("rate(1 hour)"),), {"timer": {}})
+    assert out["timer"].startswith("raised ValueError: bad {")
+    assert "[ERROR] ValueError: bad {" in out["stderr"]
+    assert "Traceback (most recent call last):" in out["stderr"]

@@ -141,7 +141,7 @@ def test_direct_invoke_reports_handler_exception(load: Callable[[str], Any]) -> 
     assert status == 200 and doc["ok"] is False
     assert (doc["errorType"], doc["errorMessage"]) == ("KeyError", "'missing 7'")
     assert any('raise KeyError("missing "' in line for line in doc["stackTrace"])
-    assert "KeyError" in doc["logs"]
+    assert doc["logs"].startswith("[ERROR] KeyError: 'missing 7'\nTraceback (most recent")
 
 
 def test_direct_invoke_reports_unimportable_handler(load: Callable[[str], Any]) -> None:
@@ -236,6 +236,18 @@ def test_scheduler_call_naming_its_job_gives_project_and_region(
     assert (first["account"], first["region"], first["resources"]) == (
         "proj-1", "europe-west1", [job])
     assert first["time"] == "2026-01-02T03:00:00Z" and first["id"] == retry["id"]
+
+
+def test_scheduled_handler_failure_is_logged_as_lambda_does(
+        load: Callable[[str], Any], capsys: pytest.CaptureFixture[str]) -> None:
+    shim = load("handlers.fail")
+    _, status = shim.unicompute_entry(request(
+        "/_unicompute/schedule", body=json.dumps({"schedule": "rate(1 hour)"}), headers=KEYED))
+    err = capsys.readouterr().err.splitlines()
+    assert status == 500
+    assert err[0].startswith("[ERROR] KeyError: \"missing {") and "Scheduled Event" in err[0]
+    assert err[1] == "Traceback (most recent call last):"
+    assert any('raise KeyError("missing " + str(event))' in line for line in err)
 
 
 def _pubsub_data(text: str) -> dict[str, Any]:
