@@ -170,9 +170,9 @@ def place(
     """Choose where ``workload`` goes. ``cloud`` (the command line's ``--cloud``) overrides
     ``placement.cloud``; neither means ``aws``. ``region`` (``--region``) goes with one named
     cloud only and narrows its regions to that one (:func:`regions_for`: it must be among the
-    file's regions for that cloud when the file lists some). ``commitment`` (``Pricing.COMMIT_1Y`` or
-    ``COMMIT_3Y``) prices groups that are not spot at the committed rate where the catalog has
-    one, else on demand (:meth:`Placement.fell_back`).
+    file's regions for that cloud when the file lists some). ``commitment``
+    (``Pricing.COMMIT_1Y`` or ``COMMIT_3Y``) prices groups that are not spot at the committed
+    rate where the catalog has one, else on demand (:meth:`Placement.fell_back`).
 
     Raises :class:`~unicompute.InvalidRequest` before anything is opened: naming ``vms[i]`` (or
     ``vms[i].size.<cloud>``) when a group fits no priced size on a named cloud, ``placement``

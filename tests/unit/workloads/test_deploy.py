@@ -241,8 +241,10 @@ def test_targets_cover_every_cloud_and_region_the_workload_may_use() -> None:
     assert targets(workload.placement) == tuple(
         Target(cloud, region) for cloud, regions in workload.placement.regions.items()
         for region in regions)
-    assert targets(workload.placement, "gcp", "europe-west4") == (Target("gcp",
-                                                                          "europe-west4"),)
+    assert targets(workload.placement, "gcp", "europe-west1") == (Target("gcp",
+                                                                          "europe-west1"),)
+    with pytest.raises(uc.InvalidRequest, match=r"--region 'europe-west4' is not among"):
+        targets(workload.placement, "gcp", "europe-west4")  # the file does not allow it
 
 
 def test_one_failing_cloud_does_not_stop_the_others() -> None:

@@ -26,7 +26,7 @@ def test_a_region_the_file_does_not_list_is_refused_naming_region() -> None:
     assert caught.value.field == "region"
     assert "--region 'asia-southeast1'" in str(caught.value)
     assert "placement.regions.gcp (us-central1, europe-west1)" in str(caught.value)
-    with pytest.raises(uc.InvalidRequest, match="placement.regions.gcp"):
+    with pytest.raises(uc.InvalidRequest, match=r"placement\.regions\.gcp"):
         targets(workload.placement, "gcp", "asia-southeast1")
 
 
