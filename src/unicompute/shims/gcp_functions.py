@@ -60,6 +60,7 @@ import hmac
 import json
 import os
 import time
+import urllib.request
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -208,21 +209,46 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return {"ok": False, **common.error_document(exc)}
 
 
+_location: tuple[str, str] | None = None
+
+
+def platform_location() -> tuple[str, str]:
+    """``(project, region)`` of the running function, from the metadata server
+    (``GCE_METADATA_HOST``, else ``metadata.google.internal``), asked once per instance;
+    ``("", "")`` where there is none to ask."""
+    global _location
+    if _location is None:
+        host = os.environ.get("GCE_METADATA_HOST") or "metadata.google.internal"
+        found = []
+        for path in ("project/project-id", "instance/region"):
+            request = urllib.request.Request(f"http://{host}/computeMetadata/v1/{path}",
+                                             headers={"Metadata-Flavor": "Google"})
+            try:
+                with urllib.request.urlopen(request, timeout=1) as answer:
+                    found.append(answer.read().decode("utf-8", "replace").strip())
+            except (OSError, ValueError):
+                found.append("")
+        # instance/region is "projects/{number}/regions/{region}"
+        _location = (found[0], found[1].rpartition("/")[2])
+    return _location
+
+
 def schedule_event(body: Any, headers: Any) -> dict[str, Any]:
     """EventBridge's scheduled event (:func:`common.schedule_event`) of a Cloud Scheduler call
     with JSON ``body`` and ``headers``: ``time`` is the occurrence it fires for
     (``X-CloudScheduler-ScheduleTime``), ``resources`` the job: its full name
     ``projects/{p}/locations/{l}/jobs/{j}`` when the body names it (``"job"``), which also
     gives ``account`` (the project) and ``region``; otherwise the job's id
-    (``X-CloudScheduler-JobName``), ``account`` and ``region`` ``""``."""
+    (``X-CloudScheduler-JobName``), with the project and region the metadata server tells
+    (:func:`platform_location`; ``""`` where there is none)."""
     fields = body if isinstance(body, dict) else {}
     job = str(fields.get("job") or "")
     parts = job.split("/")
-    project = region = ""
     if len(parts) == 6 and (parts[0], parts[2], parts[4]) == ("projects", "locations", "jobs"):
         project, region = parts[1], parts[3]
     else:
         job = str(headers.get("X-CloudScheduler-JobName") or "")
+        project, region = platform_location()
     return common.schedule_event(
         schedule=str(fields.get("schedule") or ""), resource=job, region=region,
         account=project, when=headers.get("X-CloudScheduler-ScheduleTime"))

@@ -5,10 +5,12 @@ signature) and ``cloudevents`` objects (the cloudevent signature)."""
 from __future__ import annotations
 
 import base64
+import http.server
 import importlib.util
 import itertools
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -204,7 +206,36 @@ def test_http_handler_failure_is_500(load: Callable[[str], Any],
 
 
 # -- schedule and queue events --------------------------------------------------------------------
-def test_scheduler_call_gives_the_schedule_event(load: Callable[[str], Any]) -> None:
+@pytest.fixture
+def metadata_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A metadata server (``GCE_METADATA_HOST``) of project ``proj-9`` in ``asia-east1``; the
+    paths it was asked, with their ``Metadata-Flavor``."""
+    asked: list[str] = []
+    values = {"/computeMetadata/v1/project/project-id": "proj-9",
+              "/computeMetadata/v1/instance/region": "projects/1234/regions/asia-east1"}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(f"{self.path} {self.headers.get('Metadata-Flavor')}")
+            body = values.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GCE_METADATA_HOST", f"127.0.0.1:{server.server_address[1]}")
+    yield asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_scheduler_call_gives_the_schedule_event(load: Callable[[str], Any],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # no metadata server
     shim = load("handlers.echo")
     seen: list[Any] = []
     shim._user_handler = lambda event, context: seen.append(event)
@@ -236,6 +267,21 @@ def test_scheduler_call_naming_its_job_gives_project_and_region(
     assert (first["account"], first["region"], first["resources"]) == (
         "proj-1", "europe-west1", [job])
     assert first["time"] == "2026-01-02T03:00:00Z" and first["id"] == retry["id"]
+
+
+def test_scheduler_call_without_its_job_asks_the_metadata_server_once(
+        load: Callable[[str], Any], metadata_server: list[str]) -> None:
+    shim = load("handlers.echo")
+    seen: list[Any] = []
+    shim._user_handler = lambda event, context: seen.append(event)
+    for _ in range(2):
+        shim.unicompute_entry(request(
+            "/_unicompute/schedule", body=json.dumps({"schedule": "rate(1 hour)"}),
+            headers={"X-CloudScheduler-JobName": "uc-f-1234abcd", **KEYED}))
+    assert [(e["account"], e["region"], e["resources"]) for e in seen] == [
+        ("proj-9", "asia-east1", ["uc-f-1234abcd"])] * 2
+    assert metadata_server == ["/computeMetadata/v1/project/project-id Google",
+                               "/computeMetadata/v1/instance/region Google"]
 
 
 def test_scheduled_handler_failure_is_logged_as_lambda_does(
