@@ -95,6 +95,7 @@ def function_record(fn: uc.Function) -> Record:
         "handler": fn.handler,
         "memory_mb": fn.memory_mb,
         "timeout_s": fn.timeout_s,
+        "concurrency": fn.concurrency,
         "triggers": None if triggers is None else ", ".join(map(_trigger_text, triggers)),
         "url": fn.url,
         "version": fn.version,
@@ -269,6 +270,9 @@ def build_spec(directory: Path, overrides: dict[str, Any]) -> uc.FunctionSpec:
 @click.option("--runtime", help=f"Runtime (default: {DEFAULT_RUNTIME}).")
 @click.option("--memory", "memory_mb", type=int, metavar="MB", help="Memory in MB.")
 @click.option("--timeout", "timeout_s", type=int, metavar="SECONDS", help="Timeout in seconds.")
+@click.option("--concurrency", type=int, metavar="N",
+              help="Most executions at once: reserved concurrency on AWS, maximum instances on "
+              "Azure and GCP (default: function.yaml's, else the cloud's).")
 @click.option("--env", "env", callback=key_values, multiple=True, metavar="KEY=VALUE",
               help="Environment variable (repeatable; merged over function.yaml's env).")
 @click.option("--http", type=click.Choice(["none", "key"]), is_flag=False, flag_value="none",
@@ -283,8 +287,9 @@ def build_spec(directory: Path, overrides: dict[str, Any]) -> uc.FunctionSpec:
 @click.pass_context
 def deploy_command(ctx: click.Context, directory: Path, name: str | None, handler: str | None,
                    runtime: str | None, memory_mb: int | None, timeout_s: int | None,
-                   env: dict[str, str], http: str | None, schedules: tuple[str, ...],
-                   queues: tuple[str, ...], tags: dict[str, str], as_json: bool) -> None:
+                   concurrency: int | None, env: dict[str, str], http: str | None,
+                   schedules: tuple[str, ...], queues: tuple[str, ...], tags: dict[str, str],
+                   as_json: bool) -> None:
     """Deploy DIR (its app.py and requirements.txt) as a function, or update it.
 
     Any trigger option replaces the triggers of function.yaml.
@@ -294,8 +299,8 @@ def deploy_command(ctx: click.Context, directory: Path, name: str | None, handle
       unicompute functions deploy examples/functions/hello --cloud all --mock
     """
     given = {"name": name, "handler": handler, "runtime": runtime, "memory_mb": memory_mb,
-             "timeout_s": timeout_s, "env": env or None, "tags": tags or None,
-             "triggers": _triggers(http, schedules, queues) or None}
+             "timeout_s": timeout_s, "concurrency": concurrency, "env": env or None,
+             "tags": tags or None, "triggers": _triggers(http, schedules, queues) or None}
     spec = build_spec(directory, {key: value for key, value in given.items()
                                   if value is not None})
 

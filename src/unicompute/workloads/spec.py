@@ -22,6 +22,7 @@ functions:
     source: functions/hello    # relative to the workload file
     memory_mb: 256
     timeout_s: 30
+    concurrency: 10            # most executions at once (default: the cloud's)
     env: {GREETING: hi}
     triggers: [{http: {auth: none}}, {schedule: "rate(5 minutes)"}]
 placement:
@@ -99,7 +100,8 @@ GROUP_KEYS: frozenset[str] = frozenset(
 )
 GROUP_REQUIRED: frozenset[str] = frozenset({"name"})
 FUNCTION_KEYS: frozenset[str] = frozenset(
-    {"name", "runtime", "handler", "source", "memory_mb", "timeout_s", "env", "triggers", "tags"}
+    {"name", "runtime", "handler", "source", "memory_mb", "timeout_s", "concurrency", "env",
+     "triggers", "tags"}
 )
 FUNCTION_REQUIRED: frozenset[str] = frozenset({"name", "runtime", "handler", "source"})
 PLACEMENT_KEYS: frozenset[str] = frozenset({"cloud", "regions", "max_hourly_cost"})
@@ -369,7 +371,7 @@ def _function_values(doc: Document, entries: Mapping[str, Value], base_dir: Path
             raise doc.error(entries["source"],
                             f"{str(source)!r} is not a directory or .zip file")
         values["source"] = source
-    for key in ("memory_mb", "timeout_s"):
+    for key in ("memory_mb", "timeout_s", "concurrency"):
         if key in entries:
             values[key] = doc.integer(entries[key], minimum=1)
     if "env" in entries:

@@ -245,3 +245,18 @@ def test_mock_state_is_kept_between_separate_commands(tmp_path: Path) -> None:
         from unicompute.cli.mock_state import stop_server
 
         stop_server(tmp_path / "mock")
+
+
+@pytest.mark.usefixtures("fakes")
+def test_concurrency_from_function_yaml_and_the_option(cli: Cli, tmp_path: Path) -> None:
+    app = write_app(tmp_path / "capped", "return {'ok': True}")
+    (app / "function.yaml").write_text("concurrency: 4\nmemory_mb: 256\n")
+    deployed = records(cli("functions", "deploy", str(app), "--cloud", "all", "--json"))
+    assert [(r["cloud"], r["name"], r["concurrency"]) for r in deployed] == [
+        (cloud, "capped", 4) for cloud in CLOUDS]
+    again = records(cli("functions", "deploy", str(app), "--cloud", "aws", "--json",
+                        "--concurrency", "2"))
+    assert [(r["name"], r["concurrency"], r["memory_mb"]) for r in again] == [("capped", 2, 256)]
+    (app / "function.yaml").write_text("concurrency: 0\n")
+    error = one_line_error(cli("functions", "deploy", str(app), "--cloud", "aws"), 2)
+    assert f"{app / 'function.yaml'}:1: concurrency:" in error

@@ -205,3 +205,14 @@ def test_read_function_file_merges_defaults_file_and_overrides(base: Path) -> No
     with pytest.raises(uc.InvalidRequest) as refused:
         read_function_file(path, overrides={"runtime": "python2"})
     assert refused.value.field == "runtime" and not isinstance(refused.value, WorkloadError)
+
+
+def test_function_concurrency_in_a_workload_file_and_the_schema(base: Path) -> None:
+    text = FN + "    concurrency: 5\n"
+    assert parse(text, base_dir=base).functions[0].spec.concurrency == 5
+    jsonschema.validate(yaml.safe_load(text), schema())
+    assert parse(FN, base_dir=base).functions[0].spec.concurrency is None
+    error = error_of(FN + "    concurrency: 0\n", base)
+    assert (error.field, error.line) == ("functions[0].concurrency", 7)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(FN + "    concurrency: 0\n"), schema())
