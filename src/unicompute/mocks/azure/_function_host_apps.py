@@ -226,6 +226,9 @@ class FunctionApps:
                           "WEBSITE_HOSTNAME": f"{site.name.lower()}.{HOST_SUFFIX}",
                           "WEBSITE_RESOURCE_GROUP": site.group,
                           "REGION_NAME": display_location(location),
+                          # App Service's own: "<subscription>+<group>-<Region>webspace-Linux".
+                          "WEBSITE_OWNER_NAME": f"{site.id.split('/')[2]}+{site.group}-"
+                          f"{display_location(location).replace(' ', '')}webspace-Linux",
                           "WEBSITE_SKU": "FlexConsumption" if fac else "Dynamic"})
 
     # -- invoking --------------------------------------------------------------------------------

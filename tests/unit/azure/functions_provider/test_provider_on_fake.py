@@ -279,6 +279,11 @@ def test_timer_and_queue_triggers_fire(group: Group, fake: Any, source: Path) ->
     fired = datetime.strptime(schedules[0]["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert deployed < fired <= fake.clock.now() and fired.minute % 5 == fired.second == 0
     assert schedules[0]["region"] == "eastus"
+    # The full ARM id of the timer function, and the subscription as the account, read from
+    # App Service's WEBSITE_OWNER_NAME as on Azure.
+    subscription = fake.subscription_id
+    assert schedules[0]["account"] == subscription
+    assert schedules[0]["resources"][0].startswith(f"/subscriptions/{subscription}/")
     assert schedules[0]["resources"][0].endswith(f"{fn.name}/functions/uc-timer-0")
     records = [e["Records"][0] for e in events if "Records" in e]
     assert records and records[0]["body"] == "hello queue"
