@@ -144,3 +144,19 @@ def test_connection_trouble_is_transient() -> None:
 def test_foreign_exceptions_are_not_ours() -> None:
     assert translate_error(ValueError("x"), "x") is None
     assert translate_error(errors.NotFound("x"), "x") is None
+
+
+def test_rest_transport_query_is_left_out_of_messages() -> None:
+    from google.api_core import exceptions as core
+
+    from unicompute.providers.gcp.errors import translate_error
+
+    native = core.NotFound(
+        "GET https://cloudfunctions.googleapis.com/v2/projects/p/locations/l/functions/f"
+        "?%24alt=json%3Benum-encoding%3Dint: Resource 'projects/p/locations/l/functions/f' "
+        "was not found")
+    error = translate_error(native, "functions.get")
+    assert error is not None
+    assert "%24alt" not in str(error) and "enum-encoding" not in str(error)
+    assert "GET https://cloudfunctions.googleapis.com/v2/projects/p/locations/l/functions/f: " \
+        "Resource 'projects/p/locations/l/functions/f' was not found" in str(error)

@@ -157,6 +157,11 @@ def error_class(status: int | None, found: Iterable[str]) -> type[UnicomputeErro
     return STATUSES.get(status, ProviderError)
 
 
+#: The REST transport's ``"{METHOD} {url}: "`` prefix, whose query (``?%24alt=json%3B...``)
+#: is the transport's own encoding options, not the caller's.
+_REST_QUERY = re.compile(r"^([A-Z]+ [^\s?]+)\?\S*: ")
+
+
 def translate_error(exc: BaseException, operation: str) -> UnicomputeError | None:
     """Wrap a google-api-core / google-auth / requests exception; ``None`` for anything else."""
     if isinstance(exc, UnicomputeError):
@@ -166,7 +171,7 @@ def translate_error(exc: BaseException, operation: str) -> UnicomputeError | Non
 
     if isinstance(exc, core.GoogleAPICallError):
         status = exc.code if isinstance(exc.code, int) else None
-        message = exc.message or str(exc)
+        message = _REST_QUERY.sub(r"\1: ", exc.message or str(exc))
         cls = error_class(status, reasons(exc))
         transient = status in TRANSIENT_STATUSES
         field = spec_field(message) if cls is InvalidRequest else None
