@@ -360,21 +360,45 @@ def invoke_command(ctx: click.Context, name: str, payload: str | None,
               name=name)
 
 
+#: What a listing does not read on every cloud (Lambda's ListFunctions has no URL; no cloud's
+#: listing has the triggers): ``list --no-details`` leaves these out rather than show them empty.
+DETAIL_KEYS = ("triggers", "url")
+
+
 @functions.command("list")
 @tag_option("Only functions with this tag (repeatable; all must match).")
+@click.option("--details/--no-details", default=True, show_default=True,
+              help="Read each function's triggers and URL, which listings do not return: one "
+              "more lookup per function, a few API calls each (on AWS GetFunction, "
+              "GetFunctionUrlConfig, ListRuleNamesByTarget, ListEventSourceMappings). "
+              "--no-details makes only the listing calls and leaves the triggers and url "
+              "columns (JSON keys) out.")
 @json_option
 @functions_connection_options
 @click.pass_context
-def list_command(ctx: click.Context, tags: dict[str, str], as_json: bool) -> None:
-    """List the functions."""
+def list_command(ctx: click.Context, tags: dict[str, str], details: bool, as_json: bool
+                 ) -> None:
+    """List the functions, with their triggers and URL (see --details)."""
 
     def listed(cloud: uc.Cloud) -> list[Record]:
         try:
-            return [function_record(fn) for fn in cloud.functions.list(tags=tags or None)]
+            found = list(cloud.functions.list(tags=tags or None))
         except uc.NotFound:  # the container of all functions (Azure's resource group) is absent
             return []
+        if not details:
+            return [{key: value for key, value in function_record(fn).items()
+                     if key not in DETAIL_KEYS} for fn in found]
+        records = []
+        for fn in found:
+            try:
+                records.append(function_record(cloud.functions.get(fn.name)))
+            except uc.NotFound:  # deleted since the listing
+                continue
+        return records
 
-    on_clouds(ctx, listed, FUNCTION_COLUMNS, as_json=as_json, empty="No functions.")
+    columns = FUNCTION_COLUMNS if details else [
+        column for column in FUNCTION_COLUMNS if column.key not in DETAIL_KEYS]
+    on_clouds(ctx, listed, columns, as_json=as_json, empty="No functions.")
 
 
 @functions.command("logs")

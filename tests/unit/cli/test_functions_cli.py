@@ -260,3 +260,28 @@ def test_concurrency_from_function_yaml_and_the_option(cli: Cli, tmp_path: Path)
     (app / "function.yaml").write_text("concurrency: 0\n")
     error = one_line_error(cli("functions", "deploy", str(app), "--cloud", "aws"), 2)
     assert f"{app / 'function.yaml'}:1: concurrency:" in error
+
+
+@pytest.mark.usefixtures("fakes")
+def test_list_shows_what_deploy_showed_triggers_and_url_on_every_cloud(cli: Cli) -> None:
+    deployed = records(cli("functions", "deploy", str(HELLO), "--cloud", "all", "--json",
+                           "--http", "none", "--schedule", "rate(5 minutes)"))
+    listed = records(cli("functions", "list", "--cloud", "all", "--json"))
+    assert [(r["cloud"], r["name"], r["triggers"], r["url"]) for r in listed] == [
+        (r["cloud"], r["name"], r["triggers"], r["url"]) for r in deployed]
+    assert all(r["triggers"] == "http(auth=none), schedule(rate(5 minutes))" for r in listed)
+    assert all(r["url"] and r["url"].startswith("https://") for r in listed)
+
+    table = cli("functions", "list", "--cloud", "all")
+    assert table.exit_code == 0, table.stderr
+    for record in deployed:
+        row = next(line for line in table.stdout.splitlines()
+                   if line.split()[:1] == [record["cloud"]])
+        assert record["url"] in row and "schedule(rate(5 minutes))" in row
+
+    brief = records(cli("functions", "list", "--cloud", "all", "--json", "--no-details"))
+    assert [(r["cloud"], r["name"]) for r in brief] == [(p, "hello") for p in CLOUDS]
+    assert all("triggers" not in r and "url" not in r for r in brief)  # not read: left out
+    header = cli("functions", "list", "--cloud", "aws", "--no-details").stdout.splitlines()
+    assert "triggers" not in " ".join(header) and " url" not in " ".join(header)
+    assert "hello" in " ".join(header)
