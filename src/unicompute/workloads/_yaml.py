@@ -25,8 +25,9 @@ class WorkloadError(InvalidRequest):
     """A workload file is invalid. ``field`` is the dotted key path (``vms[0].count``),
     ``source`` the file and ``line`` the 1-based line of the offending key or value."""
 
-    def __init__(self, message: str, *, field: str | None, source: str, line: int) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, *, field: str | None, source: str, line: int,
+                 **kwargs: object) -> None:
+        super().__init__(message, field=field, **kwargs)
         self.source = source
         self.line = line
         self.message = f"{source}:{line}: {self.message}"
@@ -81,6 +82,33 @@ class Document:
     def error(self, value: Value, message: str) -> WorkloadError:
         """The error to raise for ``value``: its path, its line, and ``message``."""
         return WorkloadError(message, field=value.path or None, source=self.source, line=value.line)
+
+    def key_lines(self) -> dict[str, int]:
+        """The 1-based line of every key path in the document, named as :meth:`mapping` and
+        :meth:`sequence` name them (``vms[0].size.aws``: the line of that key; ``vms[0]``: the
+        item's first line), so that problems found after reading (a size no cloud prices) can
+        name the line too. Keys merged in with ``<<`` have the line they were written on."""
+        lines: dict[str, int] = {}
+
+        def walk(node: Node, path: str, seen: frozenset[int]) -> None:
+            if id(node) in seen:  # an alias inside itself
+                return
+            inside = seen | {id(node)}
+            if isinstance(node, MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.tag == _MERGE_TAG or not isinstance(key_node, ScalarNode):
+                        continue
+                    child = key_path(path, str(key_node.value))
+                    lines.setdefault(child, key_node.start_mark.line + 1)
+                    walk(value_node, child, inside)
+            elif isinstance(node, SequenceNode):
+                for index, item in enumerate(node.value):
+                    child = key_path(path, index)
+                    lines.setdefault(child, item.start_mark.line + 1)
+                    walk(item, child, inside)
+
+        walk(self.root.node, "", frozenset())
+        return lines
 
     # -- containers -------------------------------------------------------------------------
     def mapping(

@@ -26,7 +26,7 @@ from .. import (
     VMSpec,
     VMState,
 )
-from .spec import GROUP_TAG, WORKLOAD_TAG, VMGroup, Workload
+from .spec import GROUP_TAG, WORKLOAD_TAG, VMGroup, Workload, located
 
 #: States in which a VM counts as present; one being terminated will be launched again.
 _PRESENT = frozenset(VMState) - {VMState.TERMINATING, VMState.TERMINATED}
@@ -255,8 +255,14 @@ def plan(workload: Workload, cloud: Cloud) -> Plan:
     """Resolve every group's size and image on ``cloud`` and find the VMs that already exist.
 
     Only reads. A size or image the cloud does not have raises
-    :class:`~unicompute.InvalidRequest` naming the group key (``vms[0].size.aws``).
+    :class:`~unicompute.InvalidRequest` naming the group key (``vms[0].size.aws``), a
+    :class:`~unicompute.workloads.WorkloadError` at its line for a workload read from a file.
     """
+    with located(workload):
+        return _plan(workload, cloud)
+
+
+def _plan(workload: Workload, cloud: Cloud) -> Plan:
     present = list(cloud.vms.list(tags={WORKLOAD_TAG: workload.name}, states=_PRESENT))
     groups: list[GroupPlan] = []
     for index, group in enumerate(workload.groups):

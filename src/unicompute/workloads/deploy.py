@@ -49,7 +49,7 @@ from .apply import (
     Step,
 )
 from .placement import CloudChoice, Placement, clouds_for, regions_for
-from .spec import LEGACY_FUNCTION_WORKLOAD_TAG, WORKLOAD_TAG, Workload
+from .spec import LEGACY_FUNCTION_WORKLOAD_TAG, WORKLOAD_TAG, Workload, located
 from .spec import Placement as FilePlacement
 
 #: Opens the cloud ``provider`` in ``region`` (the CLI's: with its endpoints, ``--mock``...).
@@ -207,6 +207,10 @@ def prepare(placement: Placement, opener: Opener) -> Iterator[Prepared]:
         cloud = opener(choice.provider, choice.region)
         with lock:
             opened.append(cloud)
+        with located(workload):
+            return plan_there(choice, cloud)
+
+    def plan_there(choice: CloudChoice, cloud: Cloud) -> CloudPlan:
         functions = tuple(f.spec for f in workload.functions)
         existing: frozenset[str] = frozenset()
         if functions:
@@ -234,9 +238,9 @@ def _check_functions(workload: Workload, cloud: Cloud) -> None:
             check_spec_on(function.spec, cloud)
         except InvalidRequest as exc:
             field = f"functions[{index}]" + (f".{exc.field}" if exc.field else "")
-            raise InvalidRequest(f"{cloud.provider} refuses function {function.name!r}: "
-                                 f"{exc.reason}; nothing was created", field=field,
-                                 provider=cloud.provider) from None
+            raise workload.locate(InvalidRequest(
+                f"{cloud.provider} refuses function {function.name!r}: {exc.reason}; nothing "
+                "was created", field=field, provider=cloud.provider)) from None
 
 
 # -- launch ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Literal
 from .. import InvalidRequest
 from ..catalog import Catalog, Pricing, load_catalog
 from .optimizer import Candidate, Need, rank
-from .spec import ALL_CLOUDS, CATALOG_CLOUDS, CHEAPEST, VMGroup, Workload
+from .spec import ALL_CLOUDS, CATALOG_CLOUDS, CHEAPEST, VMGroup, Workload, located
 
 #: The region used for a cloud when neither the file nor ``--region`` names one: each
 #: provider's own default (see ``unicompute.connect``).
@@ -177,8 +177,17 @@ def place(
     Raises :class:`~unicompute.InvalidRequest` before anything is opened: naming ``vms[i]`` (or
     ``vms[i].size.<cloud>``) when a group fits no priced size on a named cloud, ``placement``
     when no cloud and region can hold the whole workload, and ``placement.max_hourly_cost``
-    when the choice costs more per hour than allowed.
+    when the choice costs more per hour than allowed. An error naming a key of the workload
+    file is a :class:`~unicompute.workloads.WorkloadError` at that key's line
+    (:meth:`Workload.locate`).
     """
+    with located(workload):
+        return _place(workload, cloud=cloud, region=region, hours=hours, commitment=commitment,
+                      catalog=catalog)
+
+
+def _place(workload: Workload, *, cloud: str | None, region: str | None, hours: float,
+           commitment: Pricing | None, catalog: Catalog | None) -> Placement:
     mode = cloud or workload.placement.cloud or "aws"
     if region is not None and mode in (CHEAPEST, ALL_CLOUDS):
         raise InvalidRequest(f"--region goes with one cloud, not {mode!r}; list regions per "

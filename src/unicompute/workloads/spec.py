@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -171,13 +172,52 @@ class Placement:
 @dataclass(frozen=True, kw_only=True)
 class Workload:
     """A named workload: its VM groups and functions, in file order, with unique names, and
-    where to place it. ``source`` is the file it was read from, for messages."""
+    where to place it. ``source`` is the file it was read from, for messages, and ``lines`` the
+    line of each key path in it (``vms[0].size.aws`` → 7; empty for a workload not read from
+    a file), so that problems found later are reported at their line (:meth:`locate`)."""
 
     name: str
     groups: tuple[VMGroup, ...]
     functions: tuple[WorkloadFunction, ...] = ()
     placement: Placement = field(default_factory=Placement)
     source: str = "<string>"
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}),
+                                     compare=False, repr=False)
+
+    def locate(self, error: InvalidRequest) -> InvalidRequest:
+        """``error`` as a :class:`WorkloadError` naming this workload's file and the line of
+        its ``field`` (or of the nearest enclosing key the file has: ``functions[0]`` for
+        ``functions[0].timeout_s`` left at its default), when the field is a key path of the
+        file; else ``error`` itself (e.g. ``region``, which is ``--region``)."""
+        if isinstance(error, WorkloadError) or not error.field:
+            return error
+        path = error.field
+        while path not in self.lines:
+            parent = _PARENT.sub("", path)
+            if parent == path:  # a top-level key the file does not have
+                return error
+            path = parent
+        return WorkloadError(error.reason, field=error.field, source=self.source,
+                             line=self.lines[path], provider=error.provider,
+                             operation=error.operation, resource=error.resource,
+                             original=error.original)
+
+
+#: The last step of a key path below the top: ``.size`` or ``[0]``.
+_PARENT = re.compile(r"(?:\.[^.\[]*|\[\d+\])$")
+
+
+@contextmanager
+def located(workload: Workload) -> Iterator[None]:
+    """Raise an :class:`~unicompute.InvalidRequest` from the block as :meth:`Workload.locate`
+    makes it: at the file and line of the key it names."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        found = workload.locate(exc)
+        if found is exc:
+            raise
+        raise found from None
 
 
 def schema() -> dict[str, Any]:
@@ -262,7 +302,7 @@ def parse(text: str, *, source: str = "<string>", base_dir: str | Path = ".") ->
         functions = tuple(_function(doc, item, name, Path(base_dir), seen) for item in items)
     placement = _placement(doc, entries["placement"]) if "placement" in entries else Placement()
     return Workload(name=name, groups=groups, functions=functions, placement=placement,
-                    source=source)
+                    source=source, lines=MappingProxyType(doc.key_lines()))
 
 
 def _name(doc: Document, value: Value, max_length: int) -> str:
