@@ -342,16 +342,23 @@ def chosen_records(prepared: Prepared | None, placement: Placement) -> list[dict
 
 def function_records(placement: Placement, prepared: Prepared | None, function_ms: float
                      ) -> list[dict[str, Any]]:
-    """One record per function and chosen cloud: whether it exists, and what a million
-    invocations of ``function_ms`` each cost there (the catalog's on-demand prices, before the
-    free tier, which is per account and month)."""
+    """One record per function and chosen cloud: whether it exists (``None`` offline, when
+    ``prepared`` is ``None``: not checked), and what a million invocations of ``function_ms``
+    each cost there (the catalog's on-demand prices, before the free tier, which is per account
+    and month)."""
+    specs = tuple(f.spec for f in placement.workload.functions)
+    if prepared is None:
+        found: list[tuple[str, frozenset[str] | None]] = [
+            (choice.provider, None) for choice in placement.chosen]
+    else:
+        found = [(cloud.provider, cloud.existing_functions) for cloud in prepared.clouds]
     records = []
-    for cloud in prepared.clouds if prepared else ():
-        prices = placement.catalog.functions(cloud.provider)
-        for spec in cloud.functions:
+    for provider, existing in found if specs else ():
+        prices = placement.catalog.functions(provider)
+        for spec in specs:
             records.append({
-                "cloud": cloud.provider, "name": spec.name,
-                "exists": spec.name in cloud.existing_functions,
+                "cloud": provider, "name": spec.name,
+                "exists": None if existing is None else spec.name in existing,
                 "memory_mb": spec.memory_mb, "assumed_ms": function_ms,
                 "cost_per_million": prices.cost_per_million(spec.memory_mb, function_ms),
                 "service": prices.service,
@@ -361,7 +368,9 @@ def function_records(placement: Placement, prepared: Prepared | None, function_m
 
 def plan_document(placement: Placement, prepared: Prepared | None, function_ms: float
                   ) -> dict[str, Any]:
-    """The ``plan --json`` object."""
+    """The ``plan --json`` object; offline (``prepared`` is ``None``) ``existing``,
+    ``to_launch`` and functions' ``exists`` are ``null`` and ``unchecked`` says what was not
+    looked at."""
     catalog = placement.catalog
     clouds = {p for p, _ in placement.candidates} | set(placement.providers)
     return {
@@ -375,9 +384,21 @@ def plan_document(placement: Placement, prepared: Prepared | None, function_ms: 
         "options": option_records(placement),
         "commitment": placement.commitment.value if placement.commitment else None,
         "functions": function_records(placement, prepared, function_ms),
+        "offline": prepared is None,
+        "unchecked": list(offline_notes(placement)) if prepared is None else [],
         "catalog": {cloud: {"date": catalog.date(cloud), "source": catalog.source(cloud),
                             "origin": catalog.origin(cloud)} for cloud in sorted(clouds)},
     }
+
+
+def offline_notes(placement: Placement) -> tuple[str, ...]:
+    """What a plan made from the catalog alone did not look at, one sentence each."""
+    images = sorted({group.image for group in placement.workload.groups})
+    notes = [OFFLINE_NOTE]
+    if images:
+        notes.append(f"offline: image aliases not resolved ({', '.join(images)}): whether "
+                     "each chosen cloud and region has the image is not checked")
+    return tuple(notes)
 
 
 def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: bool,
@@ -386,10 +407,12 @@ def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: 
     show(option_records(placement), OPTION_COLUMNS, as_json=False, stderr=stderr,
          title=f"{name}: the whole workload per cloud (best region; {placement.hours:g} h)")
     show(chosen_records(prepared, placement), CHOSEN_COLUMNS, as_json=False, stderr=stderr,
-         title=f"Plan for {name} ({placement.mode})", empty="No VM groups.")
+         title=f"Plan for {name} ({placement.mode}{', offline' if prepared is None else ''})",
+         empty="No VM groups.")
     out = console(stderr=stderr)
     for record in function_records(placement, prepared, function_ms):
-        state = "exists" if record["exists"] else "to deploy"
+        state = ("not checked" if record["exists"] is None
+                 else "exists" if record["exists"] else "to deploy")
         out.print(f"function {record['name']} on {record['cloud']}: {state}; "
                   f"{money(record['cost_per_million'])} per million invocations of "
                   f"{record['assumed_ms']:g} ms at {record['memory_mb']} MB "
@@ -414,13 +437,25 @@ def _show_placement(placement: Placement, prepared: Prepared | None, *, stderr: 
     for provider in sorted({c.provider for c in placement.options}):
         out.print(f"Prices: {provider} catalog of {catalog.date(provider)} "
                   f"({catalog.origin(provider)})", markup=False)
+    for line in offline_notes(placement) if prepared is None else ():
+        out.print(f"{line}.", markup=False)
 
+
+#: The first line of every offline plan.
+OFFLINE_NOTE = ("offline: nothing was checked on the clouds (existing VMs and functions not "
+                "counted; images, quotas and function limits not checked; no credentials read)")
+_offline_option = click.option(
+    "--offline", is_flag=True,
+    help="Plan from the price catalog alone: open no cloud and read no credentials (no account "
+    "needed). Existing VMs and functions are not counted, image aliases not resolved, and the "
+    "clouds' own checks (images, function limits) not made. Not with libcloud:<driver>.")
 
 _plan_json_option = click.option(
     "--json", "as_json", is_flag=True,
     help="Print the plan as one JSON object instead of tables: workload, mode, hours, hourly, "
     "total, max_hourly_cost, chosen (a record per group and cloud), options (the best region "
-    "per cloud), commitment, functions and catalog (date and source per cloud).")
+    "per cloud), commitment, functions, offline, unchecked (what an --offline plan did not "
+    "look at) and catalog (date and source per cloud).")
 
 
 @click.command("plan")
@@ -430,28 +465,47 @@ _plan_json_option = click.option(
 @_function_ms_option
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png",
               help="Also write a PNG comparing the clouds' costs (needs matplotlib).")
+@_offline_option
 @_plan_json_option
 @workload_connection_options
 @click.pass_context
 def plan_command(ctx: click.Context, workload_file: Path, hours: float, commitment: str,
-                 function_ms: float, plot: Path | None, as_json: bool) -> None:
+                 function_ms: float, plot: Path | None, offline: bool, as_json: bool) -> None:
     """Show where WORKLOAD.yaml would go and why: the candidates per cloud, the choice, the
-    hourly and projected cost, and what exists already. Creates nothing."""
+    hourly and projected cost, and what exists already (not with --offline, which needs no
+    cloud account). Creates nothing."""
     workload = workloads.load(workload_file)
-    if not _is_multi(_mode(ctx, workload)):
+    mode = _mode(ctx, workload)
+    if not _is_multi(mode):
+        if offline:
+            raise uc.InvalidRequest(
+                f"--offline plans from the price catalog, which has no {mode!r} (it has "
+                f"{', '.join(_catalog_clouds())}); plan without --offline", field="offline")
         legacy_plan(ctx, workload_file, as_json)
         return
     placement = _place(ctx, workload, hours, commitment)
-    with prepare(placement, cloud_opener(ctx)) as prepared:
-        if as_json:
-            click.echo(json.dumps(plan_document(placement, prepared, function_ms), indent=2))
-        else:
-            _show_placement(placement, prepared, stderr=False, function_ms=function_ms)
+    if offline:
+        _print_plan(placement, None, function_ms, as_json=as_json)
+    else:
+        with prepare(placement, cloud_opener(ctx)) as prepared:
+            _print_plan(placement, prepared, function_ms, as_json=as_json)
     if plot is not None:
         from .plot import plot_costs
 
         plot_costs(placement, plot)
         note(f"Wrote {plot}.")
+
+
+def _print_plan(placement: Placement, prepared: Prepared | None, function_ms: float, *,
+                as_json: bool) -> None:
+    """The plan as JSON on stdout, or as tables; offline (``prepared`` is ``None``) what was
+    not checked is said on stderr too when stdout carries JSON."""
+    if as_json:
+        click.echo(json.dumps(plan_document(placement, prepared, function_ms), indent=2))
+        for line in offline_notes(placement) if prepared is None else ():
+            note(f"{line}.")
+    else:
+        _show_placement(placement, prepared, stderr=False, function_ms=function_ms)
 
 
 @click.command("launch")
