@@ -5,7 +5,8 @@ A PUT is validated completely (size, image, NICs, disks, OS profile) before anyt
 created, so a rejected VM leaves nothing behind. Creating makes the OS disk (and ``Empty`` data
 disks) as managed disks in the VM's group and claims its NICs. ``osProfile.adminPassword``,
 ``osProfile.customData`` and ``userData`` are kept but never returned, as ARM does (``userData``
-only with ``$expand=userData``). Power state (``state["power"]``) moves through the transitional
+only with ``$expand=userData``). ``identity`` is kept as ARM keeps it (see
+:meth:`VmHandlers.identity_of`). Power state (``state["power"]``) moves through the transitional
 states while an operation runs (stepped mode) and lands on the final one when it is done.
 """
 
@@ -15,6 +16,7 @@ import base64
 import binascii
 import copy
 import re
+import uuid
 from typing import Any, ClassVar
 
 from werkzeug.routing import Rule
@@ -28,6 +30,7 @@ from ._catalog_api import CatalogHandlers
 from ._disks import COMPUTE, DISK, VM, check_size, sku_of
 from ._filters import vm_filter
 from ._groups import RG, SUB
+from ._ids import TENANT_ID
 from ._keys import invalid_key, valid_public_key
 from ._network_common import NIC, PIP
 
@@ -49,6 +52,32 @@ _POWER_DISPLAY = {"starting": "VM starting", "running": "VM running",
 _PASSTHROUGH = ("diagnosticsProfile", "priority", "evictionPolicy", "billingProfile",
                 "securityProfile", "additionalCapabilities", "licenseType",
                 "availabilitySet", "proximityPlacementGroup")
+
+
+#: ``identity.type`` values (compared without case or blanks) and how ARM spells them.
+_IDENTITY_TYPES = {"systemassigned": "SystemAssigned", "userassigned": "UserAssigned",
+                   "systemassigned,userassigned": "SystemAssigned, UserAssigned",
+                   "none": "None"}
+_USER_IDENTITY_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ManagedIdentity/"
+    r"userAssignedIdentities/[^/]+", re.IGNORECASE)
+#: Namespace of the ids the fake derives for user-assigned identities and system clients.
+_IDENTITY_NAMESPACE = uuid.UUID("6f1c2a3e-0b7d-4e55-9a55-00000000fa4e")
+
+
+def user_identity_ids(resource_id: str) -> JSON:
+    """``{"principalId", "clientId"}`` of the user-assigned identity ``resource_id``: derived
+    from its (case-insensitive) id, so every VM it is assigned to shows the same ids, as one
+    identity resource has on Azure."""
+    key = resource_id.casefold()
+    return {"principalId": str(uuid.uuid5(_IDENTITY_NAMESPACE, "principal:" + key)),
+            "clientId": str(uuid.uuid5(_IDENTITY_NAMESPACE, "client:" + key))}
+
+
+def system_client_id(principal_id: str) -> str:
+    """The client (application) id of the system-assigned identity ``principal_id``: ARM does
+    not show it; IMDS reports it in tokens."""
+    return str(uuid.uuid5(_IDENTITY_NAMESPACE, "system-client:" + principal_id.casefold()))
 
 
 def _missing(name: str) -> HttpError:
@@ -158,6 +187,7 @@ class VmHandlers(CatalogHandlers):
         else:
             plan = self._plan_update_storage(existing, props, location, size)
             os_profile, secrets = self._os_profile_update(existing, props)
+        identity = self.identity_of(body, existing)
         # -- everything is valid: commit ----------------------------------------------------------
         vm = existing or Resource(id=rid, name=name, group=rg.name, body={}, state={
             "power": "starting", "vm_id": self.ids.uuid(), "created": self.clock.iso(),
@@ -175,6 +205,8 @@ class VmHandlers(CatalogHandlers):
             out["zones"] = [str(z) for z in body["zones"]]
         elif existing is not None and "zones" in existing.body:
             out["zones"] = existing.body["zones"]
+        if identity is not None:
+            out["identity"] = identity
         out["etag"] = f'"{vm.state["etag"]}"'
         vprops: JSON = {"hardwareProfile": {"vmSize": props["hardwareProfile"]["vmSize"]},
                         "provisioningState": "Succeeded", "vmId": vm.state["vm_id"],
@@ -191,6 +223,76 @@ class VmHandlers(CatalogHandlers):
         vm.body = out
         self.stores[VM].put(rid, vm)
         return vm
+
+    def identity_of(self, body: JSON, existing: Resource | None) -> JSON | None:
+        """The ``identity`` to store for a PUT of ``body`` (``None``: the VM has none).
+
+        ``type`` is one of ``SystemAssigned``, ``UserAssigned``, ``SystemAssigned,
+        UserAssigned``, ``None`` (any case). System-assigned gets a ``principalId`` (kept
+        across updates while it stays enabled) and the fake's ``tenantId``; each
+        ``userAssignedIdentities`` key must be a ``Microsoft.ManagedIdentity/
+        userAssignedIdentities`` id, its value ``{}`` or the read-only ids echoed back
+        (``null`` leaves it out), and gets ``principalId``/``clientId``. The fake has no
+        Microsoft.ManagedIdentity, so a well-formed id is accepted without the identity
+        existing (ARM answers 404 for a missing one). A PUT without ``identity`` keeps the
+        VM's current one, as ARM does; ``None`` removes it."""
+        raw = body.get("identity")
+        previous: JSON = (existing.body.get("identity") or {}) if existing else {}
+        if raw is None:
+            return copy.deepcopy(previous) or None
+        if not isinstance(raw, dict):
+            raise errors.invalid_parameter("identity", "The 'identity' must be an object.")
+        given = raw.get("type")
+        kind = _IDENTITY_TYPES.get(re.sub(r"\s", "", given).lower()) if isinstance(
+            given, str) else None
+        if kind is None:
+            raise errors.invalid_parameter(
+                "identity.type", f"The value '{given}' of parameter 'identity.type' is not "
+                "valid. Supported values: SystemAssigned, UserAssigned, 'SystemAssigned, "
+                "UserAssigned', None.")
+        users = self._user_identities(raw.get("userAssignedIdentities"), kind)
+        if kind == "None":
+            return None
+        out: JSON = {"type": kind}
+        if "SystemAssigned" in kind:
+            out["principalId"] = previous.get("principalId") or self.ids.uuid()
+            out["tenantId"] = TENANT_ID
+        if users:
+            out["userAssignedIdentities"] = users
+        return out
+
+    @staticmethod
+    def _user_identities(raw: Any, kind: str) -> JSON:
+        target = "identity.userAssignedIdentities"
+        if raw is not None and not isinstance(raw, dict):
+            raise errors.invalid_parameter(target, "'userAssignedIdentities' must be an object "
+                                           "keyed by user-assigned identity resource ids.")
+        if "UserAssigned" not in kind:
+            if raw:
+                raise errors.invalid_parameter(
+                    target, f"The user-assigned identities cannot be specified when the "
+                    f"identity type is '{kind}'.")
+            return {}
+        users: JSON = {}
+        for rid, value in (raw or {}).items():
+            if not _USER_IDENTITY_ID.fullmatch(str(rid)):
+                raise errors.bad_request(
+                    "LinkedInvalidPropertyId", f"Property id '{rid}' at path '{target}' is "
+                    "invalid. Expect a fully qualified resource Id of a "
+                    "'Microsoft.ManagedIdentity/userAssignedIdentities' resource.", target)
+            if value is None:
+                continue
+            if not isinstance(value, dict) or set(value) - {"principalId", "clientId"}:
+                raise errors.bad_request(
+                    "InvalidIdentityValues", f"Invalid value for the identities '{rid}'. The "
+                    "'UserAssignedIdentities' property keys should only be empty json objects, "
+                    "null or the resource existing property.", target)
+            users[str(rid)] = user_identity_ids(str(rid))
+        if not users:
+            raise errors.invalid_parameter(
+                target, f"The identity type '{kind}' needs at least one user-assigned "
+                "identity in 'userAssignedIdentities'.")
+        return users
 
     def _size(self, props: JSON, location: str) -> Size:
         hardware = props.get("hardwareProfile")
