@@ -70,15 +70,91 @@ def test_azure_identity_and_refusals(mock: MockCloud) -> None:
         assert forwarded.status_code == 400
 
 
+def with_identity(mock: MockCloud, vm: uc.VM, identity: dict[str, object]) -> dict[str, object]:
+    """Give ``vm`` (launched by unicompute, which assigns no identity) ``identity`` through
+    the compute client, as a user would; returns the VM's ``identity`` as ARM reports it."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.compute.models import VirtualMachineIdentity
+
+    client = ComputeManagementClient(DefaultAzureCredential(), mock.azure.subscription_id)
+    group = vm.id.split("/")[4]
+    model = client.virtual_machines.get(group, vm.name)
+    model.identity = VirtualMachineIdentity(identity)
+    updated = client.virtual_machines.begin_create_or_update(group, vm.name, model).result()
+    return dict(updated.identity.as_dict()) if updated.identity else {}
+
+
+def uami(mock: MockCloud, name: str) -> str:
+    return (f"/subscriptions/{mock.azure.subscription_id}/resourceGroups/ids/providers/"
+            f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+
+
+def token(endpoint: str, **params: str) -> requests.Response:
+    return imds(endpoint, "/metadata/identity/oauth2/token",
+                **{"api-version": "2018-02-01", "resource": "https://management.azure.com/",
+                   **params})
+
+
 def test_azure_managed_identity_credential(mock: MockCloud) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import ManagedIdentityCredential
 
     vm = launch("azure", "az-msi")
-    with mock.inside(vm):
-        token = ManagedIdentityCredential().get_token("https://management.azure.com/.default")
-    assert token.token and token.expires_on > 0
+    with mock.inside(vm) as box:
+        refused = token(box.endpoint)
+        with pytest.raises(ClientAuthenticationError):
+            ManagedIdentityCredential().get_token("https://management.azure.com/.default")
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "invalid_request",
+                              "error_description": "Identity not found"}
+    identity = with_identity(mock, vm, {"type": "SystemAssigned"})
+    with mock.inside(vm) as box:
+        got = ManagedIdentityCredential().get_token("https://management.azure.com/.default")
+        raw = token(box.endpoint).json()
+        by_object = token(box.endpoint, object_id=str(identity["principalId"]))
+    assert got.token and got.expires_on > 0
+    assert raw["client_id"] and by_object.json()["client_id"] == raw["client_id"]
+    assert raw["resource"] == "https://management.azure.com/"
+    with_identity(mock, vm, {"type": "None"})
+    with mock.inside(vm) as box:
+        assert token(box.endpoint).json()["error_description"] == "Identity not found"
     with pytest.raises(uc.InvalidRequest, match="not a spot VM"):
         mock.interrupt(vm)  # Azure evicts Spot VMs only
+
+
+def test_azure_token_for_a_chosen_user_assigned_identity(mock: MockCloud) -> None:
+    from azure.identity import ManagedIdentityCredential
+
+    vm = launch("azure", "az-uami")
+    app, ops = uami(mock, "app"), uami(mock, "ops")
+    identity = with_identity(mock, vm, {"type": "UserAssigned", "userAssignedIdentities": {
+        app: {}, ops: {}}})
+    users: dict[str, dict[str, str]] = identity["userAssignedIdentities"]  # type: ignore[assignment]
+    with mock.inside(vm) as box:
+        several = token(box.endpoint)
+        by_client = token(box.endpoint, client_id=users[ops]["clientId"])
+        by_object = token(box.endpoint, object_id=users[app]["principalId"])
+        by_resource = token(box.endpoint, msi_res_id=ops.lower())
+        unknown = token(box.endpoint, client_id="00000000-0000-0000-0000-00000000dead")
+        both = token(box.endpoint, client_id=users[ops]["clientId"], msi_res_id=ops)
+        sdk = ManagedIdentityCredential(client_id=users[app]["clientId"]).get_token(
+            "https://management.azure.com/.default")
+        by_sdk_resource = ManagedIdentityCredential(identity_config={"resource_id": ops})
+        assert by_sdk_resource.get_token("https://management.azure.com/.default").token
+    assert several.status_code == 400 and several.json() == {
+        "error": "invalid_request", "error_description": "Multiple user assigned identities "
+        "exist, please specify the clientId / resourceId of the identity in the token request"}
+    assert by_client.json()["client_id"] == users[ops]["clientId"]
+    assert by_object.json()["client_id"] == users[app]["clientId"]
+    assert by_resource.json()["client_id"] == users[ops]["clientId"]
+    assert unknown.status_code == 400
+    assert unknown.json()["error_description"] == "Identity not found"
+    assert both.status_code == 400 and sdk.token
+    with_identity(mock, vm, {"type": "UserAssigned", "userAssignedIdentities": {app: {}}})
+    with mock.inside(vm) as box:
+        only = token(box.endpoint)
+    assert only.json()["client_id"] == users[app]["clientId"]
 
 
 def test_azure_user_data_once_console_and_preempt(mock: MockCloud) -> None:

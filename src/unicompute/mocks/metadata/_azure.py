@@ -9,7 +9,13 @@ documented 2021-02-01+ shape: ``compute`` (``resourceId``, ``vmId``, ``vmSize``,
 has it — ...) and ``network.interface[*].ipv4``. ``/metadata/scheduledevents`` lists a
 ``Preempt`` event while an interruption is due (POST acknowledges it);
 ``/metadata/identity/oauth2/token`` issues a bearer token (what azure-identity's
-``ManagedIdentityCredential`` asks for).
+``ManagedIdentityCredential`` asks for) for one of the VM's managed identities, as ARM shows
+them in the VM's ``identity``: ``client_id``, ``object_id`` (principal id) or ``msi_res_id``
+(a user-assigned identity's resource id) chooses one; without them the system-assigned
+identity, else the only user-assigned one. A VM without a (matching) identity gets IMDS's 400
+``invalid_request`` ``Identity not found``; several user-assigned ones and no choice its 400
+``Multiple user assigned identities exist, ...``. More than one of the three parameters is
+refused with 400 ``invalid_request`` too (the wording is the fake's).
 """
 
 from __future__ import annotations
@@ -47,6 +53,47 @@ def _bad(message: str, versions: tuple[str, ...] | None = None) -> Response:
     if versions is not None:
         body["newest-versions"] = list(reversed(versions[-3:]))
     return as_json(body, 400)
+
+
+def _invalid(description: str) -> Response:
+    return as_json({"error": "invalid_request", "error_description": description}, 400)
+
+
+_SELECTORS = ("client_id", "object_id", "msi_res_id")
+
+
+def _choose_identity(identity: dict[str, Any] | None, args: Any) -> str | Response:
+    """The client id of the identity a token request selects in the VM's ARM ``identity``
+    (``None``: the VM has none), or IMDS's 400."""
+    from ..azure._vms import system_client_id
+
+    identity = identity or {}
+    # (client id, principal id, resource id or "" for the system-assigned identity)
+    known: list[tuple[str, str, str]] = []
+    if identity.get("principalId"):
+        principal = str(identity["principalId"])
+        known.append((system_client_id(principal), principal, ""))
+    users = identity.get("userAssignedIdentities") or {}
+    known.extend((str(ids["clientId"]), str(ids["principalId"]), str(rid))
+                 for rid, ids in users.items())
+    given = [(index, str(args[name])) for index, name in enumerate(_SELECTORS)
+             if args.get(name)]
+    if len(given) > 1:
+        return _invalid("Only one of client_id, object_id and msi_res_id may be specified.")
+    if given:
+        [(index, wanted)] = given
+        matches = [entry for entry in known
+                   if entry[index] and entry[index].casefold() == wanted.casefold()]
+    elif known and not known[0][2]:
+        matches = known[:1]
+    elif len(known) > 1:
+        return _invalid("Multiple user assigned identities exist, please specify the clientId "
+                        "/ resourceId of the identity in the token request")
+    else:
+        matches = known
+    if not matches:
+        return _invalid("Identity not found")
+    return matches[0][0]
 
 
 def http_date(when: datetime) -> str:
@@ -253,13 +300,14 @@ class AzureImds(MetadataApp):
                             "error_description": "Required audience parameter not specified"},
                            400)
         vm = self.vm()
-        if vm is None:
-            return as_json({"error": "invalid_request",
-                            "error_description": "Identity not found"}, 400)
+        chosen = _choose_identity(vm.body.get("identity") if vm is not None else None,
+                                  request.args)
+        if isinstance(chosen, Response):
+            return chosen
         now = int(self.clock.now().timestamp())
         return as_json({
             "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.imds."
             + secrets.token_urlsafe(24),
-            "client_id": vm.state["vm_id"], "expires_in": "86399",
+            "client_id": chosen, "expires_in": "86399",
             "expires_on": str(now + 86399), "ext_expires_in": "86399",
             "not_before": str(now), "resource": resource, "token_type": "Bearer"})
