@@ -454,7 +454,7 @@ _plan_json_option = click.option(
     "--json", "as_json", is_flag=True,
     help="Print the plan as one JSON object instead of tables: workload, mode, hours, hourly, "
     "total, max_hourly_cost, chosen (a record per group and cloud), options (the best region "
-    "per cloud), commitment, functions, offline, unchecked (what an --offline plan did not "
+    "per cloud), commitment, functions, offline, unchecked (what an offline plan did not "
     "look at) and catalog (date and source per cloud).")
 
 

@@ -144,3 +144,11 @@ def test_offline_still_names_the_file_and_line_of_a_bad_workload(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: {path}:4")
     assert cut_off == []
+
+
+def test_plan_help_offers_offline_and_its_json_keys(cli: Cli) -> None:
+    text = " ".join(cli("plan", "--help").stdout.split())
+    offline = text.split(" --offline ", 1)[1].split(" --", 1)[0]
+    assert "read no credentials" in offline and "not counted" in offline
+    json_help = text.split(" --json ", 1)[1].split(" --", 1)[0]
+    assert "offline, unchecked" in json_help
