@@ -3,7 +3,8 @@ cheapest, or all of them.
 
 The file is read and checked, and the workload placed by price (:mod:`unicompute.workloads.
 placement`), before any cloud is opened, so a bad file or a plan over ``max_hourly_cost``
-changes nothing. ``status`` and ``destroy`` read only the name and placement from the file and
+changes nothing; ``plan --offline`` stops there and opens no cloud at all (no account
+needed). ``status`` and ``destroy`` read only the name and placement from the file and
 look on every cloud and region the placement allows. Providers without a price catalog
 (``libcloud:*``) take the single-cloud path of :mod:`unicompute.workloads.apply`.
 """
