@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from fake_time import FakeTime
 
 import unicompute as uc
 from unicompute.mocks.aws import AwsFake
@@ -19,21 +20,6 @@ from unicompute.providers.aws.lambda_clients import IAM_PROPAGATION_TIMEOUT, Fun
 
 REGION = "us-east-1"
 NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
-
-
-class FakeTime:
-    """A clock that only moves when slept on; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +68,7 @@ def role_names() -> set[str]:
 def test_a_role_lambda_cannot_assume_yet_is_retried_on_the_injected_clock(
     cloud: uc.Cloud, clients: FunctionClients, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeTime(500.0)
     clients.poll_interval, clients.clock, clients.sleep = 5.0, fake_time.clock, fake_time.sleep
     lam = NotYetAssumable(clients, monkeypatch, failures=2)
     fn = cloud.functions.deploy(spec(tmp_path))
@@ -94,7 +80,7 @@ def test_a_role_lambda_cannot_assume_yet_is_retried_on_the_injected_clock(
 def test_propagation_that_never_comes_gives_up_after_the_timeout_with_the_last_error(
     cloud: uc.Cloud, clients: FunctionClients, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeTime(500.0)
     clients.poll_interval, clients.clock, clients.sleep = 5.0, fake_time.clock, fake_time.sleep
     lam = NotYetAssumable(clients, monkeypatch, failures=1000)
     roles = role_names()
@@ -116,7 +102,7 @@ def test_propagation_that_never_comes_gives_up_after_the_timeout_with_the_last_e
 def test_with_a_zero_interval_three_attempts_are_made(
     cloud: uc.Cloud, clients: FunctionClients, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeTime(500.0)
     clients.clock, clients.sleep = fake_time.clock, fake_time.sleep  # poll_interval=0
     lam = NotYetAssumable(clients, monkeypatch, failures=1000)
     with pytest.raises(uc.InvalidRequest):
@@ -127,7 +113,7 @@ def test_with_a_zero_interval_three_attempts_are_made(
 def test_other_errors_are_not_retried(
     cloud: uc.Cloud, clients: FunctionClients, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeTime(500.0)
     clients.poll_interval, clients.clock, clients.sleep = 5.0, fake_time.clock, fake_time.sleep
     calls: list[int] = []
 

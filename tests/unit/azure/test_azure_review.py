@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import pytest
+from azure_leftovers import GROUP, left_over
 
 import unicompute as uc
 from unicompute import _errors as errors
@@ -15,26 +16,6 @@ from unicompute._cloud import Cloud
 from unicompute.driver import ProviderDrivers
 from unicompute.mocks._kernel.faults import Fault
 from unicompute.providers.azure import LIMITS, Options
-
-GROUP = "unicompute"
-
-
-def left_over(drivers: ProviderDrivers, prefix: str) -> dict[str, list[str]]:
-    """Every resource of the group whose name starts with ``prefix``, tagged or not."""
-    ctx = drivers.compute._ctx  # type: ignore[attr-defined]
-    net, compute = ctx.network, ctx.compute
-
-    def named(items: Any) -> list[str]:
-        return sorted(str(i.name) for i in items if str(i.name).startswith(prefix))
-
-    found = {
-        "vms": named(compute.virtual_machines.list(GROUP)),
-        "nics": named(net.network_interfaces.list(GROUP)),
-        "pips": named(net.public_ip_addresses.list(GROUP)),
-        "nsgs": named(net.network_security_groups.list(GROUP)),
-        "disks": named(compute.disks.list_by_resource_group(GROUP)),
-    }
-    return {kind: names for kind, names in found.items() if names}
 
 
 def fail_call(monkeypatch: pytest.MonkeyPatch, fake: Any, operation: str, nth: int) -> None:

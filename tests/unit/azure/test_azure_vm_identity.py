@@ -5,11 +5,10 @@ is checked strictly against ``VirtualMachine`` (no unknown key)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from arm_helpers import ED25519_KEY, LOCATION, Clients, check, make_clients
 from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import models as cm
@@ -18,9 +17,6 @@ from azure.mgmt.resource.resources import models as rm
 
 from unicompute.mocks import mock_cloud
 from unicompute.mocks.azure._ids import TENANT_ID
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mocks" / "azure"))
-from arm_helpers import ED25519_KEY, LOCATION, Clients, check, make_clients
 
 RG = "identity-rg"
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from azure_leftovers import left_over
 
 import unicompute as uc
 from unicompute import _errors as errors
@@ -29,7 +30,6 @@ from unicompute.providers.azure._context import (
     DEFAULT_VM_TIMEOUT,
 )
 
-GROUP = "unicompute"
 #: Seconds between the driver's looks at an operation, on the fake clock.
 INTERVAL = 30.0
 #: An operation in stepped mode with these never finishes during a test.
@@ -111,23 +111,6 @@ def stuck_from_vm_create(drivers: ProviderDrivers, fake: Any, monkeypatch: pytes
                 fake.operations.mode = "instant"
 
     monkeypatch.setattr(vms, "begin_create_or_update", create)
-
-
-def left_over(drivers: ProviderDrivers, prefix: str) -> dict[str, list[str]]:
-    ctx = ctx_of(drivers)
-    net, compute = ctx.network, ctx.compute
-
-    def named(items: Any) -> list[str]:
-        return sorted(str(i.name) for i in items if str(i.name).startswith(prefix))
-
-    found = {
-        "vms": named(compute.virtual_machines.list(GROUP)),
-        "nics": named(net.network_interfaces.list(GROUP)),
-        "pips": named(net.public_ip_addresses.list(GROUP)),
-        "nsgs": named(net.network_security_groups.list(GROUP)),
-        "disks": named(compute.disks.list_by_resource_group(GROUP)),
-    }
-    return {kind: names for kind, names in found.items() if names}
 
 
 def spec(name: str, **changes: Any) -> uc.VMSpec:

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from fake_time import FakeTime
 
 import unicompute as uc
 from unicompute._waiting import ZERO_DELAY_ATTEMPTS, Poller
-
-
-class FakeTime:
-    """A clock that only moves when slept on; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def poller(self, **settings: float | int | None) -> Poller:
-        return Poller(clock=self.clock, sleep=self.sleep, **settings)  # type: ignore[arg-type]
 
 
 class Flaky(Exception):

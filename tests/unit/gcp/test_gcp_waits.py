@@ -6,25 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from fake_time import FakeTime
 
 import unicompute as uc
 from unicompute.mocks.gcp import GcpFake
 from unicompute.providers.gcp._clients import Context
-
-
-class FakeTime:
-    """A clock that only moves when slept on; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def driver_context(cloud: uc.Cloud, fake_time: FakeTime, *, poll_interval: float,
@@ -45,7 +31,7 @@ def test_an_operation_wait_polls_on_the_injected_clock_and_times_out(
     cloud: uc.Cloud, fake: GcpFake
 ) -> None:
     vm = cloud.vms.launch(uc.VMSpec(name="web-1", size="e2-small", image="ubuntu-24.04"))
-    fake_time = FakeTime()
+    fake_time = FakeTime(1000.0)
     driver_context(cloud, fake_time, poll_interval=5, wait_timeout=60)
     fake.operations.mode = "stepped"
     fake.operations.polls_to_finish = 10**6
@@ -69,7 +55,7 @@ def test_an_operation_that_finishes_ends_the_wait_without_sleeping_past_it(
     cloud: uc.Cloud, fake: GcpFake
 ) -> None:
     vm = cloud.vms.launch(uc.VMSpec(name="web-1", size="e2-small", image="ubuntu-24.04"))
-    fake_time = FakeTime()
+    fake_time = FakeTime(1000.0)
     driver_context(cloud, fake_time, poll_interval=5, wait_timeout=60)
     fake.operations.mode = "stepped"
     fake.operations.polls_to_finish = 3  # the insert-time answer is not a poll; 3 waits are
@@ -83,7 +69,7 @@ def test_waiting_for_a_vm_being_deleted_by_another_call_uses_the_injected_clock(
     cloud: uc.Cloud, fake: GcpFake
 ) -> None:
     vm = cloud.vms.launch(uc.VMSpec(name="web-1", size="e2-small", image="ubuntu-24.04"))
-    fake_time = FakeTime()
+    fake_time = FakeTime(1000.0)
     driver_context(cloud, fake_time, poll_interval=3, wait_timeout=30)
     # GCE refuses a second delete of an instance another call is deleting: the driver then
     # polls the instance until it is gone. Here nothing deletes it, so the wait times out.
@@ -100,7 +86,7 @@ def test_waiting_for_a_vm_being_deleted_by_another_call_uses_the_injected_clock(
 
 def test_a_vm_deleted_meanwhile_ends_the_wait(cloud: uc.Cloud, fake: GcpFake) -> None:
     vm = cloud.vms.launch(uc.VMSpec(name="web-1", size="e2-small", image="ubuntu-24.04"))
-    fake_time = FakeTime()
+    fake_time = FakeTime(1000.0)
     ctx = driver_context(cloud, fake_time, poll_interval=3, wait_timeout=30)
     zone, name = vm.id.split("/")
 

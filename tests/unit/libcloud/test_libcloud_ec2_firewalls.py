@@ -9,22 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 import unicompute as uc
-from unicompute.mocks import MockServer
 from unicompute.providers.libcloud import ec2_network
 from unicompute.providers.libcloud.ec2 import create_tags
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[tuple[str, int]]:
-    with MockServer() as server:
-        parts = urlsplit(server.endpoints["aws"])
-        assert parts.hostname is not None and parts.port is not None
-        yield parts.hostname, parts.port
 
 
 @pytest.fixture

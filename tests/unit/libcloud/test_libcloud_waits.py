@@ -8,30 +8,14 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+from fake_time import FakeTime
 from libcloud.common.exceptions import BaseHTTPError
 
 import unicompute as uc
-from unicompute.mocks import MockServer
 from unicompute.providers.libcloud import ec2_network
 from unicompute.providers.libcloud._context import Context
-
-
-class FakeTime:
-    """A clock that only moves when slept on; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def on_fake_time(cloud: uc.Cloud, fake_time: FakeTime, poll_interval: float) -> Context:
@@ -54,7 +38,7 @@ def test_a_vm_that_does_not_go_away_times_out_on_the_injected_clock(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with uc.connect("libcloud:dummy", creds="1") as cloud:
-        fake_time = FakeTime()
+        fake_time = FakeTime(100.0)
         on_fake_time(cloud, fake_time, poll_interval=4)
         driver = cloud._ctx.drivers.compute.driver  # type: ignore[attr-defined]
         monkeypatch.setattr(driver, "destroy_node", lambda node: True)  # accepted, never done
@@ -70,7 +54,7 @@ def test_a_vm_that_does_not_go_away_times_out_on_the_injected_clock(
 
 def test_a_vm_that_goes_away_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     with uc.connect("libcloud:dummy", creds="1") as cloud:
-        fake_time = FakeTime()
+        fake_time = FakeTime(100.0)
         ctx = on_fake_time(cloud, fake_time, poll_interval=4)
         driver = cloud._ctx.drivers.compute.driver  # type: ignore[attr-defined]
         destroy = driver.destroy_node
@@ -86,14 +70,6 @@ def test_a_vm_that_goes_away_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> N
         vm.terminate(timeout=20)
         assert fake_time.sleeps == [4.0, 4.0, 4.0]
         assert list(cloud.vms.list()) == []
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[tuple[str, int]]:
-    with MockServer() as server:
-        parts = urlsplit(server.endpoints["aws"])
-        assert parts.hostname is not None and parts.port is not None
-        yield parts.hostname, parts.port
 
 
 @pytest.fixture
@@ -128,7 +104,7 @@ def spec(name: str, **fields: Any) -> uc.VMSpec:
 def test_a_group_ec2_does_not_know_yet_is_retried_on_the_injected_clock(
     ec2: uc.Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeTime(100.0)
     on_fake_time(ec2, fake_time, poll_interval=1.5)
     attempts = refuse(monkeypatch, "AuthorizeSecurityGroupIngress",
                       "InvalidGroup.NotFound: The security group does not exist", times=2)
@@ -141,7 +117,7 @@ def test_a_group_ec2_does_not_know_yet_is_retried_on_the_injected_clock(
 def test_a_group_still_in_use_is_retried_then_left_with_a_warning(
     ec2: uc.Cloud, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeTime(100.0)
     ctx = on_fake_time(ec2, fake_time, poll_interval=10)
     ctx.group_delete_timeout = 60
     vm = ec2.vms.launch(spec("wait-held", open_ports=[80]))

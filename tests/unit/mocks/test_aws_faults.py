@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core.botocore_stubber import BotocoreStubber
+from zips import zip_of
 
 import unicompute as uc
 from unicompute.mocks import MockCloud, MockServer, mock_cloud
@@ -41,10 +40,7 @@ def _ops(fake: MockCloud) -> list[str]:
 
 
 def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
+    return zip_of({"app.py": "def handler(event, context):\n    return event\n"})
 
 
 def _connect() -> uc.Cloud:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import time
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from zips import zip_of
 
 from unicompute.mocks import MockCloud, mock_cloud
 
@@ -41,14 +40,6 @@ def handler(event, context):
 '''
 
 
-def package(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def mock() -> Iterator[MockCloud]:
     with mock_cloud(["aws"]) as running:
@@ -68,7 +59,7 @@ def create(lam: Any, name: str = "fn", files: dict[str, str] | None = None,
     except ClientError:
         role = iam.create_role(RoleName="exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     params = {"FunctionName": name, "Runtime": "python3.12", "Role": role,
-              "Handler": "app.handler", "Code": {"ZipFile": package(files or {"app.py": APP})}}
+              "Handler": "app.handler", "Code": {"ZipFile": zip_of(files or {"app.py": APP})}}
     params.update(extra)
     return lam.create_function(**params)  # type: ignore[no-any-return]
 
@@ -152,7 +143,7 @@ def test_environment_is_declared_plus_lambda_standard_only(lam, monkeypatch):
 def test_code_update_takes_effect(lam):
     create(lam)
     _, before = invoke(lam, {})
-    lam.update_function_code(FunctionName="fn", ZipFile=package(
+    lam.update_function_code(FunctionName="fn", ZipFile=zip_of(
         {"app.py": "def handler(event, context):\n    return 'v2'\n"}))
     _, after = invoke(lam, {})
     assert isinstance(before, dict) and after == "v2"
@@ -375,6 +366,6 @@ def test_a_failed_update_shows_as_lambda_reports_it_until_the_next_update(lam, m
     assert (configuration["LastUpdateStatus"], configuration["LastUpdateStatusReason"],
             configuration["LastUpdateStatusReasonCode"]) == (
         "Failed", "Subnet out of addresses.", "SubnetOutOfIPAddresses")
-    answer = lam.update_function_code(FunctionName="fn", ZipFile=package({"app.py": APP}))
+    answer = lam.update_function_code(FunctionName="fn", ZipFile=zip_of({"app.py": APP}))
     assert answer["LastUpdateStatus"] == "Successful"
     assert "LastUpdateStatusReason" not in lam.get_function_configuration(FunctionName="fn")

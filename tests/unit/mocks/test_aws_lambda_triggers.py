@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -13,6 +11,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from zips import zip_of
 
 from unicompute.mocks import MockCloud, mock_cloud
 
@@ -21,15 +20,11 @@ REGION = "us-east-1"
 
 def create(lam: Any, files: dict[str, str]) -> dict[str, Any]:
     """A Python 3.12 function ``fn`` with ``files`` as its package."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
     role = boto3.client("iam", region_name=REGION).create_role(
         RoleName="exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     return lam.create_function(  # type: ignore[no-any-return]
         FunctionName="fn", Runtime="python3.12", Role=role, Handler="app.handler",
-        Code={"ZipFile": buffer.getvalue()})
+        Code={"ZipFile": zip_of(files)})
 
 RECORDER = '''
 import json

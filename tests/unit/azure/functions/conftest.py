@@ -4,13 +4,9 @@ azure-mgmt-storage clients, and a deployed function app built from a small ``fun
 
 from __future__ import annotations
 
-import io
 import os
-import sys
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +14,9 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
+from zips import zip_of
 
 from unicompute.mocks import mock_cloud
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mocks" / "azure"))
 
 FUNCTION_APP = '''
 import json
@@ -77,11 +72,7 @@ def later(msg: func.QueueMessage, context: func.Context) -> None:
 
 
 def package(source: str = FUNCTION_APP, host: str = '{"version": "2.0"}') -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("function_app.py", source)
-        archive.writestr("host.json", host)
-    return buffer.getvalue()
+    return zip_of({"function_app.py": source, "host.json": host})
 
 
 @dataclass

@@ -3,13 +3,12 @@ helper that uploads a zip the way GCF documents it."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
+from zips import zip_of
 
 from unicompute.mocks import MockCloud
 from unicompute.mocks.gcp import FAKE_PROJECT, GcpFake
@@ -54,14 +53,6 @@ def api_json(fake: GcpFake, method: str, url: str,
     return found
 
 
-def make_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def fake(mock: MockCloud) -> GcpFake:
     found: GcpFake = mock.gcp
@@ -81,7 +72,7 @@ def upload(client: Any) -> Callable[..., dict[str, str]]:
 
     def run(files: dict[str, str] | None = None) -> dict[str, str]:
         answer = client.generate_upload_url(request={"parent": PARENT})
-        put = requests.put(answer.upload_url, data=make_zip(files or {"main.py": MAIN}),
+        put = requests.put(answer.upload_url, data=zip_of(files or {"main.py": MAIN}),
                            headers={"content-type": "application/zip"}, timeout=10)
         assert put.status_code == 200, put.text
         return {"bucket": answer.storage_source.bucket, "object": answer.storage_source.object_}

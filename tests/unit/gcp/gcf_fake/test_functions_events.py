@@ -16,11 +16,12 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import functions_v2, scheduler_v1
 from google.iam.v1 import policy_pb2
 from google.protobuf import json_format
+from zips import zip_of
 
 from unicompute import InvalidRequest
 from unicompute.mocks.gcp import FAKE_PROJECT, GcpFake
 
-from .conftest import MAIN, PARENT, api_json, make_zip
+from .conftest import MAIN, PARENT, api_json
 
 TOPIC = f"projects/{FAKE_PROJECT}/topics/jobs"
 SCHEDULER = "https://cloudscheduler.googleapis.com/v1"
@@ -259,7 +260,7 @@ def test_served_fake_dispatches_data_plane_hosts_by_host_header() -> None:
         parent = f"projects/{FAKE_PROJECT}/locations/europe-west1"
         upload = client.generate_upload_url(request={"parent": parent})
         url = upload.upload_url.split("storage.googleapis.com", 1)[1]
-        put = requests.put(endpoint + url, data=make_zip({"main.py": MAIN}), timeout=10,
+        put = requests.put(endpoint + url, data=zip_of({"main.py": MAIN}), timeout=10,
                            headers={"content-type": "application/zip",
                                     "Host": "storage.googleapis.com"})
         assert put.status_code == 200, put.text
